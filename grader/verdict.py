@@ -1,0 +1,64 @@
+"""The pydantic models that cross the grader's boundaries: answer format, feedback, verdict."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AnswerFormat = Literal["json", "text", "python"]
+FORMATS: tuple[str, ...] = ("json", "text", "python")
+
+
+class Feedback(BaseModel):
+    """One thing a student should know about their answer."""
+
+    code: str = Field(description="a misconception code from the conventions, e.g. 'transpose'")
+    message: str = Field(description="what the student most likely did, in plain words")
+
+
+class Entry(BaseModel):
+    """One entry of an answer that is off."""
+
+    index: list[int] = Field(description="0-based index into the expected array")
+    label: str = Field(description="how a student names it, 1-based")
+    expected: float
+    received: float | None
+
+
+class Verdict(BaseModel):
+    """The grade of one answer, as shared/contract.md fixes it, plus what reproduces it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    correct: bool
+    score: float = Field(ge=0.0, le=1.0)
+    feedback: list[Feedback] = Field(default_factory=list)
+    kind: str | None = None
+    format: str | None = None
+    instance: dict[str, Any] | None = Field(
+        default=None, description="the instance graded against (the given one for functions)"
+    )
+    read_as: str | None = Field(default=None, description="how a typed answer was read")
+    expected_shape: list[int] | None = None
+    received_shape: list[int] | None = None
+    wrong_entries: list[Entry] = Field(
+        default_factory=list, description="entries that are off (the first few)"
+    )
+    wrong_count: int = 0
+    total_count: int = 0
+    tolerance: dict[str, Any] = Field(
+        default_factory=dict, description="the rule the numbers were compared with"
+    )
+    catalog_version: str | None = None
+    grader_version: str | None = None
+    failed_instance: dict[str, Any] | None = Field(
+        default=None, description="function answers: the first hidden instance that failed"
+    )
+    instances_passed: int | None = None
+    instances_total: int | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.feedback]

@@ -274,3 +274,24 @@ def rounded(rng: np.random.Generator, shape: tuple[int, ...], options: DrawOptio
     """Uniform values rounded to the options' decimals: short enough to type."""
     values = rng.uniform(options.low, options.high, size=shape)
     return np.round(values, options.decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def vector_text(values: list[float]) -> str:
+    """A vector for a plain-text statement: ``[1, 2.5, -0.3]``."""
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
+
+
+def matrix_text(rows: list[list[float]]) -> str:
+    """A matrix for a plain-text statement, MATLAB style: ``[1 2; 3 4]``."""
+    return "[" + "; ".join(" ".join(f"{v:g}" for v in row) for row in rows) + "]"
+
+
+def vector_latex(values: list[float]) -> str:
+    """A vector as a LaTeX column."""
+    return r"\begin{bmatrix}" + r" \\ ".join(f"{v:g}" for v in values) + r"\end{bmatrix}"
+
+
+def matrix_latex(rows: list[list[float]]) -> str:
+    """A matrix as a LaTeX bmatrix."""
+    body = r" \\ ".join(" & ".join(f"{v:g}" for v in row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"

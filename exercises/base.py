@@ -276,6 +276,11 @@ def rounded(rng: np.random.Generator, shape: tuple[int, ...], options: DrawOptio
     return np.round(values, options.decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+def as_numerator(instance: Instance, answer: Array) -> Array:
+    """An answer in the instance's layout, turned to numerator layout."""
+    return answer.T if instance.get("layout") == "denominator" else answer
+
+
 def vector_text(values: list[float]) -> str:
     """A vector for a plain-text statement: ``[1, 2.5, -0.3]``."""
     return "[" + ", ".join(f"{v:g}" for v in values) + "]"

@@ -64,7 +64,9 @@ class CrossEntropyLogitsGrad(Exercise):
     def properties(self, instance: Instance) -> list[Property]:
         c = instance["c"]
         return [
-            Property("its entries sum to zero (S sums to 1, and so does y)", lambda a: _sums_to_zero(a, None)),
+            Property(
+                "its entries sum to zero (S sums to 1, and so does y)", lambda a: _sums_to_zero(a, None)
+            ),
             Property(
                 f"entry {c + 1} (the true class) is the only negative one",
                 lambda a: bool(a[c] < 0 and np.all(np.delete(a, c) >= 0)),

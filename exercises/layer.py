@@ -17,6 +17,7 @@ from exercises.base import (
     Instance,
     Property,
     Statement,
+    as_numerator,
     matrix_latex,
     matrix_text,
     rounded,
@@ -66,8 +67,7 @@ class _LayerExercise(Exercise):
         return {"W": rounded(rng, (n, K), options).tolist(), "x": rounded(rng, (n,), options).tolist()}
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
-        W, x = self._arrays(instance)
-        n, K = W.shape
+        n, K = np.shape(instance["W"])
         return {"vec_order": row_major(self._reference(instance), n, K)}
 
     def entry_label(self, instance: Instance, index: tuple[int, ...]) -> str:
@@ -84,9 +84,7 @@ class _LayerExercise(Exercise):
             ([[0.3, -0.2, 0.1], [0.4, 0.0, -0.5]], [0.0, 0.0]),  # x = 0: ties in z
             ([[1.5, -2.0], [0.25, 0.75], [-1.0, 0.5]], [-1.0, 0.5, -2.0]),  # negative inputs
         ]
-        return [
-            {"kind": self.name, "W": W, "x": x, "layout": "numerator"} for W, x in cases
-        ]
+        return [{"kind": self.name, "W": W, "x": x, "layout": "numerator"} for W, x in cases]
 
     def _layout_words(self, instance: Instance, rows: int, columns: int) -> tuple[str, str]:
         out = self.output
@@ -144,7 +142,7 @@ class LogitsWeightJacobian(_LayerExercise):
         return [
             Property(
                 f"row k is zero outside its own block of {n} columns, where it repeats x",
-                lambda a: _block_diagonal(_numerator(instance, a), n),
+                lambda a: _block_diagonal(as_numerator(instance, a), n),
             )
         ]
 
@@ -183,7 +181,7 @@ class LayerJacobian(_LayerExercise):
             Property(
                 "each column sums to zero over t (the entries of S always sum to 1)",
                 lambda a: bool(
-                    np.allclose(_numerator(instance, a).sum(axis=0), 0.0, atol=1e-2 * np.abs(a).max())
+                    np.allclose(as_numerator(instance, a).sum(axis=0), 0.0, atol=1e-2 * np.abs(a).max())
                 ),
             )
         ]
@@ -194,10 +192,6 @@ class LayerJacobian(_LayerExercise):
             "the Jacobian dS/dvec(W) of the layer's output",
             r"the Jacobian $\partial \mathbf{S} / \partial \operatorname{vec}(W)$ of the layer's output",
         )
-
-
-def _numerator(instance: Instance, answer: Array) -> Array:
-    return answer.T if instance.get("layout") == "denominator" else answer
 
 
 def _block_diagonal(a: Array, n: int) -> bool:

@@ -154,15 +154,14 @@ class SoftmaxJacobian(Exercise):
             latex=(
                 rf"Let $\mathbf{{z}} = {vector_latex(instance['z'])}$ ($K = {K}$) and "
                 r"$\mathbf{S} = \operatorname{softmax}(\mathbf{z})$. Compute the Jacobian "
-                rf"$\frac{{\partial \mathbf{{S}}}}{{\partial \mathbf{{z}}}} \in \mathbb{{R}}^{{{K} \times {K}}}$: "
+                r"$\frac{\partial \mathbf{S}}{\partial \mathbf{z}} "
+                rf"\in \mathbb{{R}}^{{{K} \times {K}}}$: "
                 f"{how_latex}."
             ),
         )
 
     def edge_cases(self, rng: np.random.Generator) -> list[Instance]:
-        return [
-            {"kind": self.name, "z": z, "layout": "numerator"} for z in logit_edge_cases()
-        ]
+        return [{"kind": self.name, "z": z, "layout": "numerator"} for z in logit_edge_cases()]
 
 
 EXERCISES: tuple[Exercise, ...] = (Softmax(), SoftmaxJacobian())

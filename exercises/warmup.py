@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from exercises.base import Array, DrawOptions, Exercise, Instance, Property, Statement
+from exercises.base import Array, DrawOptions, Exercise, Instance, Property, Statement, as_numerator
 
 
 def jacobian_warmup(x1: float, x2: float) -> Array:
@@ -47,7 +47,7 @@ class JacobianWarmup(Exercise):
         return [
             Property(
                 "the last row's first entry is the constant 4 (d(4 x1)/dx1)",
-                lambda a: bool(np.isclose((a if instance.get("layout") != "denominator" else a.T)[2, 0], 4.0)),
+                lambda a: bool(np.isclose(as_numerator(instance, a)[2, 0], 4.0)),
             )
         ]
 
@@ -58,11 +58,11 @@ class JacobianWarmup(Exercise):
     def statement(self, instance: Instance) -> Statement:
         x1, x2 = instance["x1"], instance["x2"]
         if instance.get("layout", "numerator") == "numerator":
-            how_text, how_latex = "a 3 x 2 matrix: row i, column j holds dy_i/dx_j", (
-                r"a $3 \times 2$ matrix: row $i$, column $j$ holds $\partial y_i / \partial x_j$"
-            )
+            how_text = "a 3 x 2 matrix: row i, column j holds dy_i/dx_j"
+            how_latex = r"a $3 \times 2$ matrix: row $i$, column $j$ holds $\partial y_i / \partial x_j$"
         else:
-            how_text, how_latex = "a 2 x 3 matrix (denominator layout): row j, column i holds dy_i/dx_j", (
+            how_text = "a 2 x 3 matrix (denominator layout): row j, column i holds dy_i/dx_j"
+            how_latex = (
                 r"a $2 \times 3$ matrix (denominator layout): row $j$, column $i$ holds "
                 r"$\partial y_i / \partial x_j$"
             )

@@ -211,6 +211,23 @@ class Exercise(ABC):
         """How a student names one entry, 1-based, e.g. ``dS_2/dW[1,3]``."""
         return "(" + ", ".join(str(i + 1) for i in index) + ")"
 
+    def regions(self, instance: Instance, shape: tuple[int, ...]) -> list[tuple[str, Any]]:
+        """Named parts of an answer of this shape (boolean masks), smallest first.
+
+        The grader says "all the wrong entries lie in <name>" with the first
+        region that holds them all.
+        """
+        found: list[tuple[str, Any]] = []
+        if len(shape) == 1:
+            return found
+        rows, columns = shape
+        if rows == columns > 1:
+            found.append(("the diagonal", np.eye(rows, dtype=bool)))
+        index_rows, index_columns = np.indices(shape)
+        found += [(f"row {r + 1}", index_rows == r) for r in range(rows) if rows > 1]
+        found += [(f"column {c + 1}", index_columns == c) for c in range(columns) if columns > 1]
+        return found
+
     # ---- statements and suites ----------------------------------------------------
 
     @abstractmethod

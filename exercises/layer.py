@@ -76,6 +76,18 @@ class _LayerExercise(Exercise):
         i, j = divmod(column, n)
         return f"d{self.output}_{out + 1}/dW[{j + 1},{i + 1}]"
 
+    def regions(self, instance: Instance, shape: tuple[int, ...]) -> list[tuple[str, Any]]:
+        n, K = np.shape(instance["W"])
+        found = super().regions(instance, shape)
+        if shape != self.expected_shape(instance) or K < 2:
+            return found
+        column_of = np.indices(shape)[1 if instance.get("layout") != "denominator" else 0]
+        blocks = [
+            (f"the block of W's column {i + 1} (the weights into class {i + 1})", column_of // n == i)
+            for i in range(K)
+        ]
+        return found + blocks
+
     def edge_cases(self, rng: np.random.Generator) -> list[Instance]:
         cases = [
             ([[1000.0, 1001.0, 1002.0]], [1.0]),  # n = 1, z = 1000 + k

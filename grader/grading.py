@@ -2,16 +2,68 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from grader.verdict import Verdict
+import exercises
+from exercises import CATALOG_VERSION, InstanceError
+from grader import __version__
+from grader.answers import ParseError, read_answer
+from grader.compare import TYPED
+from grader.diagnose import judge_array
+from grader.verdict import FORMATS, Feedback, Verdict
 
 
 def grade(instance: Mapping[str, Any], answer: str, fmt: str, *, seed: int | None = None) -> Verdict:
     """Grade ``answer`` (written in ``fmt``) against ``instance``.
 
-    Raises ``exercises.InstanceError`` for an instance that cannot be graded;
-    anything wrong with the answer itself is a verdict.
+    Raises :class:`exercises.InstanceError` for an instance that cannot be
+    graded and :class:`ValueError` for an unknown format; anything wrong with
+    the answer itself is a verdict.
     """
-    raise NotImplementedError
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown answer format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "python":
+        return _grade_function(instance, answer, seed)
+    started = time.perf_counter()
+    exercise, normal = exercises.validate(dict(instance))
+    try:
+        read = read_answer(answer, fmt)  # type: ignore[arg-type]
+    except ParseError as error:
+        verdict = parse_verdict(exercise.name, normal, str(error))
+    else:
+        verdict = judge_array(exercise, normal, read.array)
+        verdict.read_as = read.description
+    verdict.format = fmt
+    verdict.timings_ms = {"grading": round((time.perf_counter() - started) * 1000, 3)}
+    return verdict
+
+
+def parse_verdict(kind: str, instance: Mapping[str, Any], message: str) -> Verdict:
+    """The verdict on an answer that could not be read."""
+    return Verdict(
+        correct=False,
+        score=0.0,
+        feedback=[Feedback(code="parse", message=f"Your answer could not be read: {message}")],
+        kind=kind,
+        instance=dict(instance),
+        tolerance=TYPED.as_dict(),
+        catalog_version=CATALOG_VERSION,
+        grader_version=__version__,
+    )
+
+
+def _grade_function(instance: Mapping[str, Any], source: str, seed: int | None) -> Verdict:
+    from grader.functions import grade_function
+
+    if not isinstance(instance, Mapping):
+        raise InstanceError("the instance must be a JSON object with a 'kind'")
+    exercise = exercises.get(instance.get("kind"))  # type: ignore[arg-type]
+    has_values = any(key in instance for key in exercise.given)
+    given = exercise.validate(instance) if has_values else None
+    if given is None and set(instance) - {"kind", "layout"}:
+        exercise.validate(instance)  # refuses the unknown fields with its message
+    verdict = grade_function(exercise, source, given, seed=seed)
+    verdict.format = "python"
+    return verdict

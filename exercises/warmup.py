@@ -58,8 +58,11 @@ class JacobianWarmup(Exercise):
     def statement(self, instance: Instance) -> Statement:
         x1, x2 = instance["x1"], instance["x2"]
         if instance.get("layout", "numerator") == "numerator":
-            how_text = "a 3 x 2 matrix: row i, column j holds dy_i/dx_j"
-            how_latex = r"a $3 \times 2$ matrix: row $i$, column $j$ holds $\partial y_i / \partial x_j$"
+            how_text = "a 3 x 2 matrix (numerator layout): row i, column j holds dy_i/dx_j"
+            how_latex = (
+                r"a $3 \times 2$ matrix (numerator layout): row $i$, column $j$ holds "
+                r"$\partial y_i / \partial x_j$"
+            )
         else:
             how_text = "a 2 x 3 matrix (denominator layout): row j, column i holds dy_i/dx_j"
             how_latex = (

@@ -1,0 +1,149 @@
+"""Every misconception is named on generated wrong answers, for every kind it applies to."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import exercises
+from exercises import DrawOptions
+from grader.diagnose import judge_array
+from tests import articles
+
+SEEDS = range(8)
+
+
+def cases_of_kind_mistakes() -> list[tuple[str, str, str]]:
+    cases = []
+    for kind, exercise in sorted(exercises.KINDS.items()):
+        for layout in exercise.layouts:
+            for code in exercise.mistakes(exercise.draw(0, DrawOptions(layout=layout))):
+                cases.append((kind, layout, code))
+    return cases
+
+
+@pytest.mark.parametrize(("kind", "layout", "code"), cases_of_kind_mistakes())
+def test_kind_mistakes_are_named(kind: str, layout: str, code: str) -> None:
+    exercise = exercises.get(kind)
+    for seed in SEEDS:
+        instance = exercise.draw(seed, DrawOptions(layout=layout))
+        wrong = exercise.mistakes(instance)[code]
+        verdict = judge_array(exercise, instance, wrong)
+        assert not verdict.correct
+        assert verdict.feedback[0].code == code, (seed, verdict.feedback)
+        assert verdict.score < 1
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.KINDS))
+def test_sign_and_scale_are_named(kind: str) -> None:
+    exercise = exercises.get(kind)
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        expected = exercise.reference(instance)
+        assert judge_array(exercise, instance, -expected).codes == ["sign"]
+        scaled = judge_array(exercise, instance, 2.0 * expected)
+        assert scaled.codes == ["scale"]
+        assert "2 times" in scaled.feedback[0].message
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["layer_jacobian", "logits_weight_jacobian", "cross_entropy_weight_grad", "jacobian_warmup"],
+)
+def test_transpose_is_named_even_though_the_shape_differs(kind: str) -> None:
+    exercise = exercises.get(kind)
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        verdict = judge_array(exercise, instance, exercise.reference(instance).T)
+        assert verdict.codes == ["transpose"]
+        assert verdict.score < 1.0
+
+
+def test_a_symmetric_answer_in_the_other_layout_is_simply_correct() -> None:
+    exercise = exercises.get("softmax_jacobian")
+    instance = exercise.draw(2, DrawOptions(layout="denominator"))
+    numerator = exercise.reference({**instance, "layout": "numerator"})
+    verdict = judge_array(exercise, instance, numerator)
+    assert verdict.correct and verdict.score == 1.0
+
+
+def test_vec_order_in_the_other_layout_names_both() -> None:
+    exercise = exercises.get("layer_jacobian")
+    instance = exercise.draw(3)
+    wrong = exercise.mistakes(instance)["vec_order"].T
+    assert judge_array(exercise, instance, wrong).codes == ["vec_order", "transpose"]
+
+
+def test_the_articles_layer_jacobian_as_printed_is_correct() -> None:
+    exercise = exercises.get("layer_jacobian")
+    verdict = judge_array(exercise, articles.layer_instance("layer_jacobian"), np.array(articles.LAYER_DL))
+    assert verdict.correct and verdict.score == 1.0 and verdict.feedback == []
+    assert verdict.catalog_version == exercises.CATALOG_VERSION
+    assert verdict.tolerance["name"] == "typed"
+
+
+def test_wrong_shape_says_both_shapes() -> None:
+    exercise = exercises.get("layer_jacobian")
+    verdict = judge_array(exercise, exercise.draw(1, DrawOptions(n=3, K=5)), np.zeros((5, 5)))
+    assert verdict.codes == ["shape"]
+    assert "(5, 15)" in verdict.feedback[0].message and "(5, 5)" in verdict.feedback[0].message
+    assert verdict.expected_shape == [5, 15] and verdict.received_shape == [5, 5]
+
+
+def test_a_vector_as_a_row_or_a_column_is_the_same_vector() -> None:
+    exercise = exercises.get("softmax")
+    instance = {"kind": "softmax", "z": articles.STEP_Z}
+    S = np.array(articles.STEP_S)
+    assert judge_array(exercise, instance, S[np.newaxis, :]).correct
+    assert judge_array(exercise, instance, S[:, np.newaxis]).correct
+
+
+def test_not_finite_is_named() -> None:
+    exercise = exercises.get("softmax")
+    verdict = judge_array(exercise, {"kind": "softmax", "z": [1.0, 2.0, 3.0]}, np.array([np.nan, 0.24, 0.66]))
+    assert verdict.codes[0] == "not_finite"
+    assert verdict.wrong_entries[0].received is None
+
+
+def test_partial_says_which_entries_and_where() -> None:
+    exercise = exercises.get("layer_jacobian")
+    instance = exercise.draw(4, DrawOptions(n=3, K=4))
+    wrong = exercise.reference(instance)
+    wrong[2, 7] += 0.5
+    verdict = judge_array(exercise, instance, wrong)
+    assert verdict.codes[0] == "partial"
+    assert verdict.score == pytest.approx(1 - 1 / wrong.size)
+    assert verdict.wrong_count == 1
+    assert verdict.wrong_entries[0].index == [2, 7]
+    assert verdict.wrong_entries[0].label == "dS_3/dW[2,3]"  # column 7 = class 3, input 2
+    assert "dS_3/dW[2,3]" in verdict.feedback[0].message
+    assert "row 3" in verdict.feedback[0].message
+
+
+def test_wrong_entries_in_one_block_of_w_are_located() -> None:
+    exercise = exercises.get("layer_jacobian")
+    instance = exercise.draw(4, DrawOptions(n=3, K=4))
+    wrong = exercise.reference(instance)
+    wrong[:, 3:6] *= 3
+    verdict = judge_array(exercise, instance, wrong)
+    assert "the block of W's column 2" in verdict.feedback[0].message
+
+
+def test_wrong_diagonal_is_located_and_a_failing_property_is_said() -> None:
+    exercise = exercises.get("softmax_jacobian")
+    instance = exercise.draw(6, DrawOptions(K=4))
+    wrong = exercise.reference(instance)
+    wrong[np.diag_indices(4)] *= 1.5
+    verdict = judge_array(exercise, instance, wrong)
+    assert verdict.codes == ["partial", "property"]
+    assert "the diagonal" in verdict.feedback[0].message
+    assert "each row sums to zero" in verdict.feedback[1].message
+
+
+def test_nothing_right_is_incorrect() -> None:
+    exercise = exercises.get("cross_entropy_logits_grad")
+    instance = {"kind": "cross_entropy_logits_grad", "z": [1.0, 2.0, 3.0], "c": 1}
+    verdict = judge_array(exercise, instance, np.array([0.3, 0.3, 0.3]))
+    assert verdict.codes == ["incorrect", "property"]
+    assert "sum to zero" in verdict.feedback[1].message
+    assert verdict.score == 0.0

@@ -1,0 +1,51 @@
+"""Verdicts per second for a pasted 5 x 15 layer Jacobian in numpy print format, in process.
+
+Each verdict parses the text, compares it and diagnoses it (grader.grading.grade).
+Prints the median of several runs, for a right answer and for a transposed one.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exercises import get  # noqa: E402
+from grader.grading import grade  # noqa: E402
+from tests.articles import LAYER_DL_PRINT, layer_instance  # noqa: E402
+
+RUNS = 7
+SECONDS_PER_RUN = 1.0
+
+
+def verdicts_per_second(instance: dict, answer: str, fmt: str) -> float:
+    count = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < SECONDS_PER_RUN:
+        for _ in range(50):
+            grade(instance, answer, fmt)
+        count += 50
+    return count / elapsed
+
+
+def main() -> None:
+    instance = layer_instance("layer_jacobian")
+    wrong = np.array2string(get("layer_jacobian").reference(instance).T, precision=5)
+    grade(instance, LAYER_DL_PRINT, "text")  # imports and caches outside the timing
+    cases = {"right answer (article print)": LAYER_DL_PRINT, "transposed answer": wrong}
+    for name, answer in cases.items():
+        rates = [verdicts_per_second(instance, answer, "text") for _ in range(RUNS)]
+        median = statistics.median(rates)
+        print(
+            f"{name:32s} median {median:8.0f} verdicts/s  "
+            f"({1e6 / median:6.1f} us each; runs: {', '.join(f'{r:.0f}' for r in rates)})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -15,9 +15,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exercises import get  # noqa: E402
-from grader.grading import grade  # noqa: E402
-from tests.articles import LAYER_DL_PRINT, layer_instance  # noqa: E402
+from exercises import get
+from grader.grading import grade
+from tests.articles import LAYER_DL_PRINT, layer_instance
 
 RUNS = 7
 SECONDS_PER_RUN = 1.0

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from grader.verdict import FORMATS, Verdict
 
@@ -29,8 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """Unusable options are one line on standard error and exit 2, as for a bad file."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_UNUSABLE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    parser = _Parser(prog="grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="grade one answer against an instance")
@@ -84,8 +92,7 @@ def _check(args: argparse.Namespace) -> int:
         instance = json.loads(instance_text)
     except json.JSONDecodeError as error:
         raise UsageError(
-            f"instance file is not valid JSON (line {error.lineno}, column {error.colno}: "
-            f"{error.msg})"
+            f"instance file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
     answer = _read_text(args.answer, "answer")
     try:

@@ -1,0 +1,139 @@
+"""The database: engine, per-request session, and migrations (Alembic builds every schema).
+
+SQLite is the default and is tuned here (WAL, busy timeout, foreign keys, write
+transactions that begin immediately); every other database gets a plain engine,
+so nothing in the rest of the code depends on SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask, current_app, g, has_request_context, request
+
+from grader import settings
+
+MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+EXTENSION = "grader.db"
+
+
+def make_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine for ``url``; on SQLite, with the pragmas and locking the service relies on."""
+    sa_url = sa.make_url(url)
+    if sa_url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True, **options)
+    if sa_url.database and sa_url.database != ":memory:":
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    if "poolclass" not in options:  # threads of the server each hold one while they work
+        options = {"pool_size": 20, "max_overflow": 20, **options}
+    engine = sa.create_engine(url, **options)
+    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # pysqlite would BEGIN lazily (deferred) on its own; take the BEGIN over (see below)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpoint
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    # A deferred transaction that reads and then writes cannot wait for the lock: SQLite
+    # answers "database is locked" at once, ignoring the busy timeout. Taking the write
+    # lock at BEGIN makes writers queue instead. Read-only work may opt out.
+    if connection.get_execution_options().get("read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessionmaker = so.sessionmaker(self.engine, expire_on_commit=False)
+        self.read_only_sessionmaker = so.sessionmaker(
+            self.engine.execution_options(read_only=True), expire_on_commit=False
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Database(app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_session)
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions[EXTENSION]
+
+
+READ_ONLY_METHODS = ("GET", "HEAD")
+
+
+def get_session() -> so.Session:
+    """The request's session, opened on first use and closed at teardown.
+
+    GET and HEAD only read (the views keep it so): on SQLite their transactions do
+    not take the write lock, so reads never queue behind submissions.
+    """
+    if "db_session" not in g:
+        read_only = has_request_context() and request.method in READ_ONLY_METHODS
+        db = database()
+        g.db_session = (db.read_only_sessionmaker if read_only else db.sessionmaker)()
+    return g.db_session
+
+
+def close_session(error: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_PATH))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str | None = None) -> None:
+    """Bring the database at ``url`` (default: the configured one) to the newest migration."""
+    from alembic import command
+
+    url = url or settings.database_url()
+    engine = make_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    """The migration the database is at (None before the first)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

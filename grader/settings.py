@@ -1,0 +1,69 @@
+"""Settings read from the environment (``GRADER_*``); secrets never live in the repository."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: where the SQLite database, the generated secret key and the demo logins live by default
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+DATABASE_FILE = "grader.sqlite"
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    """What an operator may set, e.g. ``GRADER_DATABASE_URL=postgresql+psycopg://...``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRADER_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite in the instance folder when unset"
+    )
+    secret_key: str | None = Field(
+        default=None, description="signs session cookies; generated into the instance folder"
+    )
+    instance_path: Path | None = None
+    submissions_per_minute: int = Field(default=30, ge=1, description="per user, all items")
+    job_lease_seconds: float = Field(default=120.0, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_sweep_seconds: float = Field(default=10.0, gt=0)
+
+
+def instance_path(settings: Settings | None = None) -> Path:
+    settings = settings or Settings()
+    return settings.instance_path or DEFAULT_INSTANCE_PATH
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / DATABASE_FILE}"
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The configured database, or the SQLite file in the instance folder."""
+    settings = settings or Settings()
+    return settings.database_url or sqlite_url(instance_path(settings))
+
+
+def secret_key(folder: Path, settings: Settings | None = None) -> str:
+    """The configured secret key, or one generated once and kept (mode 0600) in ``folder``."""
+    settings = settings or Settings()
+    if settings.secret_key:
+        return settings.secret_key
+    path = folder / SECRET_KEY_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    return key

@@ -1,0 +1,56 @@
+"""The web application: ``create_app`` registers the database, auth, errors and blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from grader import db, settings
+
+MAX_BODY_BYTES = 1024 * 1024  # an answer is a few kilobytes; a megabyte is plenty
+
+
+def default_config(config: settings.Settings) -> dict[str, Any]:
+    folder = settings.instance_path(config)
+    return {
+        "DATABASE_URL": settings.database_url(config),
+        "SECRET_KEY": None,  # filled from the instance folder below unless given
+        "MIGRATE_ON_START": True,
+        "SUBMISSIONS_PER_MINUTE": config.submissions_per_minute,
+        "JOB_LEASE_SECONDS": config.job_lease_seconds,
+        "JOB_MAX_ATTEMPTS": config.job_max_attempts,
+        "JOB_SWEEP_SECONDS": config.job_sweep_seconds,
+        "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        "INSTANCE_PATH": str(folder),
+    }
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The application; ``test_config`` overrides the settings (tests, the demo, scripts)."""
+    config = settings.Settings()
+    values = default_config(config)
+    values.update(test_config or {})
+    app = Flask(__name__, instance_path=values["INSTANCE_PATH"])
+    app.config.from_mapping(values)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = settings.secret_key(
+            settings.instance_path(config), config
+        )
+
+    if app.config["MIGRATE_ON_START"]:
+        db.upgrade_database(app.config["DATABASE_URL"])
+    db.init_app(app)
+
+    from grader.web import auth, errors
+    from grader.web.api import init_app as init_api
+
+    errors.init_app(app)
+    auth.init_app(app)
+    init_api(app)
+    return app

@@ -1,0 +1,56 @@
+"""The JSON API (``/api/v1``, shared/contract.md), ``/healthz`` and ``/openapi.json``."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from grader.web.api.spec import spec
+from grader.web.errors import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+@bp.before_request
+def require_json_body() -> None:
+    """A body must be JSON, said so and well formed; spectree would read garbage as {}."""
+    if request.method not in BODY_METHODS or (not request.content_length and not request.data):
+        return
+    if request.mimetype != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with 'Content-Type: application/json', "
+            f"not {request.mimetype or 'no content type'!r}",
+        )
+    try:
+        json.loads(request.get_data())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {error}") from None
+
+
+def openapi() -> Response:
+    return current_app.json.response(spec.spec)
+
+
+def init_app(app: Flask) -> None:
+    from grader.web import home
+    from grader.web.api import (  # noqa: F401  (each module registers its routes on bp)
+        assignments,
+        check,
+        courses,
+        health,
+        items,
+        practice,
+        reports,
+        sessions,
+        submissions,
+    )
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(bp)
+    app.add_url_rule("/openapi.json", "openapi", openapi)
+    spec.register(app)

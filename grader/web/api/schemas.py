@@ -1,0 +1,337 @@
+"""The API's bodies: what a request must hold and what a response holds.
+
+Request models forbid unknown fields, so a typo is a 422 that names it rather than
+a silently ignored option; /openapi.json is generated from these same models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from exercises.base import MAX_SIZE
+from grader.verdict import AnswerFormat, Verdict
+
+Id = Annotated[int, Field(ge=1, le=2**53, description="a record's id")]
+MAX_ANSWER_CHARS = 100_000
+Layout = Literal["numerator", "denominator"]
+Role = Literal["student", "instructor"]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses NUL in text; refusing it everywhere keeps both databases alike
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _strings_without_nul(cls, value: Any) -> Any:
+        return _no_nul(value) if isinstance(value, str) else value
+
+
+# ---- common ----------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, e.g. 'not_found', 'invalid', 'rate_limited'")
+    message: str = Field(description="what is wrong, for a person")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class HealthOut(BaseModel):
+    ok: bool
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    full_name: str
+    role: Role
+
+
+# ---- grading without storing ------------------------------------------------------
+
+
+class CheckIn(RequestModel):
+    instance: dict[str, Any] = Field(description="an exercise instance (shared/contract.md)")
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
+    format: AnswerFormat
+
+
+class KindOut(BaseModel):
+    kind: str
+    title: str
+    signature: str = Field(description="the function a Python answer defines")
+    given: list[str]
+    layouts: list[str]
+
+
+class KindsOut(BaseModel):
+    catalog_version: str
+    kinds: list[KindOut]
+
+
+class PreviewIn(RequestModel):
+    kind: str = Field(max_length=64)
+    n: int | None = Field(default=None, ge=1, le=MAX_SIZE)
+    K: int | None = Field(default=None, ge=1, le=MAX_SIZE)
+    layout: Layout = "numerator"
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+class PreviewOut(BaseModel):
+    instance: dict[str, Any]
+    statement: str
+    statement_latex: str
+
+
+# ---- sessions ---------------------------------------------------------------------
+
+
+class LoginIn(RequestModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    user: UserOut | None
+    csrf_token: str = Field(description="send it as X-CSRFToken with cookie-authenticated posts")
+
+
+# ---- courses ----------------------------------------------------------------------
+
+
+class CourseIn(RequestModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = Field(min_length=1, max_length=200)
+
+
+class CourseOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    role: Role = Field(description="the caller's role in the course")
+
+
+class CoursesOut(BaseModel):
+    courses: list[CourseOut]
+
+
+class EnrolmentIn(RequestModel):
+    user: str = Field(min_length=1, max_length=64, description="the user's name")
+    role: Role = "student"
+    section: str = Field(default="", max_length=100)
+
+
+class EnrolmentOut(BaseModel):
+    user: UserOut
+    role: Role
+    section: str
+
+
+class EnrolmentsOut(BaseModel):
+    enrolments: list[EnrolmentOut]
+
+
+# ---- assignments and items --------------------------------------------------------
+
+
+class ItemSpec(RequestModel):
+    kind: str = Field(max_length=64)
+    n: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="inputs (sizes of x)")
+    K: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="classes")
+    layout: Layout = "numerator"
+    points: float = Field(default=1.0, gt=0, le=1000)
+    max_attempts: int | None = Field(default=None, ge=1, le=1000, description="None: unlimited")
+
+
+class AssignmentIn(RequestModel):
+    title: str = Field(min_length=1, max_length=200)
+    due_at: AwareDatetime | None = Field(default=None, description="with a time zone")
+    score_policy: Literal["best", "latest"] = "best"
+    feedback_before_due: bool = True
+    seed: int | None = Field(default=None, ge=0, le=2**62, description="drawn when left out")
+    items: list[ItemSpec] = Field(min_length=1, max_length=50)
+
+
+class AssignmentPatch(RequestModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    due_at: AwareDatetime | None = None
+    score_policy: Literal["best", "latest"] | None = None
+    feedback_before_due: bool | None = None
+
+
+class ItemOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    signature: str
+    position: int
+    n: int | None
+    K: int | None
+    layout: str
+    points: float
+    max_attempts: int | None
+    assignment_id: int | None
+    practice_set_id: int | None
+    reason: str | None = Field(default=None, description="practice: why it was chosen")
+    instance: dict[str, Any] | None = Field(default=None, description="the caller's own instance")
+    statement: str | None = None
+    statement_latex: str | None = None
+    attempts_used: int | None = None
+    attempts_left: int | None = None
+    score: float | None = Field(default=None, description="the score that counts, in [0, 1]")
+
+
+class AssignmentOut(BaseModel):
+    id: int
+    course_id: int
+    title: str
+    due_at: datetime | None
+    score_policy: str
+    feedback_before_due: bool
+    points: float
+    items: list[ItemOut]
+
+
+class AssignmentsOut(BaseModel):
+    assignments: list[AssignmentOut]
+
+
+class RedrawIn(RequestModel):
+    user_id: Id
+
+
+class VariantOut(BaseModel):
+    item_id: int
+    user_id: int
+    draw_number: int
+    instance: dict[str, Any]
+    statement: str
+
+
+# ---- practice ---------------------------------------------------------------------
+
+
+class PracticeIn(RequestModel):
+    kinds: list[str] | None = Field(default=None, max_length=20, description="all when left out")
+    count: int = Field(default=5, ge=1, le=20)
+
+
+class PracticeOut(BaseModel):
+    id: int
+    created_at: datetime
+    items: list[ItemOut]
+
+
+class PracticeSetsOut(BaseModel):
+    practice_sets: list[PracticeOut]
+
+
+# ---- submissions ------------------------------------------------------------------
+
+
+class SubmissionIn(RequestModel):
+    item_id: Id
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
+    format: AnswerFormat
+
+
+class SubmissionQuery(RequestModel):
+    item_id: Id | None = None
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    item_id: int
+    user_id: int
+    answer: str
+    format: str
+    instance: dict[str, Any]
+    submitted_at: datetime
+    late: bool
+    status: Literal["graded", "pending", "failed"]
+    verdict: Verdict | None
+    score: float | None
+    correct: bool | None
+    codes: list[str] | None
+    feedback_hidden: bool = Field(description="feedback waits for the due date")
+    graded_at: datetime | None
+    grading_ms: float | None
+
+
+class SubmissionsOut(BaseModel):
+    submissions: list[SubmissionOut]
+
+
+# ---- instructors' views -----------------------------------------------------------
+
+
+class GradebookItemOut(BaseModel):
+    id: int
+    kind: str
+    points: float
+
+
+class GradebookAssignmentOut(BaseModel):
+    id: int
+    title: str
+    points: float
+    due_at: datetime | None
+    items: list[GradebookItemOut]
+
+
+class CellOut(BaseModel):
+    item_id: int
+    best_score: float | None = Field(description="in [0, 1]; None before any graded attempt")
+    score: float | None = Field(description="what counts by the assignment's policy, in [0, 1]")
+    points: float = Field(description="points earned")
+    attempts: int
+    late: bool = Field(description="the submission that counts came after the due date")
+
+
+class StudentRowOut(BaseModel):
+    user: UserOut
+    section: str
+    total: float
+    assignments: dict[str, float] = Field(description="points earned per assignment id")
+    items: list[CellOut]
+
+
+class GradebookOut(BaseModel):
+    course: CourseOut
+    assignments: list[GradebookAssignmentOut]
+    students: list[StudentRowOut]
+
+
+class BinOut(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class ItemStatsOut(BaseModel):
+    item_id: int
+    kind: str
+    attempts: int
+    graded: int
+    students: int
+    mean_score: float | None
+    distribution: list[BinOut] = Field(description="scores of graded attempts in ten bins")
+    codes: dict[str, int] = Field(description="how often each misconception code appears")
+
+
+class TimelineOut(BaseModel):
+    user: UserOut
+    course_id: int
+    submissions: list[SubmissionOut]

@@ -1,0 +1,107 @@
+"""Who is calling: a bearer token (the API) or the session cookie (the pages).
+
+``load_user`` runs before every request and sets ``g.user`` (or None) and
+``g.auth`` ("token", "session" or None). Requests that change something and are
+not authenticated by a bearer token must carry a CSRF token: a browser sends
+cookies on its own, never an Authorization header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, g, request, session
+from flask_wtf.csrf import CSRFProtect
+
+from grader import accounts
+from grader.db import get_session
+from grader.models import User
+from grader.web.errors import ApiError, forbidden
+
+csrf = CSRFProtect()
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SESSION_USER_KEY = "user_id"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load_user() -> None:
+    g.user = None
+    g.auth = None
+    g.auth_error = None
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        user = None
+        if scheme.lower() == "bearer" and token.strip():
+            user = accounts.user_for_token(get_session(), token.strip())
+        if user is None:
+            g.auth_error = "the bearer token is not valid"
+        else:
+            g.user, g.auth = user, "token"
+        return
+    user_id = session.get(SESSION_USER_KEY)
+    if isinstance(user_id, int):
+        g.user = get_session().get(User, user_id)
+        g.auth = "session" if g.user is not None else None
+
+
+def protect_from_csrf() -> None:
+    if request.routing_exception is not None:  # a 404 or 405 says more than a CSRF error
+        return
+    if request.method not in SAFE_METHODS and g.get("auth") != "token":
+        csrf.protect()
+
+
+def current_user() -> User:
+    """The authenticated user, or a 401."""
+    user = g.get("user")
+    if user is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            g.get("auth_error")
+            or "log in first: send the header 'Authorization: Bearer TOKEN' "
+            "(`grader user add` prints a token)",
+        )
+    return user
+
+
+def current_instructor() -> User:
+    """The authenticated instructor, or a 401/403."""
+    user = current_user()
+    if not user.is_instructor:
+        raise forbidden("only instructors may do this")
+    return user
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        current_user()
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def login_user(user: User) -> None:
+    """Start a cookie session for ``user`` (a fresh one: no fixation)."""
+    session.clear()
+    session[SESSION_USER_KEY] = user.id
+    session.permanent = True
+    g.user, g.auth = user, "session"
+
+
+def logout_user() -> None:
+    session.clear()
+    g.user, g.auth = None, None
+
+
+def init_app(app: Flask) -> None:
+    # forms are checked by protect_from_csrf, which knows about bearer tokens
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    csrf.init_app(app)
+    app.before_request(load_user)
+    app.before_request(protect_from_csrf)

@@ -1,0 +1,125 @@
+"""What the templates show, computed in Python: given values, their copyable notations,
+the answer grid with the entries that are off, the answer format a text is written in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from exercises import Exercise
+
+PYTHON_HINT = re.compile(r"^\s*(def|import|from)\s", re.MULTILINE)
+MAX_GRID_ENTRIES = 400  # a larger grid is not worth drawing; the entry list still says which
+
+
+@dataclass(frozen=True)
+class GivenValue:
+    """One given value for the table: its name, what it is, and its rows of numbers."""
+
+    name: str
+    what: str
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Notation:
+    key: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    off: bool
+    title: str
+
+
+def given_values(exercise: Exercise, instance: Mapping[str, Any]) -> list[GivenValue]:
+    """The given values of an instance as rows of numbers (a vector is shown as one row)."""
+    found = []
+    for name in exercise.given:
+        value = instance[name]
+        if name == "c":
+            found.append(GivenValue(name, "true class, 0-based index", [[str(value)]]))
+        elif isinstance(value, list) and value and isinstance(value[0], list):
+            shape = f"{len(value)} × {len(value[0])} matrix"
+            found.append(GivenValue(name, shape, [[_number(v) for v in row] for row in value]))
+        elif isinstance(value, list):
+            found.append(GivenValue(name, f"vector of {len(value)}", [[_number(v) for v in value]]))
+        else:
+            found.append(GivenValue(name, "number", [[_number(value)]]))
+    return found
+
+
+def notations(exercise: Exercise, instance: Mapping[str, Any]) -> list[Notation]:
+    """The given values written for numpy, JSON and MATLAB, ready to paste."""
+    values = {name: instance[name] for name in exercise.given}
+    numpy_lines = ["import numpy as np"]
+    matlab_lines = []
+    for name, value in values.items():
+        if isinstance(value, list):
+            numpy_lines.append(f"{name} = np.array({json.dumps(value)})")
+        else:
+            numpy_lines.append(f"{name} = {json.dumps(value)}")
+        matlab_lines.append(_matlab(name, value))
+    return [
+        Notation("numpy", "numpy", "\n".join(numpy_lines)),
+        Notation("json", "JSON", json.dumps(values)),
+        Notation("matlab", "MATLAB", "\n".join(matlab_lines)),
+    ]
+
+
+def _matlab(name: str, value: Any) -> str:
+    if name == "c":
+        return f"c = {value};  % 0-based class index, as in the data (MATLAB's c + 1)"
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return f"{name} = [" + "; ".join(" ".join(_number(v) for v in row) for row in value) + "];"
+    if isinstance(value, list):
+        return f"{name} = [" + "; ".join(_number(v) for v in value) + "];  % a column"
+    return f"{name} = {_number(value)};"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def detect_format(answer: str) -> str:
+    """The format an answer is most likely written in: python, json or text."""
+    if PYTHON_HINT.search(answer):
+        return "python"
+    try:
+        parsed = json.loads(answer)
+    except ValueError:
+        return "text"
+    return "json" if isinstance(parsed, list | int | float) else "text"
+
+
+def answer_grid(
+    received: list[Any] | None, wrong_entries: list[Mapping[str, Any]]
+) -> list[list[Cell]] | None:
+    """The received answer as rows of cells, the entries that are off marked; None if not drawable."""
+    if received is None:
+        return None
+    rows = received if received and isinstance(received[0], list) else [received]
+    if sum(len(row) for row in rows) > MAX_GRID_ENTRIES:
+        return None
+    vector = rows is not received
+    off: dict[tuple[int, ...], Mapping[str, Any]] = {}
+    for entry in wrong_entries:
+        index = tuple(entry["index"])
+        off[(0, *index) if vector else index] = entry
+    grid = []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, value in enumerate(row):
+            entry = off.get((r, c))
+            # the label only: the expected value would hand the answer over
+            title = str(entry.get("label", "")) if entry else ""
+            cells.append(Cell(_number(float(value)), entry is not None, title))
+        grid.append(cells)
+    return grid

@@ -1,0 +1,155 @@
+"""Fixtures: an app on a fresh SQLite database per test, built by the Alembic migrations.
+
+The migrations run once per session into a template file; each test gets a copy of
+it, so every test database is exactly what ``grader db upgrade`` builds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from grader import accounts, db
+from grader.models import Assignment, Course, Enrolment, Item, User
+from grader.web import create_app
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "grader.sqlite"
+    db.upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, template_database: Path) -> str:
+    path = tmp_path / "grader.sqlite"
+    shutil.copyfile(template_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test secret",
+            "MIGRATE_ON_START": False,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    yield app
+    db.database(app).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Account:
+    id: int
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+class Builder:
+    """Data builders (as CTFd's gen_*): each commits and returns ids, not live objects."""
+
+    def __init__(self, app: Flask) -> None:
+        self.sessionmaker = db.database(app).sessionmaker
+
+    def user(
+        self, name: str, role: str = "student", password: str | None = None, full_name: str = ""
+    ) -> Account:
+        with self.sessionmaker.begin() as session:
+            user = accounts.create_user(session, name, role, password, full_name=full_name)
+            token = accounts.issue_token(session, user)
+            return Account(user.id, name, token)
+
+    def course(
+        self,
+        instructor: Account,
+        students: list[Account] = (),  # type: ignore[assignment]
+        code: str = "ML101",
+        section: str = "A",
+    ) -> int:
+        with self.sessionmaker.begin() as session:
+            course = Course(code=code, title=f"Course {code}")
+            session.add(course)
+            session.flush()
+            session.add(Enrolment(course_id=course.id, user_id=instructor.id, role="instructor"))
+            for student in students:
+                session.add(
+                    Enrolment(course_id=course.id, user_id=student.id, role="student",
+                              section=section)
+                )
+            return course.id
+
+    def enrol(self, course_id: int, account: Account, role: str = "student") -> None:
+        with self.sessionmaker.begin() as session:
+            session.add(Enrolment(course_id=course_id, user_id=account.id, role=role))
+
+    def assignment(
+        self,
+        course_id: int,
+        items: list[dict[str, Any]],
+        title: str = "Homework 1",
+        due_at: datetime | None = None,
+        **options: Any,
+    ) -> tuple[int, list[int]]:
+        with self.sessionmaker.begin() as session:
+            assignment = Assignment(
+                course_id=course_id, title=title, due_at=due_at, seed=1234, **options
+            )
+            assignment.items = [Item(position=i, **spec) for i, spec in enumerate(items)]
+            session.add(assignment)
+            session.flush()
+            return assignment.id, [item.id for item in assignment.items]
+
+    def get(self, model: type, id: int) -> Any:
+        with self.sessionmaker() as session:
+            return session.get(model, id)
+
+
+@pytest.fixture
+def build(app: Flask) -> Builder:
+    return Builder(app)
+
+
+@pytest.fixture
+def people(build: Builder) -> dict[str, Any]:
+    """An instructor and two students in one course, and an outsider in no course."""
+    teacher = build.user("teacher", "instructor", password="teacher-password")
+    alice = build.user("alice", full_name="Alice Liddell")
+    bob = build.user("bob", full_name="Bob Marley")
+    eve = build.user("eve")
+    course_id = build.course(teacher, [alice, bob])
+    return {"teacher": teacher, "alice": alice, "bob": bob, "eve": eve, "course_id": course_id}
+
+
+# keep User importable for tests that look rows up through the builder
+__all__ = ["Account", "Builder", "User", "bearer"]

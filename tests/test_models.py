@@ -1,0 +1,101 @@
+"""The schema and the storage rules: migrations match the models, UTC times, SQLite pragmas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from grader import db
+from grader.models import Base, Course, User
+
+
+def test_migrations_build_exactly_the_models(app):
+    engine = db.database(app).engine
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_database_is_at_the_newest_migration(database_url):
+    assert db.current_revision(database_url) == "0001"
+
+
+def test_upgrade_twice_is_harmless(database_url):
+    db.upgrade_database(database_url)
+    assert db.current_revision(database_url) == "0001"
+
+
+def test_times_come_back_aware_in_utc(build):
+    paris = timezone(timedelta(hours=1))
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=paris)
+    with build.sessionmaker.begin() as session:
+        course = Course(code="T1", title="Time", created_at=when)
+        session.add(course)
+        session.flush()
+        course_id = course.id
+    stored = build.get(Course, course_id).created_at
+    assert stored.tzinfo is not None
+    assert stored == when
+    assert stored.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(build):
+    naive = pytest.raises(sa.exc.StatementError, match="naive datetime")
+    with naive, build.sessionmaker.begin() as session:
+        session.add(Course(code="T2", title="Naive", created_at=datetime(2026, 1, 1)))
+
+
+def test_default_times_are_utc(build):
+    account = build.user("zoe")
+    created = build.get(User, account.id).created_at
+    assert created.tzinfo == UTC
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("pragma", "expected"),
+    [("journal_mode", "wal"), ("foreign_keys", 1), ("busy_timeout", db.SQLITE_BUSY_TIMEOUT_MS)],
+)
+def test_sqlite_pragmas(app, pragma, expected):
+    with db.database(app).engine.connect() as connection:
+        assert connection.exec_driver_sql(f"PRAGMA {pragma}").scalar() == expected
+
+
+def test_foreign_keys_are_enforced(build):
+    from grader.models import Enrolment
+
+    with pytest.raises(sa.exc.IntegrityError), build.sessionmaker.begin() as session:
+        session.add(Enrolment(course_id=999, user_id=999, role="student"))
+
+
+def test_write_transactions_take_the_lock_at_begin(app):
+    database = db.database(app)
+    with database.sessionmaker() as first, database.sessionmaker() as second:
+        first.execute(sa.select(1))  # BEGIN IMMEDIATE: first holds the write lock
+        raw = database.engine.raw_connection()
+        try:
+            raw.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(Exception, match="locked"):
+                raw.execute("BEGIN IMMEDIATE")
+        finally:
+            raw.close()
+        first.rollback()
+        second.execute(sa.select(1))  # and lets go at the end
+
+
+def test_read_only_sessions_do_not_take_the_lock(app):
+    database = db.database(app)
+    with database.sessionmaker() as writer, database.read_only_sessionmaker() as reader:
+        writer.execute(sa.select(1))
+        assert reader.execute(sa.select(sa.func.count(User.id))).scalar() == 0
+
+
+def test_an_item_has_exactly_one_parent(build):
+    from grader.models import Item
+
+    with pytest.raises(sa.exc.IntegrityError), build.sessionmaker.begin() as session:
+        session.add(Item(kind="softmax"))

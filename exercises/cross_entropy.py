@@ -15,11 +15,10 @@ from exercises.base import (
     Statement,
     matrix_latex,
     matrix_text,
-    rounded,
     vector_latex,
     vector_text,
 )
-from exercises.layer import DEFAULT_K, DEFAULT_N, logits
+from exercises.layer import draw_layer, layer_arrays, logits
 from exercises.softmax import draw_logits, logit_edge_cases, softmax
 
 
@@ -106,18 +105,11 @@ class CrossEntropyWeightGrad(Exercise):
     title = "Cross-entropy's gradient dL/dW"
     given = ("W", "x", "c")
 
-    @staticmethod
-    def _arrays(instance: Instance) -> tuple[Array, Array]:
-        return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
+    _arrays = staticmethod(layer_arrays)
 
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        n = options.n or int(rng.integers(*DEFAULT_N))
-        K = options.K or int(rng.integers(*DEFAULT_K))
-        return {
-            "W": rounded(rng, (n, K), options).tolist(),
-            "x": rounded(rng, (n,), options).tolist(),
-            "c": int(rng.integers(K)),
-        }
+        values = draw_layer(rng, options)
+        return {**values, "c": int(rng.integers(len(values["W"][0])))}
 
     def _reference(self, instance: Instance) -> Array:
         W, x = self._arrays(instance)

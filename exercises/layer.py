@@ -52,19 +52,27 @@ def row_major(jacobian: Array, n: int, K: int) -> Array:
     return jacobian.reshape(rows, K, n).transpose(0, 2, 1).reshape(rows, n * K)
 
 
+def layer_arrays(instance: Instance) -> tuple[Array, Array]:
+    """W and x of an instance as arrays."""
+    return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
+
+
+def draw_layer(rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
+    """Random W (n x K) and x (n), with the options' sizes or drawn ones."""
+    n = options.n or int(rng.integers(*DEFAULT_N))
+    K = options.K or int(rng.integers(*DEFAULT_K))
+    return {"W": rounded(rng, (n, K), options).tolist(), "x": rounded(rng, (n,), options).tolist()}
+
+
 class _LayerExercise(Exercise):
     given = ("W", "x")
     layouts = ("numerator", "denominator")
     output = "z"  # the symbol differentiated
 
-    @staticmethod
-    def _arrays(instance: Instance) -> tuple[Array, Array]:
-        return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
+    _arrays = staticmethod(layer_arrays)
 
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        n = options.n or int(rng.integers(*DEFAULT_N))
-        K = options.K or int(rng.integers(*DEFAULT_K))
-        return {"W": rounded(rng, (n, K), options).tolist(), "x": rounded(rng, (n,), options).tolist()}
+        return draw_layer(rng, options)
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         n, K = np.shape(instance["W"])

@@ -48,11 +48,11 @@ def given_values(exercise: Exercise, instance: Mapping[str, Any]) -> list[GivenV
             found.append(GivenValue(name, "true class, 0-based index", [[str(value)]]))
         elif isinstance(value, list) and value and isinstance(value[0], list):
             shape = f"{len(value)} × {len(value[0])} matrix"
-            found.append(GivenValue(name, shape, [[_number(v) for v in row] for row in value]))
+            found.append(GivenValue(name, shape, [[number_text(v) for v in row] for row in value]))
         elif isinstance(value, list):
-            found.append(GivenValue(name, f"vector of {len(value)}", [[_number(v) for v in value]]))
+            found.append(GivenValue(name, f"vector of {len(value)}", [[number_text(v) for v in value]]))
         else:
-            found.append(GivenValue(name, "number", [[_number(value)]]))
+            found.append(GivenValue(name, "number", [[number_text(value)]]))
     return found
 
 
@@ -78,13 +78,14 @@ def _matlab(name: str, value: Any) -> str:
     if name == "c":
         return f"c = {value};  % 0-based class index, as in the data (MATLAB's c + 1)"
     if isinstance(value, list) and value and isinstance(value[0], list):
-        return f"{name} = [" + "; ".join(" ".join(_number(v) for v in row) for row in value) + "];"
+        return f"{name} = [" + "; ".join(" ".join(number_text(v) for v in row) for row in value) + "];"
     if isinstance(value, list):
-        return f"{name} = [" + "; ".join(_number(v) for v in value) + "];  % a column"
-    return f"{name} = {_number(value)};"
+        return f"{name} = [" + "; ".join(number_text(v) for v in value) + "];  % a column"
+    return f"{name} = {number_text(value)};"
 
 
-def _number(value: Any) -> str:
+def number_text(value: Any) -> str:
+    """A number as short as it reads: 0.05, 1.8e+03, 2."""
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -120,6 +121,6 @@ def answer_grid(
             entry = off.get((r, c))
             # the label only: the expected value would hand the answer over
             title = str(entry.get("label", "")) if entry else ""
-            cells.append(Cell(_number(float(value)), entry is not None, title))
+            cells.append(Cell(number_text(float(value)), entry is not None, title))
         grid.append(cells)
     return grid

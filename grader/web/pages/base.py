@@ -1,0 +1,96 @@
+"""The pages' blueprint, who may see what, and error pages that say what went wrong."""
+
+from __future__ import annotations
+
+import logging
+from typing import NoReturn
+
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from grader.models import User
+from grader.web.errors import ApiError, rollback
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("pages", __name__)
+
+HEADINGS = {
+    400: "That request could not be used",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed that way",
+    409: "That clashes with what is there",
+    413: "Too large",
+    422: "That could not be used",
+    429: "Slow down",
+}
+
+
+class LoginRequired(Exception):
+    """Raised by a page that needs a user; answered with a redirect to the login form."""
+
+
+def page_user() -> User:
+    """The logged-in user of a page, or a redirect to the login form."""
+    user = g.get("user")
+    if user is None or g.get("auth") != "session":
+        raise LoginRequired
+    return user
+
+
+def page_instructor() -> User:
+    user = page_user()
+    if not user.is_instructor:
+        abort(403, "This page is for instructors.")
+    return user
+
+
+def page_student() -> User:
+    user = page_user()
+    if user.is_instructor:
+        abort(403, "This page is for students; instructors see their courses on the start page.")
+    return user
+
+
+def not_found(what: str) -> NoReturn:
+    abort(404, f"{what} does not exist, or is not yours to see.")
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    heading = HEADINGS.get(status, "Something went wrong")
+    return render_template("error.html", heading=heading, message=message), status
+
+
+@bp.errorhandler(LoginRequired)
+def _login_required(error: LoginRequired) -> Response:
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("pages.login", next=target))  # type: ignore[return-value]
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return error_page(
+        400, "The form had expired or was not sent from this site. Reload the page and try again."
+    )
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response | tuple[str, int]:
+    if error.status == 401:
+        return _login_required(LoginRequired())
+    return error_page(error.status, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    return error_page(error.code or 500, error.description or "")
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> tuple[str, int]:
+    rollback()
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return error_page(500, "The server failed and nothing was changed. Try again in a moment.")

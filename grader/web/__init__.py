@@ -49,8 +49,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from grader.web import auth, errors
     from grader.web.api import init_app as init_api
+    from grader.web.pages import bp as pages
 
     errors.init_app(app)
     auth.init_app(app)
+    app.register_blueprint(pages)  # first: its "/" takes over from the placeholder's
     init_api(app)
     return app

@@ -619,11 +619,11 @@ def _read_latex(text: str) -> tuple[npt.NDArray[np.float64], str]:
         if nested is not None:
             raise _Unreadable("a matrix inside a matrix cannot be read", nested.start())
         _check_latex_prefix(text, begin.start())
-        after = _closing_start(text, end.end(), len(text))
-        if after != end.end():
+        if _LATEX_CLOSING.fullmatch(text, end.end()) is None:
+            rest = text[end.end() :]
             raise _Unreadable(
-                f"unexpected {_quote(text[after:])} after \\end{{{environment}}}",
-                after + len(text[after:]) - len(text[after:].lstrip()),
+                f"unexpected {_quote(rest)} after \\end{{{environment}}}",
+                end.end() + len(rest) - len(rest.lstrip()),
             )
         body_end = end.start()
     return _latex_body(text, body_start, body_end), "latex"

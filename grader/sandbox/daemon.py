@@ -1,0 +1,361 @@
+"""The fork server that runs inside the sandbox: numpy imported once, one child per submission.
+
+This file is passed to the sandboxed Python as its ``-c`` program. It runs under
+bubblewrap on a read-only root holding only the standard library and numpy, so
+it imports nothing from the project (the project is not there to import).
+
+Frames, both ways: 4-byte big-endian header length, 4-byte body length, a JSON
+header, the body bytes. The grader sends ``configure`` (body: the compiled
+seccomp program) and then ``run`` requests; each ``run`` is answered with the
+child's fate in the header and, as the body, the frames the child wrote (one per
+stage: setup, then one per call, each a JSON header and float64 bytes).
+"""
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import struct
+import sys
+import time
+import traceback
+
+PROTOCOL_IN = 0
+PROTOCOL_OUT = 1
+SUBMISSION_FILE = "<submission>"
+MAX_MESSAGE_CHARS = 2000
+MAX_TRACEBACK_FRAMES = 8
+
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+_FRAME = struct.Struct(">II")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+# ---- framing ----------------------------------------------------------------------------
+
+
+def frame(header, body=b""):
+    head = json.dumps(header).encode()
+    return _FRAME.pack(len(head), len(body)) + head + body
+
+
+def read_exactly(fd, count):
+    chunks = []
+    while count:
+        chunk = os.read(fd, min(count, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    head_len, body_len = _FRAME.unpack(read_exactly(fd, _FRAME.size))
+    return json.loads(read_exactly(fd, head_len)), read_exactly(fd, body_len)
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# ---- the child: everything after fork runs the student's code -----------------------------
+
+
+class _Sink:
+    """sys.stdout and sys.stderr for the submission: kept nowhere, never reaching the grader."""
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+def student_traceback(error):
+    """The submission's own frames and the exception, never the daemon's."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == SUBMISSION_FILE]
+    lines = []
+    for f in frames[-MAX_TRACEBACK_FRAMES:]:
+        code = f"\n    {f.line.strip()}" if f.line else ""
+        lines.append(f"  line {f.lineno}, in {f.name}{code}")
+    try:
+        text = str(error)
+    except BaseException:  # a student's exception whose __str__ raises
+        text = ""
+    message = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " ..."
+    head = "Traceback (your code, most recent call last):\n" if lines else ""
+    return head + "\n".join(lines) + ("\n" if lines else "") + message
+
+
+def error_header(error):
+    if isinstance(error, MemoryError):
+        return {"status": "memory", "message": "the function ran out of memory"}
+    return {"status": "runtime_error", "message": student_traceback(error)}
+
+
+def plain_array(np, value, max_floats):
+    """The returned value as a plain C-ordered float64 ndarray, or a ValueError saying why not.
+
+    Subclasses are viewed as the base class through numpy's own C methods, so a
+    subclass's overrides are never asked; lists and objects with ``__array__`` are
+    converted by numpy, and whatever they yield is only ever numbers.
+    """
+    if value is None:
+        raise ValueError("the function returned None: return an array (did you forget `return`?)")
+    if isinstance(value, np.ndarray):
+        value = np.ndarray.view(value, np.ndarray)
+        if value.dtype.kind == "c":
+            raise ValueError("the returned value could not be read as an array of numbers: complex")
+    if isinstance(value, (str, bytes, dict, set)):
+        raise ValueError(f"the function returned a {type(value).__name__}, not an array")
+    try:
+        array = np.array(value, dtype=np.float64, copy=True, subok=False)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"the returned value could not be read as an array of numbers: {error}") from None
+    array = np.ndarray.view(array, np.ndarray)
+    if array.ndim > 3 or array.size > max_floats:
+        raise ValueError(f"the returned array is far too large (shape {array.shape})")
+    return np.ascontiguousarray(array, dtype="<f8")
+
+
+def load_seccomp(program):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "no_new_privs refused")
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
+def address_space():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def set_limits(request):
+    # numpy is already mapped: the submission's allowance comes on top of it
+    memory = address_space() + request["extra_memory"]
+    cpu = request["cpu"]
+    for which, value in (
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_NPROC, request["nproc"]),
+        (resource.RLIMIT_FSIZE, request["file_size"]),
+        (resource.RLIMIT_NOFILE, request["open_files"]),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        soft, hard = value if isinstance(value, tuple) else (value, value)
+        resource.setrlimit(which, (soft, hard))
+
+
+def child(np, request, program, out, scratch):
+    """Run one submission; never returns."""
+    try:
+        os.closerange(3, out)
+        os.closerange(out + 1, 1 << 16)
+        os.chdir(scratch)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        set_limits(request)
+        sys.stdout = sys.stderr = _Sink()
+        sys.stdin = None
+        load_seccomp(program)
+    except BaseException as error:
+        write_all(out, frame({"status": "sandbox_error", "message": repr(error)}))
+        os._exit(0)
+    run_submission(np, request, out)
+    os._exit(0)
+
+
+def run_submission(np, request, out):
+    name = request["function"]
+    namespace = {"__name__": "submission", "__builtins__": __builtins__}
+    try:
+        code = compile(request["source"], SUBMISSION_FILE, "exec")
+    except SyntaxError as error:
+        where = f"line {error.lineno}" + (f", column {error.offset}" if error.offset else "")
+        text = (error.text or "").rstrip()
+        message = f"{type(error).__name__} at {where}: {error.msg}" + (f"\n    {text}" if text else "")
+        write_all(out, frame({"status": "syntax_error", "message": message}))
+        return
+    except (ValueError, MemoryError, RecursionError) as error:
+        write_all(out, frame({"status": "syntax_error", "message": f"{type(error).__name__}: {error}"}))
+        return
+    try:
+        exec(code, namespace)
+    except BaseException as error:
+        write_all(out, frame(error_header(error)))
+        return
+    function = namespace.get(name)
+    if not callable(function):
+        defined = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("__"))
+        write_all(out, frame({"status": "missing_function", "defined": defined[:20]}))
+        return
+    write_all(out, frame({"status": "ok"}))
+    for call in request["calls"]:
+        arguments = [np.array(a, dtype=np.float64) if isinstance(a, list) else a for a in call]
+        try:
+            value = function(*arguments)
+        except BaseException as error:
+            write_all(out, frame(error_header(error)))
+            continue
+        try:
+            array = plain_array(np, value, request["max_floats"])
+        except ValueError as error:
+            write_all(out, frame({"status": "not_array", "message": str(error)}))
+            continue
+        except BaseException as error:  # a returned object whose conversion raised
+            write_all(out, frame(error_header(error)))
+            continue
+        write_all(out, frame({"status": "ok", "shape": list(array.shape)}, array.tobytes()))
+
+
+# ---- the daemon -----------------------------------------------------------------------------
+
+
+def collect(read_fd, pid, deadline, max_reply):
+    """The child's frames until it exits, the deadline passes or it writes too much."""
+    pidfd = os.pidfd_open(pid)
+    chunks, size, stop = [], 0, None
+    watching = [read_fd, pidfd]
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                stop = "timeout"
+                break
+            ready, _, _ = select.select(watching, [], [], remaining)
+            if read_fd in ready:
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    watching.remove(read_fd)
+                else:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > max_reply:
+                        stop = "overflow"
+                        break
+            if pidfd in ready:
+                break
+        if stop is not None:
+            os.kill(pid, signal.SIGKILL)
+        else:  # the child has exited: what it wrote is all in the pipe
+            os.set_blocking(read_fd, False)
+            while size <= max_reply:
+                try:
+                    chunk = os.read(read_fd, 1 << 16)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    finally:
+        os.close(pidfd)
+    return b"".join(chunks)[:max_reply], stop
+
+
+def remove_tree(path):
+    for root, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(root, name))
+        for name in dirs:
+            full = os.path.join(root, name)
+            try:
+                os.chmod(full, 0o700)
+                os.rmdir(full)
+            except OSError:
+                remove_tree(full)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
+def run(np, request, program, counter, protocol_fds):
+    scratch = f"/tmp/run-{counter}"
+    os.mkdir(scratch, 0o700)
+    read_fd, write_fd = os.pipe()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            for fd in protocol_fds:
+                os.close(fd)
+            child(np, request, program, write_fd, scratch)
+        finally:
+            os._exit(70)
+    os.close(write_fd)
+    try:
+        data, stop = collect(read_fd, pid, started + request["wall"], request["max_reply"])
+    finally:
+        os.close(read_fd)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    remove_tree(scratch)
+    header = {
+        "stop": stop,
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "elapsed_ms": elapsed_ms,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+    }
+    return header, data
+
+
+def main():
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+
+    libc = ctypes.CDLL(None)
+    # Children inherit this: none of them may open this daemon's /proc files or memory.
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    protocol_in = os.dup(PROTOCOL_IN)
+    protocol_out = os.dup(PROTOCOL_OUT)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    write_all(protocol_out, frame({"ready": True, "numpy": np.__version__}))
+    program = b""
+    counter = 0
+    while True:
+        try:
+            request, body = read_frame(protocol_in)
+        except EOFError:
+            return
+        if request["op"] == "configure":
+            program = body
+            write_all(protocol_out, frame({"configured": True}))
+        elif request["op"] == "run":
+            if not program:
+                write_all(protocol_out, frame({"error": "not configured"}))
+                continue
+            counter += 1
+            header, data = run(np, request, program, counter, (protocol_in, protocol_out))
+            write_all(protocol_out, frame(header, data))
+        else:
+            write_all(protocol_out, frame({"error": f"unknown op {request['op']!r}"}))
+
+
+if __name__ == "__main__":
+    main()

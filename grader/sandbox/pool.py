@@ -1,0 +1,124 @@
+"""A small warm pool of sandbox daemons, shared by the threads of one grader process."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from grader.sandbox.client import DaemonLost, SandboxProcess
+from grader.sandbox.launch import SandboxUnavailable
+from grader.sandbox.limits import MAX_SOURCE_CHARS, Limits
+from grader.sandbox.result import SandboxResult, read_result
+
+Argument = list[Any] | int | float  # a JSON-able value: nested lists become float64 arrays
+
+
+class SandboxPool:
+    """``size`` daemons (one per core by default), started lazily, reused, restarted when broken.
+
+    ``run`` may be called from many threads at once; each call holds one daemon
+    for the length of one submission.
+    """
+
+    def __init__(self, size: int | None = None, limits: Limits | None = None) -> None:
+        self.size = size or max(1, min(os.cpu_count() or 1, 8))
+        self.limits = limits or Limits()
+        self._idle: queue.LifoQueue[SandboxProcess] = queue.LifoQueue()
+        self._processes = [SandboxProcess(slot) for slot in range(self.size)]
+        for process in reversed(self._processes):
+            self._idle.put(process)
+        self._closed = False
+
+    def run(
+        self,
+        source: str,
+        function: str,
+        calls: Sequence[Sequence[Argument]],
+        limits: Limits | None = None,
+    ) -> SandboxResult:
+        """Run ``function`` from ``source`` once per entry of ``calls``, in one sandboxed child.
+
+        Raises SandboxUnavailable when no sandbox can be started: code never runs without one.
+        """
+        if self._closed:
+            raise SandboxUnavailable("the sandbox pool is closed")
+        if len(source) > MAX_SOURCE_CHARS:
+            raise ValueError(f"the source is longer than {MAX_SOURCE_CHARS} characters")
+        limits = limits or self.limits
+        request = {
+            "source": source,
+            "function": function,
+            "calls": [list(call) for call in calls],
+            "wall": limits.wall_seconds,
+            "cpu": limits.cpu_seconds,
+            "extra_memory": limits.extra_memory_bytes,
+            "nproc": limits.processes,
+            "file_size": limits.file_bytes,
+            "open_files": limits.open_files,
+            "max_floats": limits.max_result_floats,
+            "max_reply": limits.max_reply_bytes,
+        }
+        process = self._idle.get()
+        try:
+            return self._run_on(process, request, len(calls), limits)
+        finally:
+            self._idle.put(process)
+
+    def _run_on(
+        self, process: SandboxProcess, request: dict[str, Any], calls: int, limits: Limits
+    ) -> SandboxResult:
+        # One retry on a fresh daemon: a daemon may have died for reasons of its own
+        # (killed from outside, the machine's OOM killer); a second loss is reported.
+        for attempt in range(2):
+            if not process.alive:
+                process.start()
+            try:
+                reply = process.run(request, limits.wall_seconds)
+            except DaemonLost as lost:
+                if attempt == 0:
+                    continue
+                return SandboxResult(
+                    setup="none", stop="sandbox_error", stop_message=f"the sandbox failed: {lost}"
+                )
+            return read_result(reply.header, reply.body, calls, limits)
+        raise AssertionError("unreachable")
+
+    def warm(self) -> None:
+        """Start every daemon now rather than on first use."""
+        taken = [self._idle.get() for _ in range(self.size)]
+        try:
+            for process in taken:
+                if not process.alive:
+                    process.start()
+        finally:
+            for process in taken:
+                self._idle.put(process)
+
+    def close(self) -> None:
+        self._closed = True
+        for process in self._processes:
+            process.kill()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_default: SandboxPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_pool() -> SandboxPool:
+    """The process-wide pool, created on first use and closed at exit."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = SandboxPool()
+            atexit.register(_default.close)
+        return _default

@@ -9,12 +9,6 @@ def test_healthz_answers_without_a_token(client):
     assert response.get_json() == {"ok": True}
 
 
-def test_front_page_says_the_service_runs(client):
-    response = client.get("/")
-    assert response.status_code == 200
-    assert b"running" in response.data
-
-
 def test_unknown_api_path_is_a_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404

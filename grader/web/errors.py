@@ -30,11 +30,14 @@ HTTP_CODES = {
 class ApiError(Exception):
     """Something the caller did wrong: a status, a stable code and a message for a person."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def not_found(what: str) -> ApiError:
@@ -63,6 +66,7 @@ def wants_json() -> bool:
 
 def _api_error(error: ApiError) -> Response:
     response = error_response(error.status, error.code, error.message)
+    response.headers.update(error.headers)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="grader"'
     return response

@@ -1,1 +1,71 @@
-"""(being written)"""
+"""Grading without storing (``POST /check``), the catalog, and previews of instances."""
+
+from __future__ import annotations
+
+from spectree import Response
+
+import exercises
+from exercises import DrawOptions, InstanceError
+from grader.grading import grade
+from grader.variants import fresh_seed
+from grader.verdict import Verdict
+from grader.web.api import bp
+from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
+from grader.web.api.spec import spec
+from grader.web.auth import current_user
+from grader.web.errors import invalid
+
+ERRORS = {"HTTP_401": ErrorOut, "HTTP_422": ErrorOut}
+
+
+@bp.post("/check")
+@spec.validate(json=CheckIn, resp=Response(HTTP_200=Verdict, **ERRORS), tags=["grading"])
+def check(json: CheckIn) -> Verdict:
+    """Grade an answer against an instance; nothing is stored."""
+    current_user()
+    try:
+        return grade(json.instance, json.answer, json.format)
+    except InstanceError as error:
+        raise invalid(f"unusable instance: {error}") from None
+
+
+@bp.get("/kinds")
+@spec.validate(resp=Response(HTTP_200=KindsOut, HTTP_401=ErrorOut), tags=["grading"])
+def kinds() -> KindsOut:
+    """The exercise kinds, with the function a Python answer defines."""
+    current_user()
+    return KindsOut(
+        catalog_version=exercises.CATALOG_VERSION,
+        kinds=[
+            KindOut(
+                kind=name,
+                title=exercise.title,
+                signature=exercise.signature,
+                given=list(exercise.given),
+                layouts=list(exercise.layouts),
+            )
+            for name, exercise in exercises.KINDS.items()
+        ],
+    )
+
+
+@bp.post("/preview")
+@spec.validate(json=PreviewIn, resp=Response(HTTP_200=PreviewOut, **ERRORS), tags=["grading"])
+def preview(json: PreviewIn) -> PreviewOut:
+    """An instance of a kind as a student would see it (nothing stored)."""
+    current_user()
+    try:
+        exercise = exercises.get(json.kind)
+        if json.layout not in exercise.layouts:
+            raise InstanceError(
+                f"layout {json.layout!r} is not offered for {json.kind}: "
+                f"use {' or '.join(exercise.layouts)}"
+            )
+        instance = exercise.draw(
+            json.seed if json.seed is not None else fresh_seed(),
+            DrawOptions(n=json.n, K=json.K, layout=json.layout),
+        )
+    except InstanceError as error:
+        raise invalid(str(error)) from None
+    statement = exercise.statement(instance)
+    return PreviewOut(instance=instance, statement=statement.text, statement_latex=statement.latex)

@@ -1,1 +1,63 @@
-"""(being written)"""
+"""One item: the caller's instance of it, and an instructor re-drawing a student's."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from spectree import Response
+
+from grader import gradebook, variants
+from grader.db import get_session
+from grader.models import Submission
+from grader.web.api import bp
+from grader.web.api.access import course_role, instructed_item, member_item
+from grader.web.api.present import item_out
+from grader.web.api.schemas import ErrorOut, ItemOut, RedrawIn, VariantOut
+from grader.web.api.spec import spec
+from grader.web.auth import current_user
+from grader.web.errors import not_found
+
+READ_ERRORS = {"HTTP_401": ErrorOut, "HTTP_403": ErrorOut, "HTTP_404": ErrorOut}
+
+
+@bp.get("/items/<int:item_id>")
+@spec.validate(resp=Response(HTTP_200=ItemOut, **READ_ERRORS), tags=["assignments"])
+def get_item(item_id: int) -> ItemOut:
+    """The item with the caller's own instance, attempts used and left, score so far."""
+    session = get_session()
+    user = current_user()
+    item, _ = member_item(session, user, item_id)
+    instance = variants.instance_for(session, item, user.id)
+    if item.assignment is not None:
+        cell = gradebook.cells(session, [item.assignment], [user.id])[user.id, item.id]
+        return item_out(item, instance, attempts_used=cell.attempts, score=cell.score)
+    used = session.scalar(
+        sa.select(sa.func.count(Submission.id)).where(
+            Submission.item_id == item.id, Submission.user_id == user.id
+        )
+    )
+    return item_out(item, instance, attempts_used=used)
+
+
+@bp.post("/items/<int:item_id>/redraw")
+@spec.validate(
+    json=RedrawIn,
+    resp=Response(HTTP_200=VariantOut, **READ_ERRORS, HTTP_422=ErrorOut),
+    tags=["assignments"],
+)
+def redraw(item_id: int, json: RedrawIn) -> VariantOut:
+    """Give one student a new instance of an item (their earlier submissions keep theirs)."""
+    session = get_session()
+    item = instructed_item(session, current_user(), item_id)
+    assert item.assignment is not None
+    if course_role(session, json.user_id, item.assignment.course_id) != "student":
+        raise not_found(f"student {json.user_id} in this course")
+    variant = variants.redraw(session, item, json.user_id)
+    session.commit()
+    statement = item_out(item, variant.instance).statement or ""
+    return VariantOut(
+        item_id=item.id,
+        user_id=json.user_id,
+        draw_number=variant.draw_number,
+        instance=variant.instance,
+        statement=statement,
+    )

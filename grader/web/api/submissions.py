@@ -1,1 +1,126 @@
-"""(being written)"""
+"""Submissions: stored with their grading job, graded at once, read back by their author."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from spectree import Response
+
+from exercises import InstanceError
+from grader import jobs, submissions
+from grader.db import get_session
+from grader.models import GradingJob, Submission, User
+from grader.web.api import bp
+from grader.web.api.access import course_role, load, member_item
+from grader.web.api.present import submission_out
+from grader.web.api.schemas import (
+    ErrorOut,
+    SubmissionIn,
+    SubmissionOut,
+    SubmissionQuery,
+    SubmissionsOut,
+)
+from grader.web.api.spec import spec
+from grader.web.auth import current_user
+from grader.web.errors import ApiError, invalid, not_found
+
+LIST_LIMIT = 200
+
+
+@bp.post("/submissions")
+@spec.validate(
+    json=SubmissionIn,
+    resp=Response(
+        HTTP_201=SubmissionOut,
+        HTTP_401=ErrorOut,
+        HTTP_404=ErrorOut,
+        HTTP_409=ErrorOut,
+        HTTP_422=ErrorOut,
+        HTTP_429=ErrorOut,
+    ),
+    tags=["submissions"],
+)
+def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
+    """Store an answer to an item (the caller's own instance of it), grade it, return both."""
+    user = current_user()
+    session = get_session()
+    item, _ = member_item(session, user, json.item_id)
+    policy = jobs.JobPolicy.from_config(current_app.config)
+    try:
+        submission, work = submissions.accept(
+            session,
+            user,
+            item,
+            json.answer,
+            json.format,
+            per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+            owner=jobs.WORKER_ID,
+            policy=policy,
+        )
+    except submissions.RateLimited as refused:
+        raise ApiError(
+            429, refused.code, refused.message, {"Retry-After": str(refused.retry_after)}
+        ) from None
+    except submissions.Refused as refused:
+        raise ApiError(409, refused.code, refused.message) from None
+    except InstanceError as error:
+        raise invalid(f"this item cannot be drawn: {error}") from None
+    session.commit()  # stored, with its job: from here on nothing is lost
+
+    outcome = jobs.run(session, work, jobs.WORKER_ID, policy)
+    session.expunge(submission)
+    if outcome.columns is not None:
+        for key, value in outcome.columns.items():
+            setattr(submission, key, value)
+        return submission_out(submission, user, item=item, job_state="done"), 201
+    # graded elsewhere meanwhile, or grading failed (and will be tried again)
+    stored = session.get(Submission, submission.id, populate_existing=True)
+    assert stored is not None
+    return submission_out(stored, user, item=item), 201
+
+
+def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:
+    """The caller's own submission, or one to a course they teach; else 404."""
+    submission = load(session, Submission, submission_id, "submission")
+    if submission.user_id == user.id:
+        return submission
+    assignment = submission.item.assignment
+    if assignment is not None and course_role(session, user.id, assignment.course_id) == (
+        "instructor"
+    ):
+        return submission
+    raise not_found(f"submission {submission_id}")
+
+
+@bp.get("/submissions/<int:submission_id>")
+@spec.validate(
+    resp=Response(HTTP_200=SubmissionOut, HTTP_401=ErrorOut, HTTP_404=ErrorOut),
+    tags=["submissions"],
+)
+def get_submission(submission_id: int) -> SubmissionOut:
+    """A stored submission and its verdict: to its author and the course's instructors."""
+    user = current_user()
+    return submission_out(visible_submission(get_session(), user, submission_id), user)
+
+
+@bp.get("/submissions")
+@spec.validate(
+    query=SubmissionQuery,
+    resp=Response(HTTP_200=SubmissionsOut, HTTP_401=ErrorOut, HTTP_422=ErrorOut),
+    tags=["submissions"],
+)
+def list_submissions(query: SubmissionQuery) -> SubmissionsOut:
+    """The caller's own submissions, newest first (to one item with ``item_id``)."""
+    user = current_user()
+    statement = (
+        sa.select(Submission)
+        .where(Submission.user_id == user.id)
+        .options(so.joinedload(Submission.job.of_type(GradingJob)))
+        .order_by(Submission.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    if query.item_id is not None:
+        statement = statement.where(Submission.item_id == query.item_id)
+    rows = get_session().scalars(statement).unique()
+    return SubmissionsOut(submissions=[submission_out(s, user) for s in rows])

@@ -1,0 +1,289 @@
+"""Grading jobs: the record of truth that every accepted submission gets graded, once.
+
+A submission is stored together with its :class:`~grader.models.GradingJob`, in one
+transaction. The job is then leased to one worker (``state = running``, an owner and
+an expiry) and graded outside any transaction. The verdict is written in the same
+transaction that moves the job to ``done``, and only if the worker still holds the
+lease (a compare-and-set on state and owner): if two workers ever grade the same
+submission, one verdict is stored and the other is dropped.
+
+The request that accepted a submission grades it at once. A job whose worker died
+(crash, kill, restart) keeps its lease until it expires; a :class:`JobRunner`
+started with the server takes over every such job of an earlier process at
+startup, and expired ones while it runs. Grading again never creates a submission,
+so it never uses up a student's attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from exercises import InstanceError
+from grader.models import GradingJob, Submission, utcnow
+from grader.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+#: this process's name on the leases it takes
+WORKER_ID = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+LEASE_SECONDS_DEFAULT = 120.0
+MAX_ATTEMPTS_DEFAULT = 3
+SWEEP_SECONDS_DEFAULT = 10.0
+CLAIM_BATCH = 20
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class JobPolicy:
+    lease_seconds: float = LEASE_SECONDS_DEFAULT
+    max_attempts: int = MAX_ATTEMPTS_DEFAULT
+
+    @classmethod
+    def from_config(cls, config: Any) -> JobPolicy:
+        return cls(config["JOB_LEASE_SECONDS"], config["JOB_MAX_ATTEMPTS"])
+
+
+@dataclass(frozen=True)
+class Work:
+    """What grading one submission needs, read before the transaction ends."""
+
+    job_id: int
+    submission_id: int
+    instance: dict[str, Any]
+    answer: str
+    format: str
+
+
+def enqueue(
+    session: so.Session, submission: Submission, owner: str | None, policy: JobPolicy
+) -> GradingJob:
+    """The job of a submission being stored; with an owner, already leased to it."""
+    job = GradingJob(submission_id=submission.id, state="queued", attempts=0)
+    if owner is not None:
+        _lease(job, owner, policy)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _lease(job: GradingJob, owner: str, policy: JobPolicy) -> None:
+    job.state = "running"
+    job.attempts += 1
+    job.lease_owner = owner
+    job.lease_expires_at = utcnow() + timedelta(seconds=policy.lease_seconds)
+
+
+def grade(work: Work) -> Verdict:
+    from grader.grading import grade as grade_answer
+
+    # the hidden instances of a function answer follow from the submission: a re-grade
+    # after a crash runs the same suite
+    return grade_answer(work.instance, work.answer, work.format, seed=work.submission_id)
+
+
+def finish(
+    session: so.Session, work: Work, owner: str, verdict: Verdict, grading_ms: float
+) -> dict[str, Any] | None:
+    """Store the verdict and close the job, if ``owner`` still holds it; commits.
+
+    Returns the submission's columns as stored, or None when the lease was lost.
+    """
+    now = utcnow()
+    closed = session.execute(
+        sa.update(GradingJob)
+        .where(
+            GradingJob.id == work.job_id,
+            GradingJob.state == "running",
+            GradingJob.lease_owner == owner,
+        )
+        .values(
+            state="done", finished_at=now, lease_owner=None, lease_expires_at=None, last_error=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if closed.rowcount != 1:
+        session.rollback()
+        log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
+        return None
+    columns = verdict_columns(verdict, now, grading_ms)
+    session.execute(
+        sa.update(Submission)
+        .where(Submission.id == work.submission_id)
+        .values(**columns)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return columns
+
+
+def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) -> dict[str, Any]:
+    """A submission's columns that hold its verdict."""
+    return {
+        "verdict": verdict.model_dump(mode="json"),
+        "score": verdict.score,
+        "correct": verdict.correct,
+        "codes": verdict.codes,
+        "graded_at": graded_at,
+        "grading_ms": round(grading_ms, 3),
+    }
+
+
+def fail(
+    session: so.Session, work: Work, owner: str, error: BaseException, policy: JobPolicy
+) -> None:
+    """Record a grading that raised: queued again, or failed for good; commits."""
+    job = session.get(GradingJob, work.job_id, with_for_update=True)
+    if job is None or job.state != "running" or job.lease_owner != owner:
+        session.rollback()
+        return
+    permanent = isinstance(error, InstanceError) or job.attempts >= policy.max_attempts
+    job.state = "failed" if permanent else "queued"
+    job.lease_owner = None
+    job.lease_expires_at = None
+    job.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+    if permanent:
+        job.finished_at = utcnow()
+    session.commit()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one grading: the stored verdict's columns, or None."""
+
+    columns: dict[str, Any] | None
+
+    @property
+    def stored(self) -> bool:
+        return self.columns is not None
+
+
+def run(session: so.Session, work: Work, owner: str, policy: JobPolicy) -> Outcome:
+    """Grade a job ``owner`` holds and record the outcome."""
+    started = time.perf_counter()
+    try:
+        verdict = grade(work)
+    except Exception as error:
+        log.exception("grading submission %s failed", work.submission_id)
+        fail(session, work, owner, error, policy)
+        return Outcome(None)
+    elapsed = (time.perf_counter() - started) * 1000
+    return Outcome(finish(session, work, owner, verdict, elapsed))
+
+
+def claim(
+    session: so.Session,
+    owner: str,
+    policy: JobPolicy,
+    limit: int = CLAIM_BATCH,
+    take_over_running: bool = False,
+) -> list[Work]:
+    """Lease up to ``limit`` jobs to ``owner``: queued ones and ones whose lease expired.
+
+    With ``take_over_running`` also the running jobs of other processes whatever their
+    lease says: at startup those belong to the process that died. Commits.
+    """
+    now = utcnow()
+    running_elsewhere = sa.and_(GradingJob.state == "running", GradingJob.lease_owner != owner)
+    if not take_over_running:
+        running_elsewhere = sa.and_(running_elsewhere, GradingJob.lease_expires_at < now)
+    jobs = session.scalars(
+        sa.select(GradingJob)
+        .where(sa.or_(GradingJob.state == "queued", running_elsewhere))
+        .order_by(GradingJob.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = []
+    for job in jobs:
+        if job.attempts >= policy.max_attempts:
+            job.state = "failed"
+            job.lease_owner = None
+            job.lease_expires_at = None
+            job.finished_at = now
+            job.last_error = (job.last_error or "") + f" (gave up after {job.attempts} attempts)"
+            continue
+        _lease(job, owner, policy)
+        claimed.append(job.id)
+    session.flush()
+    work = [
+        Work(job_id, sub.id, sub.instance, sub.answer, sub.format)
+        for job_id, sub in session.execute(
+            sa.select(GradingJob.id, Submission)
+            .join(Submission, Submission.id == GradingJob.submission_id)
+            .where(GradingJob.id.in_(claimed))
+            .order_by(GradingJob.id)
+        )
+    ]
+    session.commit()
+    return work
+
+
+def sweep(
+    sessionmaker: so.sessionmaker[so.Session],
+    owner: str = WORKER_ID,
+    policy: JobPolicy | None = None,
+    take_over_running: bool = False,
+) -> int:
+    """Claim and grade until no claimable job is left; the number of verdicts stored."""
+    policy = policy or JobPolicy()
+    stored = 0
+    while True:
+        with sessionmaker() as session:
+            batch = claim(session, owner, policy, take_over_running=take_over_running)
+            if not batch:
+                return stored
+            for work in batch:
+                stored += run(session, work, owner, policy).stored
+
+
+def counts(session: so.Session) -> dict[str, int]:
+    """How many jobs are in each state."""
+    rows = session.execute(sa.select(GradingJob.state, sa.func.count()).group_by(GradingJob.state))
+    return {state: count for state, count in rows}
+
+
+class JobRunner(threading.Thread):
+    """Grades what earlier processes left unfinished, then expired and queued jobs."""
+
+    def __init__(
+        self,
+        sessionmaker: so.sessionmaker[so.Session],
+        policy: JobPolicy,
+        sweep_seconds: float = SWEEP_SECONDS_DEFAULT,
+        owner: str = WORKER_ID,
+    ) -> None:
+        super().__init__(name="grading-job-runner", daemon=True)
+        self.sessionmaker = sessionmaker
+        self.policy = policy
+        self.sweep_seconds = sweep_seconds
+        self.owner = owner
+        self.stopping = threading.Event()
+        self.recovered = threading.Event()
+
+    def run(self) -> None:
+        take_over = True  # at startup: every running job belongs to a process that is gone
+        while not self.stopping.is_set():
+            try:
+                graded = sweep(self.sessionmaker, self.owner, self.policy, take_over)
+                if take_over and graded:
+                    log.warning("graded %d submission(s) left unfinished by a restart", graded)
+                take_over = False
+                self.recovered.set()
+            except Exception:  # the database may be briefly away: try again next sweep
+                log.exception("grading job sweep failed")
+            self.stopping.wait(self.sweep_seconds)
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        self.join(timeout)

@@ -1,0 +1,189 @@
+"""Practice sets chosen for a student: more of what they get wrong, less of what they master.
+
+Each kind gets a weight from the student's graded submissions (assignments and
+practice alike): a kind never tried weighs 1; a kind answered wrongly weighs more
+with its recent error rate; the misconceptions the student showed anywhere add
+weight to every kind that practises them (the catalog's own wrong answers say
+which); a kind whose last few answers were all right weighs little. Kinds are
+drawn by weight, and every item says why it was chosen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+import exercises
+from grader import variants
+from grader.models import Item, PracticeSet, Submission, Variant
+
+HISTORY_LIMIT = 300  # the most recent graded submissions that count
+RECENT = 5  # answers per kind that decide "mastered" and the error rate
+WEIGHT_NEW = 1.0
+WEIGHT_ERROR = 4.0  # times the recent error rate
+WEIGHT_PER_CODE = 0.5  # per time a misconception the kind practises was shown
+MAX_CODE_WEIGHT = 3.0
+WEIGHT_MASTERED = 0.2
+SIZES_N = (2, 4)
+SIZES_K = (2, 5)
+#: codes every kind with a matrix answer can show
+MATRIX_CODES = frozenset({"transpose"})
+GENERIC_CODES = frozenset({"sign", "scale", "partial"})
+
+
+@dataclass
+class KindRecord:
+    """A student's graded answers to one kind, newest first."""
+
+    recent: list[bool] = field(default_factory=list)
+    attempts: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def mastered(self) -> bool:
+        return len(self.recent) >= 3 and all(self.recent[:3])
+
+    @property
+    def error_rate(self) -> float:
+        window = self.recent[:RECENT]
+        return (len(window) - sum(window)) / len(window) if window else 0.0
+
+
+@dataclass(frozen=True)
+class Choice:
+    kind: str
+    layout: str
+    n: int
+    K: int
+    reason: str
+
+
+def history(session: so.Session, user_id: int) -> dict[str, KindRecord]:
+    rows = session.execute(
+        sa.select(Item.kind, Submission.correct, Submission.codes)
+        .join(Item, Item.id == Submission.item_id)
+        .where(Submission.user_id == user_id, Submission.correct.is_not(None))
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    records: dict[str, KindRecord] = {}
+    for kind, correct, codes in rows:
+        record = records.setdefault(kind, KindRecord())
+        record.attempts += 1
+        if len(record.recent) < RECENT:
+            record.recent.append(bool(correct))
+        record.codes.update(codes or [])
+    return records
+
+
+@cache
+def practised_codes(kind: str) -> frozenset[str]:
+    """The misconception codes an answer to ``kind`` can show."""
+    exercise = exercises.get(kind)
+    instance = exercise.draw(0)
+    codes = set(exercise.mistakes(instance))
+    if np.ndim(exercise.reference(instance)) == 2:
+        codes |= MATRIX_CODES
+    return frozenset(codes)
+
+
+def weigh(kind: str, records: dict[str, KindRecord]) -> tuple[float, str]:
+    """A kind's weight for this student and the reason in their words."""
+    shown: Counter[str] = Counter()
+    for record in records.values():
+        shown.update(record.codes)
+    related = {
+        code: count
+        for code, count in shown.items()
+        if code in practised_codes(kind) and code not in GENERIC_CODES
+    }
+    code_weight = min(MAX_CODE_WEIGHT, WEIGHT_PER_CODE * sum(related.values()))
+    code_reason = ""
+    if related:
+        named = ", ".join(f"'{code}' ({count}x)" for code, count in Counter(related).most_common(3))
+        code_reason = f"; it practises mistakes you made: {named}"
+
+    record = records.get(kind)
+    if record is None:
+        return WEIGHT_NEW + code_weight, "new to you: you have not answered this kind yet" + code_reason
+    if record.mastered and not related:
+        return WEIGHT_MASTERED, "a refresher: your last answers to this kind were right"
+    window = record.recent[:RECENT]
+    wrong = len(window) - sum(window)
+    weight = WEIGHT_NEW + WEIGHT_ERROR * record.error_rate + code_weight
+    if wrong:
+        reason = f"you got this kind wrong {wrong} of your last {len(window)} times"
+    else:
+        reason = "more practice with this kind"
+    return weight, reason + code_reason
+
+
+def choose(
+    records: dict[str, KindRecord], kinds: list[str], count: int, rng: np.random.Generator
+) -> list[Choice]:
+    """``count`` items drawn from ``kinds`` by weight, each with its reason."""
+    weighed = [weigh(kind, records) for kind in kinds]
+    weights = np.array([weight for weight, _ in weighed])
+    picks = rng.choice(len(kinds), size=count, p=weights / weights.sum())
+    choices = []
+    for index in picks:
+        kind = kinds[index]
+        exercise = exercises.get(kind)
+        reason = weighed[index][1]
+        layout = exercise.layouts[0]
+        record = records.get(kind)
+        if len(exercise.layouts) > 1 and (record is None or record.codes["transpose"] or rng.random() < 0.5):
+            layout = str(rng.choice(exercise.layouts))
+        choices.append(
+            Choice(
+                kind=kind,
+                layout=layout,
+                n=int(rng.integers(SIZES_N[0], SIZES_N[1] + 1)),
+                K=int(rng.integers(SIZES_K[0], SIZES_K[1] + 1)),
+                reason=reason,
+            )
+        )
+    return choices
+
+
+def create_set(
+    session: so.Session,
+    user_id: int,
+    kinds: list[str] | None,
+    count: int,
+    seed: int | None = None,
+) -> PracticeSet:
+    """A new practice set for the student, its instances drawn and stored; the caller commits.
+
+    Unknown kinds are an :class:`exercises.InstanceError`.
+    """
+    names = list(dict.fromkeys(kinds)) if kinds else list(exercises.KINDS)
+    for name in names:
+        exercises.get(name)
+    rng = np.random.default_rng(variants.fresh_seed() if seed is None else seed)
+    choices = choose(history(session, user_id), names, count, rng)
+    practice_set = PracticeSet(user_id=user_id)
+    practice_set.items = [
+        Item(
+            position=position,
+            kind=choice.kind,
+            n=choice.n,
+            K=choice.K,
+            layout=choice.layout,
+            points=1.0,
+            reason=choice.reason,
+        )
+        for position, choice in enumerate(choices)
+    ]
+    session.add(practice_set)
+    session.flush()
+    for item in practice_set.items:
+        instance = variants.draw(item, int(rng.integers(0, 2**62)))
+        session.add(Variant(item_id=item.id, user_id=user_id, instance=instance))
+    session.flush()
+    return practice_set

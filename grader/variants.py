@@ -1,0 +1,88 @@
+"""Each student's own instance of an item, drawn reproducibly (like PrairieLearn variants).
+
+The instance of draw ``d`` is a pure function of the assignment's seed, the student,
+the item and ``d``: it can be shown before it is stored, and it is stored (a
+:class:`~grader.models.Variant`) when the student first submits or an instructor
+re-draws it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+import exercises
+from exercises import DrawOptions
+from grader.models import Item, Variant
+
+SEED_BITS = 63
+
+
+def variant_seed(assignment_seed: int, user_id: int, item_id: int, draw_number: int) -> int:
+    text = f"{assignment_seed}:{user_id}:{item_id}:{draw_number}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> (64 - SEED_BITS)
+
+
+def fresh_seed() -> int:
+    return secrets.randbits(SEED_BITS)
+
+
+def draw(item: Item, seed: int) -> dict[str, Any]:
+    """An instance of ``item``'s kind and sizes from ``seed``."""
+    exercise = exercises.get(item.kind)
+    layout = item.layout if item.layout in exercise.layouts else exercise.layouts[0]
+    return exercise.draw(seed, DrawOptions(n=item.n, K=item.K, layout=layout))
+
+
+def find(session: so.Session, item: Item, user_id: int) -> Variant | None:
+    return session.scalar(
+        sa.select(Variant).where(Variant.item_id == item.id, Variant.user_id == user_id)
+    )
+
+
+def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
+    """The student's instance, stored or (not yet stored) drawn; writes nothing."""
+    if item.assignment is None:
+        return instance_for_practice(session, item, user_id)
+    variant = find(session, item, user_id)
+    if variant is not None:
+        return variant.instance
+    return draw(item, _seed(item, user_id, 0))
+
+
+def instance_for_practice(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
+    variant = find(session, item, user_id)
+    if variant is None:
+        raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
+    return variant.instance
+
+
+def ensure(session: so.Session, item: Item, user_id: int) -> Variant:
+    """The student's stored variant, stored now if it was not yet."""
+    variant = find(session, item, user_id)
+    if variant is None:
+        variant = Variant(
+            item_id=item.id, user_id=user_id, draw_number=0, instance=draw(item, _seed(item, user_id, 0))
+        )
+        session.add(variant)
+        session.flush()
+    return variant
+
+
+def redraw(session: so.Session, item: Item, user_id: int) -> Variant:
+    """A new instance for one student (their earlier submissions keep theirs)."""
+    variant = ensure(session, item, user_id)
+    variant.draw_number += 1
+    variant.instance = draw(item, _seed(item, user_id, variant.draw_number))
+    session.flush()
+    return variant
+
+
+def _seed(item: Item, user_id: int, draw_number: int) -> int:
+    if item.assignment is None:  # practice items are stored with their variant at creation
+        raise ValueError(f"item {item.id} has no assignment to draw from")
+    return variant_seed(item.assignment.seed, user_id, item.id, draw_number)

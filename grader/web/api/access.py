@@ -1,0 +1,74 @@
+"""Who may see what: a student their own work, an instructor their own courses'.
+
+Anything a caller may not see answers 404, as if it did not exist; a student who
+may see a course but asks for an instructor's view of it gets 403.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from grader.models import Course, Enrolment, Item, User
+from grader.web.errors import forbidden, not_found
+
+T = TypeVar("T")
+MAX_ID = 2**63 - 1
+
+
+def load(session: so.Session, model: type[T], id: int, what: str) -> T:
+    """The row, or a 404 (ids beyond what a database holds included)."""
+    row = session.get(model, id) if 1 <= id <= MAX_ID else None
+    if row is None:
+        raise not_found(f"{what} {id}")
+    return row
+
+
+def course_role(session: so.Session, user_id: int, course_id: int) -> str | None:
+    return session.scalar(
+        sa.select(Enrolment.role).where(
+            Enrolment.course_id == course_id, Enrolment.user_id == user_id
+        )
+    )
+
+
+def member_course(session: so.Session, user: User, course_id: int) -> tuple[Course, str]:
+    """A course the user is in, and their role in it."""
+    course = load(session, Course, course_id, "course")
+    role = course_role(session, user.id, course.id)
+    if role is None:
+        raise not_found(f"course {course_id}")
+    return course, role
+
+
+def instructed_course(session: so.Session, user: User, course_id: int) -> Course:
+    course, role = member_course(session, user, course_id)
+    if role != "instructor":
+        raise forbidden("only the course's instructors may do this")
+    return course
+
+
+def member_item(session: so.Session, user: User, item_id: int) -> tuple[Item, str]:
+    """An item the user may answer: their own practice item, or one of their course's."""
+    item = load(session, Item, item_id, "item")
+    if item.practice_set is not None:
+        if item.practice_set.user_id != user.id:
+            raise not_found(f"item {item_id}")
+        return item, "student"
+    assert item.assignment is not None
+    role = course_role(session, user.id, item.assignment.course_id)
+    if role is None:
+        raise not_found(f"item {item_id}")
+    return item, role
+
+
+def instructed_item(session: so.Session, user: User, item_id: int) -> Item:
+    """An assignment item of a course the user teaches."""
+    item, role = member_item(session, user, item_id)
+    if item.assignment is None:
+        raise not_found(f"item {item_id}")
+    if role != "instructor":
+        raise forbidden("only the course's instructors may do this")
+    return item

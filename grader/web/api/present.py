@@ -1,0 +1,104 @@
+"""Stored rows as the API's response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import exercises
+from grader.models import Assignment, Item, Submission, User, utcnow
+from grader.verdict import Verdict
+from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, name=user.name, full_name=user.full_name, role=user.role)
+
+
+def item_out(
+    item: Item,
+    instance: dict[str, Any] | None = None,
+    attempts_used: int | None = None,
+    score: float | None = None,
+) -> ItemOut:
+    exercise = exercises.KINDS.get(item.kind)
+    statement = exercise.statement(instance) if exercise is not None and instance else None
+    attempts_left = None
+    if attempts_used is not None and item.max_attempts is not None:
+        attempts_left = max(0, item.max_attempts - attempts_used)
+    return ItemOut(
+        id=item.id,
+        kind=item.kind,
+        title=exercise.title if exercise is not None else item.kind,
+        signature=exercise.signature if exercise is not None else item.kind,
+        position=item.position,
+        n=item.n,
+        K=item.K,
+        layout=item.layout,
+        points=item.points,
+        max_attempts=item.max_attempts,
+        assignment_id=item.assignment_id,
+        practice_set_id=item.practice_set_id,
+        reason=item.reason,
+        instance=instance,
+        statement=statement.text if statement else None,
+        statement_latex=statement.latex if statement else None,
+        attempts_used=attempts_used,
+        attempts_left=attempts_left,
+        score=score,
+    )
+
+
+def assignment_out(assignment: Assignment, items: list[ItemOut] | None = None) -> AssignmentOut:
+    return AssignmentOut(
+        id=assignment.id,
+        course_id=assignment.course_id,
+        title=assignment.title,
+        due_at=assignment.due_at,
+        score_policy=assignment.score_policy,
+        feedback_before_due=assignment.feedback_before_due,
+        points=assignment.points,
+        items=items if items is not None else [item_out(item) for item in assignment.items],
+    )
+
+
+def feedback_waits(assignment: Assignment | None, viewer: User, now: datetime | None = None) -> bool:
+    """Whether a student's feedback is held back until the due date."""
+    if assignment is None or assignment.feedback_before_due or assignment.due_at is None:
+        return False
+    if viewer.is_instructor:
+        return False
+    return (now or utcnow()) < assignment.due_at
+
+
+def submission_out(
+    submission: Submission,
+    viewer: User,
+    item: Item | None = None,
+    job_state: str | None = None,
+) -> SubmissionOut:
+    item = item or submission.item
+    hidden = feedback_waits(item.assignment, viewer)
+    verdict = Verdict.model_validate(submission.verdict) if submission.verdict else None
+    if verdict is not None and hidden:
+        verdict = Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)
+    state = job_state or (submission.job.state if submission.job is not None else None)
+    status = "graded" if submission.verdict else ("failed" if state == "failed" else "pending")
+    return SubmissionOut(
+        id=submission.id,
+        item_id=submission.item_id,
+        user_id=submission.user_id,
+        answer=submission.answer,
+        format=submission.format,
+        instance=submission.instance,
+        submitted_at=submission.submitted_at,
+        late=submission.late,
+        status=status,
+        verdict=verdict,
+        score=submission.score,
+        correct=submission.correct,
+        codes=None if hidden else submission.codes,
+        feedback_hidden=hidden,
+        graded_at=submission.graded_at,
+        grading_ms=submission.grading_ms,
+    )

@@ -26,6 +26,7 @@ import traceback
 PROTOCOL_IN = 0
 PROTOCOL_OUT = 1
 SUBMISSION_FILE = "<submission>"
+SCRATCH_ROOT = "/tmp"  # the sandbox's only writable place, a size-limited tmpfs
 MAX_MESSAGE_CHARS = 2000
 MAX_TRACEBACK_FRAMES = 8
 
@@ -215,6 +216,10 @@ def run_submission(np, request, out):
         arguments = [np.array(a, dtype=np.float64) if isinstance(a, list) else a for a in call]
         try:
             value = function(*arguments)
+        except MemoryError as error:
+            # memory once exhausted is exhausted again: the remaining calls are not run
+            write_all(out, frame(error_header(error)))
+            return
         except BaseException as error:
             write_all(out, frame(error_header(error)))
             continue
@@ -275,23 +280,21 @@ def collect(read_fd, pid, deadline, max_reply):
 
 
 def remove_tree(path):
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(root, name))
-        for name in dirs:
-            full = os.path.join(root, name)
-            try:
-                os.chmod(full, 0o700)
-                os.rmdir(full)
-            except OSError:
-                remove_tree(full)
+    if os.path.islink(path) or not os.path.isdir(path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path):
+            remove_tree(os.path.join(path, name))
     with contextlib.suppress(OSError):
         os.rmdir(path)
 
 
 def run(np, request, program, counter, protocol_fds):
-    scratch = f"/tmp/run-{counter}"
+    scratch = f"{SCRATCH_ROOT}/run-{counter}"
     os.mkdir(scratch, 0o700)
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
@@ -311,7 +314,10 @@ def run(np, request, program, counter, protocol_fds):
         os.close(read_fd)
     _, status, usage = os.wait4(pid, 0)
     elapsed_ms = (time.monotonic() - started) * 1000
-    remove_tree(scratch)
+    # everything the child left anywhere in the writable tmpfs goes, not only its own
+    # directory: nothing passes from one submission to the next
+    for name in os.listdir(SCRATCH_ROOT):
+        remove_tree(os.path.join(SCRATCH_ROOT, name))
     header = {
         "stop": stop,
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,

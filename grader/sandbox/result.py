@@ -151,7 +151,10 @@ def read_result(daemon_header: dict[str, Any], body: bytes, calls: int, limits: 
     except Garbled as error:
         if stop is None:
             stop, stop_message = "garbled", f"the results could not be read ({error})"
-    if stop is None and setup == "ok" and len(outcomes) < calls:
+    cut_short = stop is None and setup == "ok" and len(outcomes) < calls
+    if cut_short and outcomes and outcomes[-1].status == "memory":
+        stop, stop_message = "memory", "the function ran out of memory; the rest was not run"
+    elif cut_short:
         stop = "exited"
         stop_message = "the process ended before returning every result (did the code call exit?)"
     if stop is None and setup == "none":

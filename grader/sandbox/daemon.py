@@ -14,6 +14,7 @@ stage: setup, then one per call, each a JSON header and float64 bytes).
 import contextlib
 import ctypes
 import json
+import linecache
 import os
 import resource
 import select
@@ -201,6 +202,9 @@ def run_submission(np, request, out):
     except (ValueError, MemoryError, RecursionError) as error:
         write_all(out, frame({"status": "syntax_error", "message": f"{type(error).__name__}: {error}"}))
         return
+    source = request["source"]
+    # the submission's own lines, for its tracebacks
+    linecache.cache[SUBMISSION_FILE] = (len(source), None, source.splitlines(True), SUBMISSION_FILE)
     try:
         exec(code, namespace)
     except BaseException as error:

@@ -143,7 +143,7 @@ def build(app: Flask) -> Builder:
 @pytest.fixture
 def people(build: Builder) -> dict[str, Any]:
     """An instructor and two students in one course, and an outsider in no course."""
-    teacher = build.user("teacher", "instructor", password="teacher-password")
+    teacher = build.user("teacher", "instructor", full_name="Tess Teacher")
     alice = build.user("alice", full_name="Alice Liddell")
     bob = build.user("bob", full_name="Bob Marley")
     eve = build.user("eve")

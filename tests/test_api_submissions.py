@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -77,3 +78,152 @@ def test_each_student_has_their_own_reproducible_instance(client, homework):
     assert my_instance(client, homework["alice"], item_id) == alice_first
     assert my_instance(client, homework["bob"], item_id) != alice_first
     assert np.shape(alice_first["W"]) == (2, 3)
+
+
+SOFTMAX_JACOBIAN_SOURCE = """
+import numpy as np
+
+def softmax_jacobian(z):
+    s = np.exp(z - z.max())
+    s = s / s.sum()
+    return np.diag(s) - np.outer(s, s)
+"""
+
+
+def test_function_answer_is_graded_in_the_sandbox(client, homework):
+    body = submit(client, homework["alice"], homework["item_ids"][0], SOFTMAX_JACOBIAN_SOURCE,
+                  "python").get_json()
+    assert body["status"] == "graded"
+    assert body["verdict"]["correct"] is True
+    assert body["verdict"]["instances_total"] > 1
+
+
+def test_author_and_instructor_read_a_submission_others_get_404(client, homework):
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    submission_id = submit(client, alice, item_id, "[[1, 0], [0, 1]]").get_json()["id"]
+    url = f"/api/v1/submissions/{submission_id}"
+    assert client.get(url, headers=alice.headers).status_code == 200
+    assert client.get(url, headers=homework["teacher"].headers).status_code == 200
+    for other in ("bob", "eve"):
+        response = client.get(url, headers=homework[other].headers)
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"
+    assert client.get("/api/v1/submissions/999999", headers=alice.headers).status_code == 404
+
+
+def test_instructor_of_another_course_cannot_read(client, homework, build):
+    other = build.user("other-teacher", "instructor")
+    build.course(other, [], code="CS50")
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    submission_id = submit(client, alice, item_id, "[1]").get_json()["id"]
+    response = client.get(f"/api/v1/submissions/{submission_id}", headers=other.headers)
+    assert response.status_code == 404
+
+
+def test_student_cannot_submit_to_a_course_they_are_not_in(client, homework, build):
+    response = submit(client, homework["eve"], homework["item_ids"][0], "[1]")
+    assert response.status_code == 404
+    with build.sessionmaker() as session:
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
+
+
+def test_list_shows_only_my_submissions(client, homework):
+    alice, bob, item_id = homework["alice"], homework["bob"], homework["item_ids"][0]
+    submit(client, alice, item_id, "[1]")
+    submit(client, bob, item_id, "[2]")
+    mine = client.get(f"/api/v1/submissions?item_id={item_id}", headers=alice.headers).get_json()
+    assert [s["user_id"] for s in mine["submissions"]] == [alice.id]
+
+
+def test_attempts_run_out(client, homework):
+    alice, item_id = homework["alice"], homework["item_ids"][1]  # max_attempts 2
+    assert submit(client, alice, item_id, "[1]").status_code == 201
+    assert submit(client, alice, item_id, "[1]").status_code == 201
+    response = submit(client, alice, item_id, "[1]")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "no_attempts_left"
+    item = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
+    assert (item["attempts_used"], item["attempts_left"]) == (2, 0)
+
+
+def test_submissions_are_rate_limited_per_user(app, client, homework):
+    app.config["SUBMISSIONS_PER_MINUTE"] = 3
+    alice, bob, item_id = homework["alice"], homework["bob"], homework["item_ids"][0]
+    for _ in range(3):
+        assert submit(client, alice, item_id, "[1]").status_code == 201
+    response = submit(client, alice, item_id, "[1]")
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert submit(client, bob, item_id, "[1]").status_code == 201  # per user
+
+
+def test_late_submission_is_kept_and_flagged(client, build, people):
+    due = datetime.now(UTC) - timedelta(hours=1)
+    _, (item_id,) = build.assignment(people["course_id"], ITEMS[:1], title="Past", due_at=due)
+    body = submit(client, people["alice"], item_id, "[1]").get_json()
+    assert body["late"] is True
+    assert body["status"] == "graded"
+
+
+def test_feedback_waits_for_the_due_date_when_asked(client, build, people):
+    due = datetime.now(UTC) + timedelta(days=1)
+    _, (item_id,) = build.assignment(
+        people["course_id"], ITEMS[1:], title="Exam", due_at=due, feedback_before_due=False
+    )
+    instance = my_instance(client, people["alice"], item_id)
+    body = submit(client, people["alice"], item_id, transposed_answer(instance)).get_json()
+    assert body["feedback_hidden"] is True
+    assert body["verdict"]["feedback"] == [] and body["codes"] is None
+    teacher_view = client.get(
+        f"/api/v1/submissions/{body['id']}", headers=people["teacher"].headers
+    ).get_json()
+    assert "transpose" in teacher_view["codes"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "mentions"),
+    [
+        ({}, 422, "item_id"),
+        ({"item_id": 1, "answer": "[1]"}, 422, "format"),
+        ({"item_id": 1, "answer": "[1]", "format": "excel"}, 422, "format"),
+        ({"item_id": "one", "answer": "[1]", "format": "json"}, 422, "item_id"),
+        ({"item_id": 0, "answer": "[1]", "format": "json"}, 422, "item_id"),
+        ({"item_id": 2**70, "answer": "[1]", "format": "json"}, 422, "item_id"),
+        ({"item_id": 1, "answer": 5, "format": "json"}, 422, "answer"),
+        ({"item_id": 1, "answer": "x" * 100_001, "format": "text"}, 422, "answer"),
+        ({"item_id": 1, "answer": "[1]\x00", "format": "text"}, 422, "NUL"),
+        ({"item_id": 1, "answer": "[1]", "format": "json", "extra": 1}, 422, "extra"),
+        ([1, 2], 422, "body"),
+        ({"item_id": 424242, "answer": "[1]", "format": "json"}, 404, "item"),
+    ],
+)
+def test_malformed_bodies_are_clear_4xx(client, homework, body, status, mentions):
+    response = client.post("/api/v1/submissions", json=body, headers=homework["alice"].headers)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert mentions.lower() in error["message"].lower()
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ('{"item_id": 1}', "text/plain", 415),
+        ("item_id=1", "application/x-www-form-urlencoded", 415),
+        (b"\xff\xfe", "application/json", 400),
+    ],
+)
+def test_bodies_that_are_not_json(client, homework, data, content_type, status):
+    response = client.post(
+        "/api/v1/submissions", data=data, content_type=content_type,
+        headers=homework["alice"].headers,
+    )
+    assert response.status_code == status
+    assert response.get_json()["error"]["message"]
+
+
+def test_unreadable_answer_is_a_verdict_not_an_error(client, homework):
+    body = submit(client, homework["alice"], homework["item_ids"][0], "[[1, 2", "text").get_json()
+    assert body["status"] == "graded"
+    assert body["codes"] == ["parse"]

@@ -6,7 +6,7 @@ a silently ignored option; /openapi.json is generated from these same models.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -155,6 +155,10 @@ class ItemSpec(RequestModel):
     max_attempts: int | None = Field(default=None, ge=1, le=1000, description="None: unlimited")
 
 
+def _in_utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
 class AssignmentIn(RequestModel):
     title: str = Field(min_length=1, max_length=200)
     due_at: AwareDatetime | None = Field(default=None, description="with a time zone")
@@ -163,12 +167,16 @@ class AssignmentIn(RequestModel):
     seed: int | None = Field(default=None, ge=0, le=2**62, description="drawn when left out")
     items: list[ItemSpec] = Field(min_length=1, max_length=50)
 
+    _due_in_utc = field_validator("due_at")(_in_utc)
+
 
 class AssignmentPatch(RequestModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     due_at: AwareDatetime | None = None
     score_policy: Literal["best", "latest"] | None = None
     feedback_before_due: bool | None = None
+
+    _due_in_utc = field_validator("due_at")(_in_utc)
 
 
 class ItemOut(BaseModel):

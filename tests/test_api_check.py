@@ -1,0 +1,80 @@
+"""Stateless grading, the catalog and previews."""
+
+from __future__ import annotations
+
+import pytest
+
+import exercises
+
+ARTICLE_Z = [1.0, 2.0, 3.0]
+
+
+def test_check_grades_without_storing(client, people, build):
+    import json
+
+    import sqlalchemy as sa
+
+    from grader.models import Submission
+
+    instance = {"kind": "softmax", "z": ARTICLE_Z}
+    answer = json.dumps([0.09003057, 0.24472847, 0.66524096])
+    response = client.post("/api/v1/check", json={"instance": instance, "answer": answer,
+                                                  "format": "json"},
+                           headers=people["alice"].headers)
+    assert response.status_code == 200
+    assert response.get_json()["correct"] is True
+    with build.sessionmaker() as session:
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
+
+
+def test_check_names_a_transpose(client, people):
+    instance = {"kind": "jacobian_warmup", "x1": 0.3, "x2": -0.5}
+    exercise, normal = exercises.validate(instance)
+    answer = str(exercise.reference(normal).T.tolist())
+    body = client.post("/api/v1/check", json={"instance": instance, "answer": answer,
+                                              "format": "text"},
+                       headers=people["alice"].headers).get_json()
+    assert body["correct"] is False
+    assert "transpose" in [f["code"] for f in body["feedback"]]
+
+
+@pytest.mark.parametrize(
+    ("instance", "mentions"),
+    [
+        ({"kind": "nope"}, "unknown kind"),
+        ({"kind": "softmax"}, "z"),
+        ({"kind": "cross_entropy_logits_grad", "z": [1, 2], "c": 5}, "out of range"),
+        ({"kind": "layer_jacobian", "W": [[1, 2], [3]], "x": [1, 2]}, "ragged"),
+    ],
+)
+def test_check_refuses_unusable_instances(client, people, instance, mentions):
+    response = client.post("/api/v1/check", json={"instance": instance, "answer": "[1]",
+                                                  "format": "json"},
+                           headers=people["alice"].headers)
+    assert response.status_code == 422
+    assert mentions in response.get_json()["error"]["message"]
+
+
+def test_check_needs_a_token(client):
+    response = client.post("/api/v1/check", json={"instance": {"kind": "softmax", "z": [1]},
+                                                  "answer": "[1]", "format": "json"})
+    assert response.status_code in (400, 401)  # no token: a browser form without CSRF is a 400
+
+
+def test_kinds_lists_the_catalog(client, people):
+    body = client.get("/api/v1/kinds", headers=people["alice"].headers).get_json()
+    assert {k["kind"] for k in body["kinds"]} == set(exercises.KINDS)
+    layer = next(k for k in body["kinds"] if k["kind"] == "layer_jacobian")
+    assert layer["signature"] == "layer_jacobian(W, x)"
+
+
+def test_preview_draws_an_instance(client, people):
+    body = {"kind": "layer_jacobian", "n": 2, "K": 4, "seed": 7}
+    first = client.post("/api/v1/preview", json=body, headers=people["teacher"].headers)
+    assert first.status_code == 200
+    again = client.post("/api/v1/preview", json=body, headers=people["teacher"].headers)
+    assert first.get_json() == again.get_json()
+    assert len(first.get_json()["instance"]["W"][0]) == 4
+    bad = client.post("/api/v1/preview", json={"kind": "softmax", "layout": "denominator"},
+                      headers=people["teacher"].headers)
+    assert bad.status_code == 422

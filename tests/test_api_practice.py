@@ -1,0 +1,105 @@
+"""Practice sets: fresh instances chosen for the student, graded, out of the gradebook."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import exercises
+from grader import practice
+
+
+def new_set(client, account, body=None):
+    return client.post("/api/v1/practice", json=body or {}, headers=account.headers)
+
+
+def test_a_practice_set_has_fresh_instances(client, people):
+    response = new_set(client, people["eve"])
+    assert response.status_code == 201
+    body = response.get_json()
+    assert len(body["items"]) == 5
+    for item in body["items"]:
+        assert item["instance"]["kind"] == item["kind"] in exercises.KINDS
+        assert item["statement"] and item["reason"]
+    again = new_set(client, people["eve"]).get_json()
+    assert again["items"][0]["instance"] != body["items"][0]["instance"]
+
+
+def test_kinds_and_count_can_be_chosen(client, people):
+    body = new_set(client, people["eve"], {"kinds": ["softmax"], "count": 3}).get_json()
+    assert [item["kind"] for item in body["items"]] == ["softmax"] * 3
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [({"kinds": ["nope"]}, "unknown kind"), ({"count": 0}, "count"), ({"count": 21}, "count"),
+     ({"kinds": "softmax"}, "kinds")],
+)
+def test_bad_practice_requests(client, people, body, mentions):
+    response = new_set(client, people["eve"], body)
+    assert response.status_code == 422
+    assert mentions in response.get_json()["error"]["message"]
+
+
+def test_practice_items_are_graded_and_private(client, people):
+    item = new_set(client, people["eve"], {"kinds": ["softmax"], "count": 1}).get_json()["items"][0]
+    exercise, normal = exercises.validate(item["instance"])
+    answer = json.dumps(exercise.reference(normal).tolist())
+    response = client.post("/api/v1/submissions", headers=people["eve"].headers,
+                           json={"item_id": item["id"], "answer": answer, "format": "json"})
+    assert response.status_code == 201
+    assert response.get_json()["verdict"]["correct"] is True
+    other = client.post("/api/v1/submissions", headers=people["alice"].headers,
+                        json={"item_id": item["id"], "answer": answer, "format": "json"})
+    assert other.status_code == 404
+    sets = client.get("/api/v1/practice", headers=people["eve"].headers).get_json()
+    assert len(sets["practice_sets"]) == 1
+    set_id = sets["practice_sets"][0]["id"]
+    assert client.get(f"/api/v1/practice/{set_id}", headers=people["alice"].headers).status_code == 404
+    assert client.get(f"/api/v1/practice/{set_id}", headers=people["eve"].headers).status_code == 200
+
+
+def record(results: list[bool], codes: tuple[str, ...] = ()) -> practice.KindRecord:
+    from collections import Counter
+
+    return practice.KindRecord(recent=results, attempts=len(results), codes=Counter(codes))
+
+
+def test_more_of_what_is_wrong_less_of_what_is_mastered():
+    records = {
+        "softmax_jacobian": record([False, False, True], ("diagonal_only", "diagonal_only")),
+        "softmax": record([True, True, True, True]),
+    }
+    kinds = ["softmax", "softmax_jacobian", "cross_entropy_logits_grad"]
+    choices = practice.choose(records, kinds, 2000, np.random.default_rng(0))
+    counts = {kind: sum(c.kind == kind for c in choices) for kind in kinds}
+    assert counts["softmax_jacobian"] > counts["cross_entropy_logits_grad"] > counts["softmax"]
+    reasons = {c.kind: c.reason for c in choices}
+    assert "wrong 2 of your last 3" in reasons["softmax_jacobian"]
+    assert "diagonal_only" in reasons["softmax_jacobian"]
+    assert "new to you" in reasons["cross_entropy_logits_grad"]
+    assert "refresher" in reasons["softmax"]
+
+
+def test_a_misconception_raises_the_kinds_that_practise_it():
+    records = {"logits_weight_jacobian": record([False], ("vec_order",))}
+    weight_layer, reason = practice.weigh("layer_jacobian", records)
+    weight_softmax, _ = practice.weigh("softmax", records)
+    assert weight_layer > weight_softmax
+    assert "vec_order" in reason
+
+
+def test_practice_follows_the_students_history(client, people, build):
+    eve = people["eve"]
+    item = new_set(client, eve, {"kinds": ["layer_jacobian"], "count": 1}).get_json()["items"][0]
+    exercise, normal = exercises.validate(item["instance"])
+    wrong = json.dumps(exercise.reference(normal).T.tolist())
+    for _ in range(2):
+        client.post("/api/v1/submissions", headers=eve.headers,
+                    json={"item_id": item["id"], "answer": wrong, "format": "json"})
+    chosen = new_set(client, eve, {"count": 20}).get_json()["items"]
+    layer = [i for i in chosen if i["kind"] == "layer_jacobian"]
+    assert len(layer) > 20 / len(exercises.KINDS)
+    assert "wrong 2 of your last 2" in layer[0]["reason"]

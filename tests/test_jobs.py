@@ -1,0 +1,149 @@
+"""Grading jobs: every stored submission is graded exactly once, crashes and restarts included."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+import exercises
+from exercises import InstanceError
+from grader import jobs, submissions, variants
+from grader.models import GradingJob, Item, Submission, User, utcnow
+
+POLICY = jobs.JobPolicy(lease_seconds=60, max_attempts=3)
+
+
+@pytest.fixture
+def item_id(build, people):
+    _, (item_id,) = build.assignment(
+        people["course_id"], [{"kind": "softmax", "K": 3, "max_attempts": 1}]
+    )
+    return item_id
+
+
+def store(build, account, item_id, owner="a-worker-that-died", right=True):
+    """A submission stored with its job leased to ``owner``, as a request leaves it."""
+    with build.sessionmaker() as session:
+        user, item = session.get(User, account.id), session.get(Item, item_id)
+        instance = variants.ensure(session, item, user.id).instance
+        exercise, normal = exercises.validate(instance)
+        answer = json.dumps((exercise.reference(normal) * (1 if right else 2)).tolist())
+        _, work = submissions.accept(
+            session, user, item, answer, "json", per_minute=100, owner=owner, policy=POLICY
+        )
+        session.commit()
+        return work
+
+
+def job_of(build, work):
+    return build.get(GradingJob, work.job_id)
+
+
+def test_the_request_path_grades_once(build, people, item_id):
+    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
+    with build.sessionmaker() as session:
+        outcome = jobs.run(session, work, jobs.WORKER_ID, POLICY)
+    assert outcome.stored and outcome.columns["correct"] is True
+    job = job_of(build, work)
+    assert (job.state, job.attempts, job.lease_owner) == ("done", 1, None)
+    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 0  # nothing left to do
+
+
+def test_a_job_cut_short_is_graded_at_startup_without_using_attempts(build, people, item_id):
+    work = store(build, people["alice"], item_id)  # its worker died holding a live lease
+    assert build.get(Submission, work.submission_id).verdict is None
+    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 0  # the lease is still live
+    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
+    submission = build.get(Submission, work.submission_id)
+    assert submission.correct is True and submission.score == 1.0
+    job = job_of(build, work)
+    assert (job.state, job.attempts) == ("done", 2)
+    with build.sessionmaker() as session:
+        assert submissions.attempts_used(session, item_id, people["alice"].id) == 1
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 1
+
+
+def test_a_late_finisher_does_not_grade_twice(build, people, item_id):
+    work = store(build, people["alice"], item_id, owner="slow-worker")
+    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
+    verdict = build.get(Submission, work.submission_id).verdict
+    # the first worker wakes up and tries to store its (different) verdict
+    from grader.verdict import Verdict
+
+    with build.sessionmaker() as session:
+        stale = Verdict(correct=False, score=0.0)
+        assert jobs.finish(session, work, "slow-worker", stale, 1.0) is None
+    assert build.get(Submission, work.submission_id).verdict == verdict
+
+
+def test_expired_leases_are_taken_over(build, people, item_id):
+    work = store(build, people["alice"], item_id)
+    with build.sessionmaker.begin() as session:
+        session.get(GradingJob, work.job_id).lease_expires_at = utcnow() - timedelta(seconds=1)
+    assert jobs.sweep(build.sessionmaker, owner="another", policy=POLICY) == 1
+    assert job_of(build, work).state == "done"
+
+
+def test_own_running_jobs_are_not_taken_at_startup(build, people, item_id):
+    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
+    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 0
+    assert job_of(build, work).state == "running"
+
+
+def test_a_failing_grading_is_retried_then_given_up(build, people, item_id, monkeypatch):
+    def broken(work):
+        raise RuntimeError("the sandbox is away")
+
+    monkeypatch.setattr(jobs, "grade", broken)
+    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
+    with build.sessionmaker() as session:
+        assert not jobs.run(session, work, jobs.WORKER_ID, POLICY).stored
+    job = job_of(build, work)
+    assert (job.state, job.attempts) == ("queued", 1)
+    assert "the sandbox is away" in job.last_error
+    jobs.sweep(build.sessionmaker, policy=POLICY)
+    job = job_of(build, work)
+    assert (job.state, job.attempts) == ("failed", 3)
+    assert build.get(Submission, work.submission_id).verdict is None
+
+
+def test_an_unusable_instance_fails_at_once(build, people, item_id, monkeypatch):
+    def unusable(work):
+        raise InstanceError("unknown kind 'retired'")
+
+    monkeypatch.setattr(jobs, "grade", unusable)
+    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
+    with build.sessionmaker() as session:
+        jobs.run(session, work, jobs.WORKER_ID, POLICY)
+    job = job_of(build, work)
+    assert (job.state, job.attempts) == ("failed", 1)
+
+
+def test_pending_submission_reads_as_pending(client, build, people, item_id):
+    work = store(build, people["alice"], item_id)
+    body = client.get(f"/api/v1/submissions/{work.submission_id}",
+                      headers=people["alice"].headers).get_json()
+    assert (body["status"], body["verdict"]) == ("pending", None)
+
+
+def test_the_runner_recovers_then_keeps_sweeping(build, people, item_id):
+    first = store(build, people["alice"], item_id)
+    runner = jobs.JobRunner(build.sessionmaker, POLICY, sweep_seconds=0.05, owner="new-process")
+    runner.start()
+    try:
+        assert runner.recovered.wait(10)
+        assert job_of(build, first).state == "done"
+        second = store(build, people["bob"], item_id, owner=None)  # queued, nobody's
+        for _ in range(200):
+            if job_of(build, second).state == "done":
+                break
+            runner.stopping.wait(0.05)
+        assert job_of(build, second).state == "done"
+    finally:
+        runner.stop(timeout=5)
+    assert not runner.is_alive()
+    with build.sessionmaker() as session:
+        assert jobs.counts(session) == {"done": 2}

@@ -1,0 +1,183 @@
+"""Function answers: latency and throughput of a whole hidden suite through the warm sandbox pool.
+
+For a correct ``softmax_jacobian`` and ``layer_jacobian`` it prints p50 and p95
+latency of ``grader.functions.grade_function`` (one submission at a time, warm
+pool) and submissions per second with concurrent callers, beside the naive way
+measured in the same run: a fresh bubblewrap'd Python importing numpy for every
+submission, with the same root, namespaces and environment.
+
+``time_calls`` and ``throughput`` are importable, to time any callable the same
+way (the service's ``/api/v1/check``, for instance).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import exercises
+from grader.compare import FUNCTION, agrees
+from grader.functions import build_cases, grade_function
+from grader.sandbox import default_pool
+from grader.sandbox.launch import daemon_command, daemon_environment
+
+SUBMISSIONS = 300
+NAIVE_SUBMISSIONS = 30
+CONCURRENCY = 4
+SOFTMAX = "import numpy as np\ndef _softmax(z):\n    e = np.exp(z - z.max())\n    return e / e.sum()\n"
+SOURCES = {
+    "softmax_jacobian": SOFTMAX
+    + "def softmax_jacobian(z):\n    S = _softmax(z)\n    return np.diag(S) - np.outer(S, S)\n",
+    "layer_jacobian": SOFTMAX
+    + "def layer_jacobian(W, x):\n    S = _softmax(W.T @ x)\n"
+    "    return np.kron(np.diag(S) - np.outer(S, S), x[None, :])\n",
+}
+
+# The naive runner: a fresh interpreter imports numpy, runs the suite, prints .npy-free floats.
+NAIVE_RUNNER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+request = json.load(sys.stdin)
+namespace = {}
+exec(compile(request["source"], "<submission>", "exec"), namespace)
+function = namespace[request["function"]]
+out = []
+for call in request["calls"]:
+    args = [np.array(a, dtype=np.float64) if isinstance(a, list) else a for a in call]
+    value = np.asarray(function(*args), dtype=np.float64)
+    out.append({"shape": list(value.shape), "data": value.ravel().tolist()})
+sys.stdout.write(json.dumps(out))
+"""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latencies of repeated calls, in milliseconds."""
+
+    samples_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples_ms)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+    @property
+    def per_second(self) -> float:
+        return 1000.0 / statistics.fmean(self.samples_ms)
+
+
+def time_calls(call: Callable[[], object], count: int, warmup: int = 3) -> Timing:
+    """Call ``call`` ``count`` times one after the other and time each call."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return Timing(samples)
+
+
+def throughput(call: Callable[[], object], count: int, threads: int) -> float:
+    """Calls per second with ``threads`` callers sharing ``count`` calls."""
+    remaining = [count]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if remaining[0] == 0:
+                    return
+                remaining[0] -= 1
+            call()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return count / (time.perf_counter() - started)
+
+
+def warm_grade(kind: str) -> Callable[[], object]:
+    exercise = exercises.get(kind)
+    seeds = iter(range(10**9))
+
+    def call() -> object:
+        verdict = grade_function(exercise, SOURCES[kind], None, seed=next(seeds))
+        assert verdict.correct, verdict.feedback
+        return verdict
+
+    return call
+
+
+def naive_grade(kind: str) -> Callable[[], object]:
+    """The same suite and comparison, but a fresh sandboxed interpreter per submission."""
+    exercise = exercises.get(kind)
+    command = daemon_command(0)
+    program_at = len(command) - command[::-1].index("-c")  # the interpreter's -c, the last one
+    command[program_at] = NAIVE_RUNNER
+    seeds = iter(range(10**9))
+
+    def call() -> object:
+        cases = build_cases(exercise, None, next(seeds))
+        calls = [[_plain(v) for v in exercise.arguments(c.instance).values()] for c in cases]
+        request = json.dumps({"source": SOURCES[kind], "function": kind, "calls": calls})
+        done = subprocess.run(
+            command, input=request.encode(), capture_output=True, env=daemon_environment(0),
+            timeout=30, check=True,
+        )  # fmt: skip
+        results = json.loads(done.stdout)
+        for case, result in zip(cases, results, strict=True):
+            received = np.asarray(result["data"], dtype=np.float64).reshape(result["shape"])
+            assert agrees(case.expected, received, FUNCTION)
+        return results
+
+    return call
+
+
+def _plain(value: object) -> object:
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def main() -> None:
+    pool = default_pool()
+    pool.warm()
+    print(f"{os.cpu_count()} cores, pool of {pool.size} daemons; one whole suite per submission")
+    for kind in SOURCES:
+        size = len(build_cases(exercises.get(kind), None, 0))
+        warm = time_calls(warm_grade(kind), SUBMISSIONS)
+        rate = throughput(warm_grade(kind), SUBMISSIONS, CONCURRENCY)
+        naive = time_calls(naive_grade(kind), NAIVE_SUBMISSIONS, warmup=2)
+        naive_rate = throughput(naive_grade(kind), NAIVE_SUBMISSIONS, CONCURRENCY)
+        print(
+            f"{kind:18s} ({size} instances)\n"
+            f"  warm pool : p50 {warm.p50:6.2f} ms  p95 {warm.p95:6.2f} ms  "
+            f"{warm.per_second:6.0f}/s one at a time  {rate:6.0f}/s with {CONCURRENCY} callers\n"
+            f"  naive     : p50 {naive.p50:6.2f} ms  p95 {naive.p95:6.2f} ms  "
+            f"{naive.per_second:6.0f}/s one at a time  {naive_rate:6.0f}/s with {CONCURRENCY} callers\n"
+            f"  warm pool is {naive.p50 / warm.p50:.1f}x faster at p50, "
+            f"{rate / naive_rate:.1f}x in throughput"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -114,22 +114,27 @@ for path in glob.glob("/proc/*/environ"):
 def test_other_processes_are_not_visible(pool: SandboxPool) -> None:
     host_pid = os.getpid()
     body = f"""
-seen.append(sorted(p for p in os.listdir("/proc") if p.isdigit()))
-for path in glob.glob("/proc/*/cmdline") + ["/proc/{host_pid}/cmdline", "/proc/{host_pid}/environ"]:
+others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+seen.append(("others", others))
+for path in ["/proc/{host_pid}/cmdline", "/proc/{host_pid}/environ"]:
     try:
         seen.append(open(path, "rb").read()[:80])
     except OSError as error:
         seen.append(type(error).__name__)
-for path in ("/proc/1/mem", "/proc/2/mem", "/proc/2/environ", "/proc/2/fd/3"):
-    try:
-        seen.append(open(path, "rb").read(16))
-    except OSError as error:
-        seen.append(type(error).__name__)
+for pid in others:
+    for leaf in ("mem", "environ", "fd/0", "fd/1", "fd/3", "root/etc/passwd"):
+        try:
+            open(f"/proc/{{pid}}/{{leaf}}", "rb").close()
+            seen.append("OPENED " + leaf)
+        except OSError as error:
+            seen.append(type(error).__name__)
 """
     verdict = attack(pool, reporting(body))
-    assert_contained(verdict, {"runtime_error"}, "pytest", "PermissionErrorNOT")
+    assert_contained(verdict, {"runtime_error"}, "pytest", "OPENED")
     message = verdict.feedback[0].message
-    assert message.count("PermissionError") >= 3  # the daemon's memory, environment and pipes
+    # the daemon alone, pid 1 and not dumpable: its memory, environment and pipes are closed
+    assert "('others', ['1'])" in message
+    assert message.count("PermissionError") == 6
 
 
 def test_the_hosts_tmp_is_not_listed(pool: SandboxPool) -> None:
@@ -497,3 +502,33 @@ def test_grader_check_prints_only_its_own_verdict(tmp_path: Path) -> None:
     assert len(lines) == 1
     verdict = json.loads(lines[0])
     assert verdict["correct"] is False and verdict["score"] == 0.0
+
+
+def test_no_child_inherits_another_submissions_code_or_results() -> None:
+    marker = f"solution-{uuid.uuid4().hex}"
+    earlier = (
+        f"SOLUTION = {marker!r}\n"
+        "def softmax(z):\n"
+        "    open('notes.txt', 'w').write(SOLUTION)\n"
+        "    raise ValueError(SOLUTION)\n"
+    )
+    # scans all of its own readable memory for the marker, spelled backwards in its source
+    scan = f"""
+import ctypes
+def softmax(z):
+    needle = {marker[::-1]!r}[::-1].encode()
+    hits = 0
+    for line in open("/proc/self/maps").read().splitlines():
+        span, perms = line.split()[:2]
+        if not perms.startswith("r") or "[v" in line:
+            continue
+        start, end = (int(x, 16) for x in span.split("-"))
+        for offset in range(start, end, 1 << 20):
+            hits += ctypes.string_at(offset, min(1 << 20, end - offset)).count(needle)
+    raise RuntimeError(f"hits={{hits}}")
+"""
+    with SandboxPool(1) as pool:
+        for _ in range(2):
+            assert marker in attack(pool, earlier).feedback[0].message
+        verdict = attack(pool, scan)
+    assert "hits=1" in verdict.feedback[0].message  # its own needle, nothing of the other

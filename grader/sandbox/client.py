@@ -110,12 +110,15 @@ class SandboxProcess:
             return " ".join(text.split())
         return ""
 
-    def run(self, request: dict[str, Any], wall_seconds: float) -> Reply:
-        """Send one submission and wait for its report; DaemonLost if the daemon fails."""
+    def run(self, request: dict[str, Any], submission: bytes, wall_seconds: float) -> Reply:
+        """Send one submission (its limits, and its source and calls as JSON) and wait for its report.
+
+        Raises DaemonLost if the daemon fails.
+        """
         if not self.alive:
             raise DaemonLost("the daemon is not running")
         try:
-            self._send({"op": "run", **request})
+            self._send({"op": "run", **request}, submission)
             header, body = self._read_frame(time.monotonic() + wall_seconds + GRACE_SECONDS)
         except DaemonLost:
             self.kill()

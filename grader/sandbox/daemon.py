@@ -6,9 +6,10 @@ it imports nothing from the project (the project is not there to import).
 
 Frames, both ways: 4-byte big-endian header length, 4-byte body length, a JSON
 header, the body bytes. The grader sends ``configure`` (body: the compiled
-seccomp program) and then ``run`` requests; each ``run`` is answered with the
-child's fate in the header and, as the body, the frames the child wrote (one per
-stage: setup, then one per call, each a JSON header and float64 bytes).
+seccomp program) and then ``run`` requests (header: the function's name and the
+limits; body: JSON of the source and the calls); each ``run`` is answered with
+the child's fate in the header and, as the body, the frames the child wrote (one
+per stage: setup, then one per call, each a JSON header and float64 bytes).
 """
 
 import contextlib
@@ -17,6 +18,7 @@ import fcntl
 import gc
 import json
 import linecache
+import mmap
 import os
 import resource
 import select
@@ -181,11 +183,16 @@ def set_limits(request, mapped):
         resource.setrlimit(which, (soft, hard))
 
 
-def child(np, request, seccomp, mapped, out, scratch):
-    """Run one submission; never returns."""
+def spare_child(np, seccomp, mapped, control, out, scratch):
+    """A child forked ahead of its submission: wait for it, lock down, run it; never returns."""
     try:
-        os.closerange(3, out)
-        os.closerange(out + 1, 1 << 16)
+        request, body = read_frame(control)
+    except (EOFError, OSError):
+        os._exit(0)
+    try:
+        os.close(control)
+        request.update(json.loads(body))
+        del body
         os.chdir(scratch)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         set_limits(request, mapped)
@@ -252,16 +259,49 @@ def run_submission(np, request, out):
 # ---- the daemon -----------------------------------------------------------------------------
 
 
-def collect(read_fd, pid, deadline, max_reply):
+class Buffer:
+    """Bytes of one submission, held in an anonymous mapping that is unmapped afterwards.
+
+    Sources, arguments and results pass through the daemon only in these, never in
+    Python bytes objects whose freed memory a later child would inherit by fork.
+    """
+
+    def __init__(self, capacity):
+        self.map = mmap.mmap(-1, max(capacity, 1))
+        self.view = memoryview(self.map)
+        self.size = 0
+
+    def read_from(self, fd, most):
+        """Append up to ``most`` bytes read from ``fd``; the count read, 0 at end of file."""
+        count = os.readv(fd, [self.view[self.size : self.size + most]])
+        self.size += count
+        return count
+
+    def fill_from(self, fd, count):
+        while self.size < count:
+            if not self.read_from(fd, count - self.size):
+                raise EOFError
+
+    def data(self):
+        return self.view[: self.size]
+
+    def close(self):
+        if not self.map.closed:
+            self.view.release()
+            self.map.close()
+
+
+def collect(results, pid, deadline, buffer):
     """The child's frames until it exits, the deadline passes or it writes too much.
 
     Most submissions finish within QUIET_SECONDS: until then only the child's exit
     is watched, and its frames wait in the (enlarged) pipe, so that each frame it
     writes does not wake this process. Past that, frames are read as they come.
     """
+    capacity = len(buffer.map)
     pidfd = os.pidfd_open(pid)
-    chunks, size, stop = [], 0, None
-    watching = [read_fd, pidfd]
+    stop = None
+    watching = [results, pidfd]
     try:
         quiet = min(deadline, time.monotonic() + QUIET_SECONDS) - time.monotonic()
         exited, _, _ = select.select([pidfd], [], [], max(quiet, 0))
@@ -271,34 +311,24 @@ def collect(read_fd, pid, deadline, max_reply):
                 stop = "timeout"
                 break
             ready, _, _ = select.select(watching, [], [], remaining)
-            if read_fd in ready:
-                chunk = os.read(read_fd, 1 << 16)
-                if not chunk:
-                    watching.remove(read_fd)
-                else:
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > max_reply:
-                        stop = "overflow"
-                        break
+            if results in ready:
+                if buffer.size >= capacity:
+                    stop = "overflow"
+                    break
+                if not buffer.read_from(results, capacity - buffer.size):
+                    watching.remove(results)
             if pidfd in ready:
                 break
         if stop is not None:
             os.kill(pid, signal.SIGKILL)
         else:  # the child has exited: what it wrote is all in the pipe
-            os.set_blocking(read_fd, False)
-            while size <= max_reply:
-                try:
-                    chunk = os.read(read_fd, 1 << 16)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+            os.set_blocking(results, False)
+            with contextlib.suppress(BlockingIOError):
+                while buffer.size < capacity and buffer.read_from(results, capacity - buffer.size):
+                    pass
     finally:
         os.close(pidfd)
-    return b"".join(chunks)[:max_reply], stop
+    return stop
 
 
 def remove_tree(path):
@@ -315,44 +345,64 @@ def remove_tree(path):
         os.rmdir(path)
 
 
-def run(np, request, seccomp, counter, protocol_fds):
-    scratch = f"{SCRATCH_ROOT}/run-{counter}"
-    os.mkdir(scratch, 0o700)
-    # objects the child inherits stay out of its collections: fewer copy-on-write faults
-    gc.freeze()
-    mapped = address_space()
-    read_fd, write_fd = os.pipe()
-    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
-        fcntl.fcntl(write_fd, F_SETPIPE_SZ, PIPE_BYTES)
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
+class Spare:
+    """A child forked before its submission arrives, so that fork costs no one's wait."""
+
+    def __init__(self, np, seccomp, counter, protocol_fds):
+        # objects the child inherits stay out of its collections: fewer copy-on-write faults
+        gc.freeze()
+        mapped = address_space()
+        self.scratch = f"{SCRATCH_ROOT}/run-{counter}"
+        os.mkdir(self.scratch, 0o700)
+        control_read, self.control = os.pipe()
+        self.results, results_write = os.pipe()
+        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+            fcntl.fcntl(results_write, F_SETPIPE_SZ, PIPE_BYTES)
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                for fd in (self.control, self.results, *protocol_fds):
+                    os.close(fd)
+                spare_child(np, seccomp, mapped, control_read, results_write, self.scratch)
+            finally:
+                os._exit(70)
+        os.close(control_read)
+        os.close(results_write)
+
+    def run(self, request, body):
+        """Hand the submission over and wait for the child; the report and its frames."""
+        started = time.monotonic()
+        buffer = Buffer(request["max_reply"])
         try:
-            os.close(read_fd)
-            for fd in protocol_fds:
-                os.close(fd)
-            child(np, request, seccomp, mapped, write_fd, scratch)
+            write_all(self.control, frame_prefix(request, len(body)))
+            write_all(self.control, body)
+            stop = collect(self.results, self.pid, started + request["wall"], buffer)
+        except OSError:  # the spare died before taking its submission
+            os.kill(self.pid, signal.SIGKILL)
+            stop = "sandbox_error"
         finally:
-            os._exit(70)
-    os.close(write_fd)
-    try:
-        data, stop = collect(read_fd, pid, started + request["wall"], request["max_reply"])
-    finally:
-        os.close(read_fd)
-    _, status, usage = os.wait4(pid, 0)
-    elapsed_ms = (time.monotonic() - started) * 1000
-    # everything the child left anywhere in the writable tmpfs goes, not only its own
-    # directory: nothing passes from one submission to the next
+            os.close(self.control)
+            os.close(self.results)
+        _, status, usage = os.wait4(self.pid, 0)
+        header = {
+            "stop": stop,
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "elapsed_ms": (time.monotonic() - started) * 1000,
+            "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+        }
+        return header, buffer
+
+
+def frame_prefix(header, body_length):
+    head = json.dumps(header).encode()
+    return _FRAME.pack(len(head), body_length) + head
+
+
+def clear_scratch():
+    """Everything a child left anywhere in the writable tmpfs, not only in its own directory."""
     for name in os.listdir(SCRATCH_ROOT):
         remove_tree(os.path.join(SCRATCH_ROOT, name))
-    header = {
-        "stop": stop,
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "elapsed_ms": elapsed_ms,
-        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
-    }
-    return header, data
 
 
 def main():
@@ -369,25 +419,32 @@ def main():
         os.dup2(devnull, fd)
     os.close(devnull)
     write_all(protocol_out, frame({"ready": True, "numpy": np.__version__}))
-    seccomp = None
-    counter = 0
+    seccomp, spare, counter = None, None, 0
     while True:
         try:
-            request, body = read_frame(protocol_in)
+            head_len, body_len = _FRAME.unpack(read_exactly(protocol_in, _FRAME.size))
+            request = json.loads(read_exactly(protocol_in, head_len))
+            body = Buffer(body_len)
+            body.fill_from(protocol_in, body_len)
         except EOFError:
             return
         if request["op"] == "configure":
-            seccomp = Seccomp(body)
-            write_all(protocol_out, frame({"configured": True}))
-        elif request["op"] == "run":
-            if seccomp is None:
-                write_all(protocol_out, frame({"error": "not configured"}))
-                continue
+            seccomp = Seccomp(body.data().tobytes())
             counter += 1
-            header, data = run(np, request, seccomp, counter, (protocol_in, protocol_out))
-            write_all(protocol_out, frame(header, data))
+            spare = Spare(np, seccomp, counter, (protocol_in, protocol_out))
+            write_all(protocol_out, frame({"configured": True}))
+        elif request["op"] == "run" and spare is not None:
+            header, results = spare.run(request, body.data())
+            write_all(protocol_out, frame_prefix(header, results.size))
+            write_all(protocol_out, results.data())
+            results.close()
+            body.close()  # before the next fork: no child inherits another's submission
+            clear_scratch()
+            counter += 1
+            spare = Spare(np, seccomp, counter, (protocol_in, protocol_out))
         else:
-            write_all(protocol_out, frame({"error": f"unknown op {request['op']!r}"}))
+            write_all(protocol_out, frame({"error": f"cannot {request['op']!r} now"}))
+        body.close()  # closing twice is harmless
 
 
 if __name__ == "__main__":

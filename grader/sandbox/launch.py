@@ -95,6 +95,9 @@ def bwrap_arguments(sources: list[str]) -> list[str]:
     """bwrap's options, with each bind read from ``sources`` (staged or host paths)."""
     args = [
         "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+        # the daemon is pid 1 and not dumpable: no process in the sandbox a child could
+        # open through /proc/N/mem (bwrap's own reaper would be one)
+        "--as-pid-1",
         "--cap-drop", "ALL", "--hostname", "sandbox",
         "--clearenv", "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
         "--setenv", "PATH", "/usr/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",

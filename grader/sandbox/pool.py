@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import queue
 import threading
@@ -49,10 +50,9 @@ class SandboxPool:
         if len(source) > MAX_SOURCE_CHARS:
             raise ValueError(f"the source is longer than {MAX_SOURCE_CHARS} characters")
         limits = limits or self.limits
+        submission = json.dumps({"source": source, "calls": [list(call) for call in calls]})
         request = {
-            "source": source,
             "function": function,
-            "calls": [list(call) for call in calls],
             "wall": limits.wall_seconds,
             "cpu": limits.cpu_seconds,
             "extra_memory": limits.extra_memory_bytes,
@@ -64,12 +64,17 @@ class SandboxPool:
         }
         process = self._idle.get()
         try:
-            return self._run_on(process, request, len(calls), limits)
+            return self._run_on(process, request, submission.encode(), len(calls), limits)
         finally:
             self._idle.put(process)
 
     def _run_on(
-        self, process: SandboxProcess, request: dict[str, Any], calls: int, limits: Limits
+        self,
+        process: SandboxProcess,
+        request: dict[str, Any],
+        submission: bytes,
+        calls: int,
+        limits: Limits,
     ) -> SandboxResult:
         # One retry on a fresh daemon: a daemon may have died for reasons of its own
         # (killed from outside, the machine's OOM killer); a second loss is reported.
@@ -77,7 +82,7 @@ class SandboxPool:
             if not process.alive:
                 process.start()
             try:
-                reply = process.run(request, limits.wall_seconds)
+                reply = process.run(request, submission, limits.wall_seconds)
             except DaemonLost as lost:
                 if attempt == 0:
                     continue

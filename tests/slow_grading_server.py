@@ -1,0 +1,24 @@
+"""``grader serve`` whose grading takes a while, so that a test can kill it mid-grading.
+
+Usage: python tests/slow_grading_server.py SECONDS PORT
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from grader import jobs, server
+from grader.verdict import Verdict
+
+_grade = jobs.grade
+
+
+def slow_grade(work: jobs.Work) -> Verdict:
+    time.sleep(float(sys.argv[1]))
+    return _grade(work)
+
+
+if __name__ == "__main__":
+    jobs.grade = slow_grade
+    server.serve(host="127.0.0.1", port=int(sys.argv[2]), demo=False, threads=8)

@@ -94,6 +94,7 @@ class SandboxProcess:
         return subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
+            bufsize=0,
             stdout=subprocess.PIPE,
             stderr=errors,
             env=daemon_environment(self.slot),
@@ -149,10 +150,12 @@ class SandboxProcess:
 
     def _send(self, header: dict[str, Any], body: bytes = b"") -> None:
         assert self._process is not None and self._process.stdin is not None
+        fd = self._process.stdin.fileno()
         try:
-            self._process.stdin.write(_frame(header, body))
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError) as error:
+            view = memoryview(_frame(header, body))
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as error:
             raise DaemonLost(f"the daemon stopped reading: {error}") from None
 
     def _read_exactly(self, count: int, deadline: float) -> bytes:

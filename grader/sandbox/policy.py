@@ -17,8 +17,7 @@ import contextlib
 import errno
 import functools
 import tempfile
-
-import pyseccomp as seccomp
+from typing import Any
 
 CLONE_THREAD = 0x00010000
 
@@ -64,7 +63,7 @@ FORBIDDEN = (
 )  # fmt: skip
 
 
-def _add(rules: seccomp.SyscallFilter, action: int, name: str, *args: seccomp.Arg) -> None:
+def _add(rules: Any, action: int, name: str, *args: Any) -> None:
     with contextlib.suppress(OSError, ValueError, RuntimeError):  # a name this architecture lacks
         rules.add_rule(action, name, *args)
 
@@ -72,6 +71,8 @@ def _add(rules: seccomp.SyscallFilter, action: int, name: str, *args: seccomp.Ar
 @functools.cache
 def compiled_policy() -> bytes:
     """The BPF program, ready for ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ...)``."""
+    import pyseccomp as seccomp  # here: finding libseccomp runs ldconfig, once, when needed
+
     rules = seccomp.SyscallFilter(seccomp.ERRNO(errno.EPERM))
     rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
     for name in ALLOWED:

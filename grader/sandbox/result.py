@@ -30,6 +30,7 @@ CRASH_SIGNALS = {
     signal.SIGABRT: "an abort",
     signal.SIGFPE: "a floating-point exception",
     signal.SIGILL: "an illegal instruction",
+    signal.SIGXFSZ: "a file larger than the sandbox allows",
 }
 
 

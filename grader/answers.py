@@ -21,7 +21,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -373,11 +372,12 @@ class _Group:
         self.closed = False
 
     def end_row(self, hard: bool) -> None:
+        # "soft": a newline ended a row, which a comma on the next line may still continue.
+        self.last = "soft" if self.row and not hard else "break"
         if self.row:
             self.rows.append(self.row)
             self.row = []
         self.hard = self.hard or hard
-        self.last = "break"
 
     def items(self) -> list[_Entry | _Group]:
         return [item for row in (*self.rows, self.row) for item in row]
@@ -440,6 +440,9 @@ def _read_text(text: str) -> tuple[npt.NDArray[np.float64], str]:
             group.closed = True
             stack.pop()
         elif kind == "comma":
+            if group.last == "soft" and group.depth > 0:
+                group.row = group.rows.pop()  # "1\n, 2": the comma continues the row
+                group.last = "item"
             if group.last != "item":
                 raise _Unreadable("expected a number, found ','", offset)
             group.last = "comma"
@@ -514,7 +517,7 @@ def _resolve_group(group: _Group, text: str) -> tuple[npt.NDArray[np.float64], s
     children = [item for item in items if isinstance(item, _Group)]
     if not children:
         rows: list[list[_Entry]] = group.rows  # type: ignore[assignment]
-        if len(rows) > 1 and not group.hard and _is_wrapped_vector(rows, text):
+        if len(rows) > 1 and not group.hard and _is_wrapped_vector(rows):
             rows = [[entry for row in rows for entry in row]]
         if len(rows) == 1:
             return _from_rows(rows, vector=True), "json" if group.commas else "numpy"
@@ -537,21 +540,37 @@ def _resolve_group(group: _Group, text: str) -> tuple[npt.NDArray[np.float64], s
     )
 
 
-def _is_wrapped_vector(rows: list[list[_Entry]], text: str) -> bool:
-    """Whether newlines inside single brackets are numpy wrapping a long vector, not rows."""
-    width = len(rows[0])
-    if any(len(row) != width for row in rows[:-1]) or len(rows[-1]) > width:
+def _is_wrapped_vector(rows: list[list[_Entry]]) -> bool:
+    """Whether newlines inside single brackets are numpy wrapping a long vector, not rows.
+
+    numpy pads every entry to one width W and puts floor(74 / (W + 1)) entries on a line
+    (75 columns less the ']'), so the next entry would not have fitted. The right-hand
+    padding is invisible in the paste, hence W is worked out from the entries themselves.
+    """
+    count = len(rows[0])
+    if any(len(row) != count for row in rows[:-1]) or len(rows[-1]) > count:
         return False
-    for row, following in pairwise(rows):
-        end = row[-1][2]
-        line_length = end - (text.rfind("\n", 0, end) + 1)
-        start = following[0][1]
-        next_end = following[0][2] - (text.rfind("\n", 0, start) + 1)
-        # numpy wraps when the line, a space and the next entry pass the width; a
-        # little slack for entries padded differently.
-        if line_length + next_end <= NUMPY_LINE_WIDTH - 5:
-            return False
-    return True
+    width = _numpy_print_width([entry[0] for row in rows for entry in row])
+    usable = NUMPY_LINE_WIDTH - 1
+    # A little slack below the width for pastes that lost or gained a space.
+    return count <= usable // (width + 1) and (count + 1) * (width + 1) > usable - 4
+
+
+def _numpy_print_width(numbers: list[str]) -> int:
+    """The field width numpy pads these entries to: integer parts right-aligned, fractions left."""
+    longest = integer_part = fraction = 0
+    for number in numbers:
+        longest = max(longest, len(number))
+        if number[-1:].isdigit() or number.endswith("."):
+            if "e" in number or "E" in number:
+                continue
+            point = number.find(".")
+            if point < 0:
+                integer_part = max(integer_part, len(number))
+            else:
+                integer_part = max(integer_part, point)
+                fraction = max(fraction, len(number) - point)
+    return max(longest, integer_part + fraction)
 
 
 def _from_rows(

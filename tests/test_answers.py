@@ -127,6 +127,9 @@ TEXT_CASES = [
     ("[[1]\n [2]\n [3]]", [[1], [2], [3]], "numpy"),
     ("[[NaN Infinity]\n [-Infinity +5]]", [[NAN, INF], [-INF, 5]], "numpy"),
     (str(np.arange(20) / 8), np.arange(20) / 8, "numpy"),
+    # numpy pads "0." to "0.    " on the right, invisibly: the line is full all the same.
+    (str(np.r_[np.zeros(11), 0.0625]), np.r_[np.zeros(11), 0.0625], "numpy"),
+    (str(np.r_[-np.inf, np.arange(30) * 100.5]), np.r_[-np.inf, np.arange(30) * 100.5], "numpy"),
     ("DS = [[1 2]\n [3 4]]", [[1, 2], [3, 4]], "numpy"),
     # JSON-looking text
     ("[1, 2, 3]", [1, 2, 3], "json"),
@@ -135,6 +138,8 @@ TEXT_CASES = [
     ("[\n  [1, 2],\n  [3, 4]\n]", [[1, 2], [3, 4]], "json"),
     ("[\n  1,\n  2\n]", [1, 2], "json"),
     ("[[1], [2], [3]]", [[1], [2], [3]], "json"),
+    ("[[1]\n, [2]\n, [3]]", [[1], [2], [3]], "json"),
+    ("[1\n, 2\n, 3]", [1, 2, 3], "json"),
     ("[np.float64(0.1), np.float64(-2.5)]", [0.1, -2.5], "json"),
     # numpy repr
     ("array([[ 1. , -0.5],\n       [ 0. ,  2. ]])", [[1, -0.5], [0, 2]], "numpy repr"),
@@ -151,6 +156,8 @@ TEXT_CASES = [
     ("A = [1 2; 3 4];", [[1, 2], [3, 4]], "matlab"),
     ("[1; 2; 3]", [[1], [2], [3]], "matlab"),
     ("[1\n2\n3]", [[1], [2], [3]], "matlab"),
+    # Ten entries of width 7 never share a numpy line (nine fit): these are rows.
+    ("[" + "\n ".join(["0.12345 " * 9 + "0.12345"] * 2) + "]", [[0.12345] * 10] * 2, "matlab"),
     # LaTeX
     (r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}", [[1, 2], [3, 4]], "latex"),
     (r"$\begin{pmatrix} 1 & -2 \\ 3 & 4 \\ \end{pmatrix}$", [[1, -2], [3, 4]], "latex"),

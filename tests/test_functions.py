@@ -134,8 +134,8 @@ def test_a_naive_layer_jacobian_is_unstable_too(pool: SandboxPool) -> None:
         "    return np.kron(np.diag(S) - np.outer(S, S), x[None, :])\n"
     )
     verdict = grade_source(pool, "layer_jacobian", source)
-    assert "unstable_softmax" in verdict.codes or verdict.correct  # a suite may lack huge W^T x
-    assert verdict.score > 0.5
+    assert verdict.codes == ["unstable_softmax"]
+    assert 0.5 < verdict.score < 1.0
 
 
 def test_wrong_only_for_one_class_earns_partial_credit(pool: SandboxPool) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import struct
 import threading
 from collections.abc import Iterator
@@ -218,3 +220,15 @@ def test_a_frame_cut_short_by_a_kill_is_dropped() -> None:
     stream = frame({"status": "ok"}) + ok + ok[:-3]
     result = read_result({**DONE, "stop": "timeout"}, stream, 2, Limits())
     assert len(result.calls) == 1 and result.stop == "timeout"
+
+
+def test_a_daemon_that_stops_answering_is_replaced() -> None:
+    with SandboxPool(1) as pool:
+        assert run_one(pool, SOFTMAX).calls[0].ok
+        bwrap = pool._processes[0]._process
+        assert bwrap is not None
+        children = Path(f"/proc/{bwrap.pid}/task/{bwrap.pid}/children").read_text().split()
+        os.kill(int(children[0]), signal.SIGSTOP)  # the daemon itself, frozen
+        result = run_one(pool, SOFTMAX, limits=QUICK)
+        assert result.calls and result.calls[0].ok  # answered by a fresh daemon
+        assert bwrap.poll() is not None  # the frozen one is gone

@@ -151,12 +151,18 @@ def test_the_hosts_tmp_is_not_listed(pool: SandboxPool) -> None:
 # ---- writing --------------------------------------------------------------------------------
 
 
+OUTSIDE_SCRATCH = [
+    "/usr/marker", "/marker", "/proc/sys/kernel/hostname", "/dev/marker", "/dev/shm/marker",
+    "/usr/local/marker", "/sandbox/site/marker", "/proc/self/oom_score_adj",
+]  # fmt: skip
+
+
 def test_nothing_is_written_or_deleted_outside_the_scratch(pool: SandboxPool, tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     markers = [tmp_path / "marker", Path("/tmp") / f"marker-{uuid.uuid4().hex}", PROJECT / "marker"]
     body = f"""
-for path in {[str(m) for m in markers] + ["/usr/marker", "/marker", "/proc/sys/kernel/hostname"]!r}:
+for path in {[str(m) for m in markers] + OUTSIDE_SCRATCH!r}:
     try:
         open(path, "w").write("escaped")
         seen.append("wrote " + path)
@@ -172,7 +178,7 @@ for path in ({str(victim)!r}, "/usr/bin/python3", "/bin/sh"):
     verdict = attack(pool, reporting(body))
     assert_contained(verdict, {"runtime_error"})
     message = verdict.feedback[0].message
-    for outside in (str(tmp_path), str(PROJECT), "/usr", "/marker", "/proc"):
+    for outside in (str(tmp_path), str(PROJECT), *OUTSIDE_SCRATCH):
         assert f"wrote {outside}" not in message  # the sandbox's /tmp is its own scratch
     assert "deleted" not in message
     assert victim.read_text() == "keep me"

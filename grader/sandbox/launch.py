@@ -107,9 +107,10 @@ def bwrap_arguments(sources: list[str]) -> list[str]:
     for bind, source in zip(binds(), sources, strict=True):
         args += ["--ro-bind", source, bind.target]
     for hidden in hidden_dirs():
-        args += ["--size", "4096", "--tmpfs", hidden]
+        args += ["--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
+    # /dev is a writable tmpfs as bwrap makes it: read-only, its device nodes still work
     args += [
-        "--proc", "/proc", "--dev", "/dev",
+        "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
         "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
         "--remount-ro", "/", "--chdir", "/tmp",
     ]  # fmt: skip

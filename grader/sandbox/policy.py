@@ -30,7 +30,7 @@ ALLOWED = (
     "open", "openat", "access", "faccessat", "faccessat2", "getdents64", "getcwd",
     "chdir", "fchdir", "readlink", "readlinkat", "rmdir",
     "unlink", "unlinkat", "rename", "renameat", "renameat2", "ftruncate", "fsync",
-    "fdatasync", "fcntl", "dup", "dup2", "dup3", "ioctl", "umask", "fchmod", "chmod",
+    "fdatasync", "fcntl", "dup", "dup2", "dup3", "ioctl", "umask",
     "select", "pselect6", "poll", "ppoll",
     # signals to itself, time, identity
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "rt_sigpending",

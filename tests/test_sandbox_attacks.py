@@ -197,6 +197,21 @@ def test_scratch_files_do_not_outlive_a_submission(pool: SandboxPool) -> None:
     assert_contained(verdict, {"runtime_error"}, "left-behind")
 
 
+def test_a_flood_of_scratch_files_costs_the_next_submission_little(pool: SandboxPool) -> None:
+    flood = (
+        "import os\n"
+        "def softmax(z):\n"
+        "    i = 0\n"
+        "    while True:\n"
+        "        os.close(os.open(f'f{i}', os.O_CREAT | os.O_WRONLY))\n"
+        "        i += 1\n"
+    )
+    assert_contained(attack(pool, flood), {"timeout"})
+    started = time.monotonic()
+    assert attack(pool, CORRECT).correct
+    assert time.monotonic() - started < STOP_WITHIN_SECONDS
+
+
 # ---- network -------------------------------------------------------------------------------
 
 

@@ -89,6 +89,8 @@ class SandboxPool:
                 return SandboxResult(
                     setup="none", stop="sandbox_error", stop_message=f"the sandbox failed: {lost}"
                 )
+            if reply.header.get("retire"):
+                process.kill()  # the daemon asked to be replaced; the next run starts another
             return read_result(reply.header, reply.body, calls, limits)
         raise AssertionError("unreachable")
 

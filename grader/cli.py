@@ -122,7 +122,10 @@ def format_verdict(verdict: Verdict) -> str:
 def _serve(args: argparse.Namespace) -> int:
     from grader.server import serve
 
-    serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads)
+    try:
+        serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads)
+    except OSError as error:  # the port is taken, the host is not this machine's...
+        raise UsageError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
     return 0
 
 

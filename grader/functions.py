@@ -52,6 +52,7 @@ class Case:
 
     instance: Instance
     expected: Array
+    given: bool = False
 
     def logits(self) -> Array | None:
         if "z" in self.instance:
@@ -77,7 +78,7 @@ def grade_function(
     """Run ``source``'s function on the kind's hidden suite and grade every result."""
     started = time.perf_counter()
     seed = secrets.randbits(32) if seed is None else seed
-    cases = build_cases(exercise, given, seed)
+    instances = suite_instances(exercise, given, seed)
     verdict = Verdict(
         correct=False,
         score=0.0,
@@ -88,22 +89,25 @@ def grade_function(
         catalog_version=CATALOG_VERSION,
         grader_version=__version__,
         instances_passed=0,
-        instances_total=len(cases),
+        instances_total=len(instances),
     )
-    prepared = time.perf_counter()
     if len(source) > MAX_SOURCE_CHARS:
         message = f"Your code is longer than {MAX_SOURCE_CHARS} characters; it was not run."
         return _finish(verdict, [Feedback(code="too_long", message=message)], started)
-    calls = [[_plain(v) for v in exercise.arguments(case.instance).values()] for case in cases]
+    calls = [[_plain(v) for v in exercise.arguments(instance).values()] for instance in instances]
+    sent = time.perf_counter()
     try:
-        result = (pool or default_pool()).run(source, exercise.name, calls)
+        with (pool or default_pool()).started(source, exercise.name, calls) as pending:
+            # the expected answers are computed here, while the child runs elsewhere
+            cases = expected_cases(exercise, instances, given is not None)
+            result = pending.result()
     except SandboxUnavailable as error:
         message = f"The sandbox is unavailable: {error}. Your code was not run."
         return _finish(verdict, [Feedback(code="sandbox_unavailable", message=message)], started)
     ran = time.perf_counter()
     verdict.timings_ms = {
-        "suite": _ms(prepared - started),
-        "sandbox": _ms(ran - prepared),
+        "prepare": _ms(sent - started),
+        "sandbox": _ms(ran - sent),
         "sandbox_child": round(result.elapsed_ms, 3),
         "cpu": round(result.cpu_ms, 3),
     }
@@ -114,12 +118,22 @@ def grade_function(
 
 def build_cases(exercise: Exercise, given: Instance | None, seed: int) -> list[Case]:
     """The hidden suite with expected answers, every instance in numerator layout."""
-    cases = []
-    for instance in exercise.suite(seed, given):
-        if "layout" in instance:
-            instance = {**instance, "layout": "numerator"}
-        cases.append(Case(instance, exercise.reference(instance)))
-    return cases
+    return expected_cases(exercise, suite_instances(exercise, given, seed), given is not None)
+
+
+def suite_instances(exercise: Exercise, given: Instance | None, seed: int) -> list[Instance]:
+    """The hidden suite, every instance in numerator layout (what a function returns)."""
+    return [
+        {**instance, "layout": "numerator"} if "layout" in instance else instance
+        for instance in exercise.suite(seed, given)
+    ]
+
+
+def expected_cases(exercise: Exercise, instances: list[Instance], given_first: bool) -> list[Case]:
+    return [
+        Case(instance, exercise.reference(instance), given=given_first and index == 0)
+        for index, instance in enumerate(instances)
+    ]
 
 
 def _judge_suite(
@@ -160,7 +174,7 @@ def _judge_suite(
     verdict.wrong_entries = judged.wrong_entries
     verdict.wrong_count = judged.wrong_count
     verdict.total_count = judged.total_count
-    where = f"On hidden instance {first + 1} ({_describe(case.instance)}): "
+    where = f"{_where(first, case)}: "
     feedback.extend(Feedback(code=f.code, message=where + f.message) for f in judged.feedback)
     if not judged.feedback:
         feedback.append(
@@ -220,7 +234,7 @@ def _stop_feedback(result: SandboxResult, returned: int, total: int) -> Feedback
 
 
 def _call_feedback(index: int, case: Case, outcome: CallOutcome) -> Feedback:
-    where = f"On hidden instance {index + 1} ({_describe(case.instance)})"
+    where = _where(index, case)
     if outcome.status == "memory":
         return Feedback(code="memory", message=f"{where} your function ran out of memory.")
     if outcome.status == "not_array":
@@ -244,6 +258,12 @@ def _failed_instance(index: int, case: Case, outcome: CallOutcome | None) -> dic
     if outcome is not None and outcome.message:
         shown["error"] = outcome.message
     return shown
+
+
+def _where(index: int, case: Case) -> str:
+    if case.given:
+        return f"On the instance given ({_describe(case.instance)})"
+    return f"On hidden instance {index + 1} ({_describe(case.instance)})"
 
 
 def _describe(instance: Instance) -> str:

@@ -189,7 +189,7 @@ def test_a_timeout_keeps_the_instances_done_before(pool: SandboxPool) -> None:
 
 def test_an_unavailable_sandbox_is_a_verdict_not_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
     class Broken(SandboxPool):
-        def run(self, *args: object, **kwargs: object):  # type: ignore[override]
+        def started(self, *args: object, **kwargs: object):  # type: ignore[override]
             raise SandboxUnavailable("bwrap: setting up uid map: Permission denied")
 
     verdict = grade_source(Broken(1), "softmax", NAIVE_SOFTMAX)

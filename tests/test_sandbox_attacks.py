@@ -312,7 +312,9 @@ def test_a_thread_bomb_is_stopped(pool: SandboxPool) -> None:
 )
 def test_memory_bombs_and_huge_arrays_are_stopped(pool: SandboxPool, bomb: str) -> None:
     verdict = attack(pool, f"import numpy as np\ndef softmax(z):\n    {bomb}\n")
-    assert_contained(verdict, {"memory"})
+    # a bomb that fills what it takes may meet the clock first on a busy machine
+    stops = {"memory", "timeout"} if "hoard" in bomb else {"memory"}
+    assert_contained(verdict, stops)
 
 
 @pytest.mark.parametrize(

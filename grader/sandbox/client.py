@@ -59,6 +59,7 @@ class SandboxProcess:
         self.slot = slot
         self._process: subprocess.Popen[bytes] | None = None
         self._errors: Any = None
+        self._sent_at = 0.0
         self.numpy_version: str | None = None
 
     @property
@@ -111,16 +112,24 @@ class SandboxProcess:
             return " ".join(text.split())
         return ""
 
-    def run(self, request: dict[str, Any], submission: bytes, wall_seconds: float) -> Reply:
-        """Send one submission (its limits, and its source and calls as JSON) and wait for its report.
+    def send(self, request: dict[str, Any], submission: bytes) -> None:
+        """Send one submission: its limits, and its source and calls as JSON.
 
-        Raises DaemonLost if the daemon fails.
+        The report must then be read with :meth:`receive`. Raises DaemonLost.
         """
         if not self.alive:
             raise DaemonLost("the daemon is not running")
         try:
             self._send({"op": "run", **request}, submission)
-            header, body = self._read_frame(time.monotonic() + wall_seconds + GRACE_SECONDS)
+        except DaemonLost:
+            self.kill()
+            raise
+        self._sent_at = time.monotonic()
+
+    def receive(self, wall_seconds: float) -> Reply:
+        """The report on the submission sent last; DaemonLost if it does not come in time."""
+        try:
+            header, body = self._read_frame(self._sent_at + wall_seconds + GRACE_SECONDS)
         except DaemonLost:
             self.kill()
             raise

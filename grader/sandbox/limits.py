@@ -10,7 +10,7 @@ WALL_SECONDS = 2.0
 CPU_SECONDS = 2
 # numpy is already imported in the forked child, whose address space starts near
 # the daemon's; this is what the submission may add on top of it.
-EXTRA_MEMORY_BYTES = 512 * MIB
+EXTRA_MEMORY_BYTES = 256 * MIB
 MAX_RESULT_FLOATS = 1 << 20  # one returned array: 8 MiB of float64
 MAX_REPLY_BYTES = 32 * MIB  # everything one submission sends back
 MAX_SOURCE_CHARS = 100_000

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from grader.sandbox.client import DaemonLost, SandboxProcess
+from grader.sandbox.client import DaemonLost, Reply, SandboxProcess
 from grader.sandbox.launch import SandboxUnavailable
 from grader.sandbox.limits import MAX_SOURCE_CHARS, Limits
 from grader.sandbox.result import SandboxResult, read_result
@@ -28,7 +29,9 @@ class SandboxPool:
     def __init__(self, size: int | None = None, limits: Limits | None = None) -> None:
         self.size = size or max(1, min(os.cpu_count() or 1, 8))
         self.limits = limits or Limits()
-        self._idle: queue.LifoQueue[SandboxProcess] = queue.LifoQueue()
+        # first in, first out: the daemon taken is the one idle longest, whose next child
+        # is already forked
+        self._idle: queue.Queue[SandboxProcess] = queue.Queue()
         self._processes = [SandboxProcess(slot) for slot in range(self.size)]
         for process in reversed(self._processes):
             self._idle.put(process)
@@ -44,6 +47,21 @@ class SandboxPool:
         """Run ``function`` from ``source`` once per entry of ``calls``, in one sandboxed child.
 
         Raises SandboxUnavailable when no sandbox can be started: code never runs without one.
+        """
+        with self.started(source, function, calls, limits) as pending:
+            return pending.result()
+
+    @contextlib.contextmanager
+    def started(
+        self,
+        source: str,
+        function: str,
+        calls: Sequence[Sequence[Argument]],
+        limits: Limits | None = None,
+    ) -> Iterator[PendingRun]:
+        """The submission sent to a daemon; the caller may work while it runs, then ask ``result()``.
+
+        Leaving the block without asking gives the daemon up (it is killed and restarted).
         """
         if self._closed:
             raise SandboxUnavailable("the sandbox pool is closed")
@@ -64,35 +82,12 @@ class SandboxPool:
         }
         process = self._idle.get()
         try:
-            return self._run_on(process, request, submission.encode(), len(calls), limits)
+            pending = PendingRun(process, request, submission.encode(), len(calls), limits)
+            yield pending
+            if not pending.done:
+                process.kill()  # its report was never read: the pipe is out of step
         finally:
             self._idle.put(process)
-
-    def _run_on(
-        self,
-        process: SandboxProcess,
-        request: dict[str, Any],
-        submission: bytes,
-        calls: int,
-        limits: Limits,
-    ) -> SandboxResult:
-        # One retry on a fresh daemon: a daemon may have died for reasons of its own
-        # (killed from outside, the machine's OOM killer); a second loss is reported.
-        for attempt in range(2):
-            if not process.alive:
-                process.start()
-            try:
-                reply = process.run(request, submission, limits.wall_seconds)
-            except DaemonLost as lost:
-                if attempt == 0:
-                    continue
-                return SandboxResult(
-                    setup="none", stop="sandbox_error", stop_message=f"the sandbox failed: {lost}"
-                )
-            if reply.header.get("retire"):
-                process.kill()  # the daemon asked to be replaced; the next run starts another
-            return read_result(reply.header, reply.body, calls, limits)
-        raise AssertionError("unreachable")
 
     def warm(self) -> None:
         """Start every daemon now rather than on first use."""
@@ -115,6 +110,57 @@ class SandboxPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class PendingRun:
+    """One submission on its way through a daemon, with one retry on a fresh daemon.
+
+    A daemon may die for reasons of its own (killed from outside, the machine's OOM
+    killer); a second loss is reported as a sandbox error.
+    """
+
+    def __init__(
+        self,
+        process: SandboxProcess,
+        request: dict[str, Any],
+        submission: bytes,
+        calls: int,
+        limits: Limits,
+    ) -> None:
+        self.process = process
+        self.request = request
+        self.submission = submission
+        self.calls = calls
+        self.limits = limits
+        self.done = False
+        self.sent = self._send()
+
+    def _send(self) -> bool:
+        if not self.process.alive:
+            self.process.start()
+        try:
+            self.process.send(self.request, self.submission)
+        except DaemonLost:
+            return False
+        return True
+
+    def result(self) -> SandboxResult:
+        """The result, once the child is done (or stopped); SandboxUnavailable if none can start."""
+        reply = self._receive() if self.sent else None
+        if reply is None and self._send():
+            reply = self._receive()
+        self.done = True
+        if reply is None:
+            return SandboxResult(setup="none", stop="sandbox_error", stop_message="the sandbox failed twice")
+        if reply.header.get("retire"):
+            self.process.kill()  # the daemon asked to be replaced; the next run starts another
+        return read_result(reply.header, reply.body, self.calls, self.limits)
+
+    def _receive(self) -> Reply | None:
+        try:
+            return self.process.receive(self.limits.wall_seconds)
+        except DaemonLost:
+            return None
 
 
 _default: SandboxPool | None = None

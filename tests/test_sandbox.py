@@ -232,3 +232,17 @@ def test_a_daemon_that_stops_answering_is_replaced() -> None:
         result = run_one(pool, SOFTMAX, limits=QUICK)
         assert result.calls and result.calls[0].ok  # answered by a fresh daemon
         assert bwrap.poll() is not None  # the frozen one is gone
+
+
+def test_work_can_go_on_while_the_child_runs(pool: SandboxPool) -> None:
+    with pool.started(SOFTMAX, "softmax", [[Z]]) as pending:
+        expected = np.exp(Z) / np.exp(Z).sum()  # the grader's side of the work
+        result = pending.result()
+    np.testing.assert_allclose(result.calls[0].value, expected)
+
+
+def test_a_run_left_unread_gives_its_daemon_up() -> None:
+    with SandboxPool(1) as pool:
+        with pool.started(SOFTMAX, "softmax", [[Z]]):
+            pass
+        assert run_one(pool, SOFTMAX).calls[0].ok  # on a fresh daemon, not the stale reply

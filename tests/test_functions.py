@@ -169,6 +169,15 @@ def test_broken_code_scores_0_with_a_message(pool: SandboxPool, source: str, cod
     assert words in " ".join(f.message for f in verdict.feedback)
 
 
+def test_text_from_the_sandbox_always_serialises(pool: SandboxPool) -> None:
+    source = "globals()['bad\\ud800'] = print\ndef softmax(z):\n    raise ValueError('\\ud800\\x00' * 5000)\n"
+    verdict = grade_source(pool, "softmax", source)
+    assert verdict.codes == ["runtime_error"]
+    assert len(verdict.model_dump_json()) < 20_000
+    missing = grade_source(pool, "softmax", "globals()['bad\\udfff'] = print\n")
+    assert "bad?" in missing.model_dump_json()
+
+
 def test_a_runtime_error_shows_the_students_lines_only(pool: SandboxPool) -> None:
     verdict = grade_source(pool, "softmax", "def softmax(z):\n    return z[len(z)]\n")
     message = verdict.feedback[0].message

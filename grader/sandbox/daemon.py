@@ -36,7 +36,8 @@ MAX_SCRATCH_ENTRIES = 2000
 MAX_MESSAGE_CHARS = 2000
 MAX_TRACEBACK_FRAMES = 8
 QUIET_SECONDS = 0.05
-PIPE_BYTES = 1 << 20  # the pipe may hold a whole ordinary suite's results
+PIPE_BYTES = 1 << 20
+MAX_FD = 1 << 16  # the pipe may hold a whole ordinary suite's results
 F_SETPIPE_SZ = 1031
 
 PR_SET_DUMPABLE = 4
@@ -349,7 +350,7 @@ def remove_tree(path):
 class Spare:
     """A child forked before its submission arrives, so that fork costs no one's wait."""
 
-    def __init__(self, np, seccomp, counter, protocol_fds):
+    def __init__(self, np, seccomp, counter):
         # objects the child inherits stay out of its collections: fewer copy-on-write faults
         gc.freeze()
         mapped = address_space()
@@ -362,8 +363,11 @@ class Spare:
         self.pid = os.fork()
         if self.pid == 0:
             try:
-                for fd in (self.control, self.results, *protocol_fds):
-                    os.close(fd)
+                # only its two pipes: the protocol and anything else of the daemon's are closed
+                low, high = sorted((control_read, results_write))
+                os.closerange(3, low)
+                os.closerange(low + 1, high)
+                os.closerange(high + 1, MAX_FD)
                 spare_child(np, seccomp, mapped, control_read, results_write, self.scratch)
             finally:
                 os._exit(70)
@@ -444,7 +448,7 @@ def main():
         if request["op"] == "configure":
             seccomp = Seccomp(body.data().tobytes())
             counter += 1
-            spare = Spare(np, seccomp, counter, (protocol_in, protocol_out))
+            spare = Spare(np, seccomp, counter)
             write_all(protocol_out, frame({"configured": True}))
         elif request["op"] == "run" and spare is not None:
             header, results = spare.run(request, body.data())
@@ -458,7 +462,7 @@ def main():
                 return
             clear_scratch()
             counter += 1
-            spare = Spare(np, seccomp, counter, (protocol_in, protocol_out))
+            spare = Spare(np, seccomp, counter)
         else:
             write_all(protocol_out, frame({"error": f"cannot {request['op']!r} now"}))
         body.close()  # closing twice is harmless

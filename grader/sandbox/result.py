@@ -81,9 +81,14 @@ def _header(raw: bytes) -> dict[str, Any]:
     return header
 
 
+def clean_text(text: str, limit: int = 4000) -> str:
+    """Text from the sandbox made safe to serialise: lone surrogates replaced, length capped."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
 def _text(header: dict[str, Any], key: str) -> str:
     value = header.get(key, "")
-    return value[:4000] if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def frames(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
@@ -146,7 +151,8 @@ def read_result(daemon_header: dict[str, Any], body: bytes, calls: int, limits: 
                 raise Garbled(f"an unknown setup status {setup!r}")
             setup_message = _text(head, "message")
             names = head.get("defined", [])
-            defined = [n for n in names if isinstance(n, str)][:20] if isinstance(names, list) else []
+            listed = names[:20] if isinstance(names, list) else []
+            defined = [clean_text(n, 100) for n in listed if isinstance(n, str)]
         for header, data in stream[1 : calls + 1]:
             outcomes.append(_call(header, data, limits))
     except Garbled as error:

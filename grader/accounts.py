@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -15,6 +17,12 @@ from grader.models import ROLES, ApiToken, User
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 MIN_PASSWORD_LENGTH = 8
 TOKEN_BYTES = 32
+TOKEN_CACHE_SECONDS = 30.0
+TOKEN_CACHE_SIZE = 10_000
+# built once: it runs on every API call
+USER_FOR_TOKEN = (
+    sa.select(User).join(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash"))
+)
 # checked against when the name is unknown, so both paths take as long
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
@@ -78,9 +86,45 @@ def issue_token(session: so.Session, user: User) -> str:
 
 
 def user_for_token(session: so.Session, token: str) -> User | None:
-    return session.scalar(
-        sa.select(User).join(ApiToken).where(ApiToken.token_hash == token_digest(token))
-    )
+    return session.scalar(USER_FOR_TOKEN, {"token_hash": token_digest(token)})
+
+
+class TokenCache:
+    """Users of recently seen tokens, so that most API calls skip the token lookup.
+
+    Per process, for ``seconds``: there is no way to revoke a token or change a role
+    yet, and a change would be seen within that time.
+    """
+
+    def __init__(self, seconds: float = TOKEN_CACHE_SECONDS, size: int = TOKEN_CACHE_SIZE) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, token: str) -> User | None:
+        """The user of a token seen lately (detached: merge it into a session), or None."""
+        with self._lock:
+            entry = self._entries.get(token_digest(token))
+        if entry is not None and time.monotonic() - entry[0] < self.seconds:
+            return entry[1]
+        return None
+
+    def load(self, session: so.Session, token: str) -> User | None:
+        """The user of a token, looked up and remembered."""
+        user = user_for_token(session, token)
+        if user is not None:
+            snapshot = User(**{c.key: getattr(user, c.key) for c in User.__table__.columns})
+            so.make_transient_to_detached(snapshot)
+            with self._lock:
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+                self._entries[token_digest(token)] = (time.monotonic(), snapshot)
+        return user
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def authenticate(session: so.Session, name: str, password: str) -> User | None:

@@ -7,6 +7,8 @@ so nothing in the rest of the code depends on SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,26 @@ def get_session() -> so.Session:
         db = database()
         g.db_session = (db.read_only_sessionmaker if read_only else db.sessionmaker)()
     return g.db_session
+
+
+@contextmanager
+def reading(session: so.Session) -> Iterator[so.Session]:
+    """Reads ahead of a write, in a transaction of their own that ends here.
+
+    On SQLite the transaction is deferred, so the write that follows takes the write
+    lock only for itself instead of across the reads (a reader cannot safely become
+    a writer, hence two transactions). Inside an open transaction, just that one.
+    """
+    if session.in_transaction():
+        yield session
+        return
+    session.connection(execution_options={"read_only": True})
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
 
 
 def close_session(error: BaseException | None = None) -> None:

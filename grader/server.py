@@ -41,6 +41,8 @@ def serve(host: str, port: int, demo: bool, threads: int) -> None:
     """Serve the application with waitress (creating and migrating the database first)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # "Task queue depth is N" on every request that waits for a thread: load, not news
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_app()  # migrates the database to the newest schema
     if demo:
         print_demo_logins(app, demo_course.load_if_empty(app))

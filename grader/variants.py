@@ -20,6 +20,10 @@ from exercises import DrawOptions
 from grader.models import Item, Variant
 
 SEED_BITS = 63
+# built once: it runs on every submission
+FIND = sa.select(Variant).where(
+    Variant.item_id == sa.bindparam("item_id"), Variant.user_id == sa.bindparam("user_id")
+)
 
 
 def variant_seed(assignment_seed: int, user_id: int, item_id: int, draw_number: int) -> int:
@@ -39,9 +43,7 @@ def draw(item: Item, seed: int) -> dict[str, Any]:
 
 
 def find(session: so.Session, item: Item, user_id: int) -> Variant | None:
-    return session.scalar(
-        sa.select(Variant).where(Variant.item_id == item.id, Variant.user_id == user_id)
-    )
+    return session.scalar(FIND, {"item_id": item.id, "user_id": user_id})
 
 
 def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:

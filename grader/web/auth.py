@@ -16,11 +16,12 @@ from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from grader import accounts
-from grader.db import get_session
+from grader.db import get_session, reading
 from grader.models import User
 from grader.web.errors import ApiError, forbidden
 
 csrf = CSRFProtect()
+tokens = accounts.TokenCache()
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_USER_KEY = "user_id"
 
@@ -35,8 +36,14 @@ def load_user() -> None:
     if header is not None:
         scheme, _, token = header.partition(" ")
         user = None
-        if scheme.lower() == "bearer" and token.strip():
-            user = accounts.user_for_token(get_session(), token.strip())
+        token = token.strip()
+        if scheme.lower() == "bearer" and token:
+            known = tokens.cached(token)
+            if known is not None:
+                user = get_session().merge(known, load=False)
+            else:
+                with reading(get_session()) as db_session:
+                    user = tokens.load(db_session, token)
         if user is None:
             g.auth_error = "the bearer token is not valid"
         else:
@@ -44,7 +51,8 @@ def load_user() -> None:
         return
     user_id = session.get(SESSION_USER_KEY)
     if isinstance(user_id, int):
-        g.user = get_session().get(User, user_id)
+        with reading(get_session()) as db_session:
+            g.user = db_session.get(User, user_id)
         g.auth = "session" if g.user is not None else None
 
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.models import Course, Enrolment, Item, User
+from grader.models import Assignment, Course, Enrolment, Item, PracticeSet, User
 from grader.web.errors import forbidden, not_found
 
 T = TypeVar("T")
@@ -50,15 +50,35 @@ def instructed_course(session: so.Session, user: User, course_id: int) -> Course
     return course
 
 
+# the submission path's one query (built once): the item, its parent, the caller's role
+ITEM_WITH_ROLE = (
+    sa.select(Item, Enrolment.role)
+    .outerjoin(Assignment, Assignment.id == Item.assignment_id)
+    .outerjoin(PracticeSet, PracticeSet.id == Item.practice_set_id)
+    .outerjoin(
+        Enrolment,
+        sa.and_(
+            Enrolment.course_id == Assignment.course_id,
+            Enrolment.user_id == sa.bindparam("user_id"),
+        ),
+    )
+    .options(so.contains_eager(Item.assignment), so.contains_eager(Item.practice_set))
+    .where(Item.id == sa.bindparam("item_id"))
+)
+
+
 def member_item(session: so.Session, user: User, item_id: int) -> tuple[Item, str]:
     """An item the user may answer: their own practice item, or one of their course's."""
-    item = load(session, Item, item_id, "item")
+    row = None
+    if 1 <= item_id <= MAX_ID:
+        row = session.execute(ITEM_WITH_ROLE, {"item_id": item_id, "user_id": user.id}).first()
+    if row is None:
+        raise not_found(f"item {item_id}")
+    item, role = row
     if item.practice_set is not None:
         if item.practice_set.user_id != user.id:
             raise not_found(f"item {item_id}")
         return item, "student"
-    assert item.assignment is not None
-    role = course_role(session, user.id, item.assignment.course_id)
     if role is None:
         raise not_found(f"item {item_id}")
     return item, role

@@ -71,6 +71,11 @@ def feedback_waits(assignment: Assignment | None, viewer: User, now: datetime | 
     return (now or utcnow()) < assignment.due_at
 
 
+def hide_feedback(verdict: Verdict) -> Verdict:
+    """The verdict as a student sees it before the due date: right or not, the score."""
+    return Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)
+
+
 def submission_out(
     submission: Submission,
     viewer: User,
@@ -81,7 +86,7 @@ def submission_out(
     hidden = feedback_waits(item.assignment, viewer)
     verdict = Verdict.model_validate(submission.verdict) if submission.verdict else None
     if verdict is not None and hidden:
-        verdict = Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)
+        verdict = hide_feedback(verdict)
     state = job_state or (submission.job.state if submission.job is not None else None)
     status = "graded" if submission.verdict else ("failed" if state == "failed" else "pending")
     return SubmissionOut(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
@@ -9,11 +11,12 @@ from spectree import Response
 
 from exercises import InstanceError
 from grader import jobs, submissions
-from grader.db import get_session
-from grader.models import GradingJob, Submission, User
+from grader.db import get_session, reading
+from grader.models import GradingJob, Item, Submission, User
+from grader.verdict import Verdict
 from grader.web.api import bp
 from grader.web.api.access import course_role, load, member_item
-from grader.web.api.present import submission_out
+from grader.web.api.present import feedback_waits, hide_feedback, submission_out
 from grader.web.api.schemas import (
     ErrorOut,
     SubmissionIn,
@@ -45,10 +48,11 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     """Store an answer to an item (the caller's own instance of it), grade it, return both."""
     user = current_user()
     session = get_session()
-    item, _ = member_item(session, user, json.item_id)
+    with reading(session):
+        item, _ = member_item(session, user, json.item_id)
     policy = jobs.JobPolicy.from_config(current_app.config)
     try:
-        submission, work = submissions.accept(
+        accepted, work = submissions.accept(
             session,
             user,
             item,
@@ -69,15 +73,40 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     session.commit()  # stored, with its job: from here on nothing is lost
 
     outcome = jobs.run(session, work, jobs.WORKER_ID, policy)
-    session.expunge(submission)
-    if outcome.columns is not None:
-        for key, value in outcome.columns.items():
-            setattr(submission, key, value)
-        return submission_out(submission, user, item=item, job_state="done"), 201
+    if outcome.verdict is not None and outcome.columns is not None:
+        return accepted_out(accepted, outcome.verdict, outcome.columns, item, user), 201
     # graded elsewhere meanwhile, or grading failed (and will be tried again)
-    stored = session.get(Submission, submission.id, populate_existing=True)
-    assert stored is not None
+    stored = load(session, Submission, accepted.id, "submission")
     return submission_out(stored, user, item=item), 201
+
+
+def accepted_out(
+    accepted: submissions.Accepted,
+    verdict: Verdict,
+    columns: dict[str, Any],
+    item: Item,
+    viewer: User,
+) -> SubmissionOut:
+    """The response to a submission graded in the request, built without reading it back."""
+    hidden = feedback_waits(item.assignment, viewer)
+    return SubmissionOut(
+        id=accepted.id,
+        item_id=accepted.item_id,
+        user_id=accepted.user_id,
+        answer=accepted.answer,
+        format=accepted.format,
+        instance=accepted.instance,
+        submitted_at=accepted.submitted_at,
+        late=accepted.late,
+        status="graded",
+        verdict=hide_feedback(verdict) if hidden else verdict,
+        score=verdict.score,
+        correct=verdict.correct,
+        codes=None if hidden else columns["codes"],
+        feedback_hidden=hidden,
+        graded_at=columns["graded_at"],
+        grading_ms=columns["grading_ms"],
+    )
 
 
 def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:

@@ -1,0 +1,182 @@
+"""Stored, graded matrix submissions per second through HTTP, beside a trivial endpoint.
+
+Starts ``grader serve`` (waitress, 8 threads, SQLite) on a free port with a course
+of students, then alternates timed rounds of ``GET /healthz`` (the trivial
+endpoint: one ``SELECT 1``) and ``POST /api/v1/submissions`` (a 5 x 15 layer
+Jacobian as JSON, right or transposed: authenticated, checked against the
+attempt and rate rules, stored with its grading job, graded, its verdict stored,
+answered), from the same client threads with keep-alive connections, in the same
+run. Target: at least half the trivial endpoint's rate.
+
+The per-user rate limit is raised for the run (GRADER_SUBMISSIONS_PER_MINUTE):
+it is a rule for students, not for a load test. The client runs on the same
+machine, so both rates include its share of the two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import exercises
+from grader import accounts, db, variants
+from grader.models import Assignment, Course, Enrolment, GradingJob, Item, Submission
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT_THREADS = int(os.environ.get("BENCH_CLIENT_THREADS", "8"))
+SERVER_THREADS = int(os.environ.get("BENCH_SERVER_THREADS", "8"))
+STUDENTS = 16
+ROUNDS = 3
+SECONDS_PER_ROUND = float(os.environ.get("BENCH_SECONDS", "4"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare(url: str) -> list[tuple[str, int, list[str]]]:
+    """A course, one layer_jacobian item; per student: token, item id, right and wrong answers."""
+    db.upgrade_database(url)
+    engine = db.make_engine(url)
+    people = []
+    with sa.orm.Session(engine) as session:
+        teacher = accounts.create_user(session, "teacher", "instructor")
+        course = Course(code="BENCH", title="Benchmark")
+        session.add(course)
+        session.flush()
+        session.add(Enrolment(course_id=course.id, user_id=teacher.id, role="instructor"))
+        assignment = Assignment(course_id=course.id, title="Load", seed=42)
+        assignment.items = [Item(kind="layer_jacobian", n=3, K=5)]
+        session.add(assignment)
+        session.flush()
+        item = assignment.items[0]
+        for i in range(STUDENTS):
+            student = accounts.create_user(session, f"student{i:02d}", "student")
+            session.add(Enrolment(course_id=course.id, user_id=student.id, role="student"))
+            token = accounts.issue_token(session, student)
+            exercise, normal = exercises.validate(variants.instance_for(session, item, student.id))
+            reference = exercise.reference(normal)
+            answers = [json.dumps(reference.tolist()), json.dumps(reference.T.tolist())]
+            people.append((token, item.id, answers))
+        session.commit()
+    engine.dispose()
+    return people
+
+
+def rate(call: Callable[[requests.Session, int], int], seconds: float) -> tuple[float, int]:
+    """Requests per second from CLIENT_THREADS keep-alive clients, and how many failed."""
+    counts = [0] * CLIENT_THREADS
+    failures = [0] * CLIENT_THREADS
+    start = threading.Barrier(CLIENT_THREADS + 1)
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        with requests.Session() as http:
+            call(http, index)  # connect outside the timing
+            start.wait()
+            n = 0
+            while not stop.is_set():
+                status = call(http, index * 100_000 + n)
+                n += 1
+                counts[index] += 1
+                failures[index] += status >= 400
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENT_THREADS)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    return sum(counts) / elapsed, sum(failures)
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    url = f"sqlite:///{folder / 'grader.sqlite'}"
+    people = prepare(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "GRADER_DATABASE_URL": url,
+        "GRADER_INSTANCE_PATH": str(folder),
+        "GRADER_SUBMISSIONS_PER_MINUTE": "1000000",
+    }
+    command = [sys.executable, "-m", "grader.cli", "serve", "--port", str(port),
+               "--threads", str(SERVER_THREADS)]
+    with (folder / "server.log").open("w") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+
+        def trivial(http: requests.Session, n: int) -> int:
+            return http.get(f"{base}/healthz", timeout=30).status_code
+
+        def submit(http: requests.Session, n: int) -> int:
+            token, item_id, answers = people[n % STUDENTS]
+            response = http.post(
+                f"{base}/api/v1/submissions",
+                json={"item_id": item_id, "answer": answers[n % 2], "format": "json"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            return response.status_code
+
+        trivial_rates, submit_rates, failed = [], [], 0
+        for _ in range(ROUNDS):
+            per_second, failures = rate(trivial, SECONDS_PER_ROUND)
+            trivial_rates.append(per_second)
+            per_second, failures = rate(submit, SECONDS_PER_ROUND)
+            submit_rates.append(per_second)
+            failed += failures
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    engine = db.make_engine(url)
+    with engine.connect() as connection:
+        stored = connection.scalar(sa.select(sa.func.count(Submission.id)))
+        graded = connection.scalar(
+            sa.select(sa.func.count(GradingJob.id)).where(GradingJob.state == "done")
+        )
+    engine.dispose()
+
+    trivial_median = statistics.median(trivial_rates)
+    submit_median = statistics.median(submit_rates)
+    print(f"client threads {CLIENT_THREADS}, server threads {SERVER_THREADS}, "
+          f"{ROUNDS} rounds of {SECONDS_PER_ROUND:.0f} s each, alternating")
+    print(f"GET /healthz (trivial)           median {trivial_median:7.0f} req/s  "
+          f"(rounds: {', '.join(f'{r:.0f}' for r in trivial_rates)})")
+    print(f"POST /api/v1/submissions (5x15)  median {submit_median:7.0f} graded+stored/s  "
+          f"(rounds: {', '.join(f'{r:.0f}' for r in submit_rates)})")
+    print(f"ratio submissions / trivial: {submit_median / trivial_median:.2f} (target >= 0.50)")
+    print(f"stored {stored} submissions, {graded} graded, {failed} failed requests")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exercises import get
+from grader.answers import read_answer
 from grader.grading import grade
 from tests.articles import LAYER_DL_PRINT, layer_instance
 
@@ -38,6 +39,13 @@ def main() -> None:
     wrong = np.array2string(get("layer_jacobian").reference(instance).T, precision=5)
     grade(instance, LAYER_DL_PRINT, "text")  # imports and caches outside the timing
     cases = {"right answer (article print)": LAYER_DL_PRINT, "transposed answer": wrong}
+    parse_times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        for _ in range(1000):
+            read_answer(LAYER_DL_PRINT, "text")
+        parse_times.append((time.perf_counter() - started) / 1000)
+    print(f"{'parsing the 5 x 15 print alone':32s} median {statistics.median(parse_times) * 1e6:8.1f} us")
     for name, answer in cases.items():
         rates = [verdicts_per_second(instance, answer, "text") for _ in range(RUNS)]
         median = statistics.median(rates)

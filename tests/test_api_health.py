@@ -27,3 +27,43 @@ def test_openapi_document_is_generated(client):
     document = response.get_json()
     assert document["openapi"].startswith("3.")
     assert "/healthz" in document["paths"]
+
+
+def test_every_api_route_is_in_the_openapi_document(app, client):
+    documented = client.get("/openapi.json").get_json()["paths"]
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            assert path in documented, path
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert method.lower() in documented[path], (method, path)
+
+
+def test_request_bodies_are_described_from_the_models(client):
+    document = client.get("/openapi.json").get_json()
+    body = document["paths"]["/api/v1/submissions"]["post"]["requestBody"]
+    schema_ref = body["content"]["application/json"]["schema"]["$ref"]
+    name = schema_ref.rsplit("/", 1)[-1]
+    assert set(document["components"]["schemas"][name]["properties"]) == {
+        "item_id", "answer", "format"
+    }
+
+
+def test_a_server_error_is_json_and_rolls_back(app, build, people):
+    import sqlalchemy as sa
+
+    from grader.db import get_session
+    from grader.models import Course
+
+    def boom():
+        get_session().add(Course(code="HALF", title="Half written"))
+        get_session().flush()
+        raise RuntimeError("a defect")
+
+    app.add_url_rule("/api/v1/boom", "boom", boom, methods=["POST"])
+    response = app.test_client().post("/api/v1/boom", headers=people["alice"].headers)
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal"
+    assert "a defect" not in response.get_data(as_text=True)  # no traceback for the caller
+    with build.sessionmaker() as session:
+        assert session.scalar(sa.select(Course).where(Course.code == "HALF")) is None

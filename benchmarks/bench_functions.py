@@ -6,8 +6,9 @@ pool) and submissions per second with concurrent callers, beside the naive way
 measured in the same run: a fresh bubblewrap'd Python importing numpy for every
 submission, with the same root, namespaces and environment.
 
-``time_calls`` and ``throughput`` are importable, to time any callable the same
-way (the service's ``/api/v1/check``, for instance).
+``measure`` (and the ``time_calls`` and ``throughput`` it is made of) is
+importable, to time any callable the same way: the service's ``/api/v1/check``,
+for instance, with ``measure(lambda: client.post(...), 300).line("HTTP")``.
 """
 
 from __future__ import annotations
@@ -117,6 +118,28 @@ def throughput(call: Callable[[], object], count: int, threads: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class Figures:
+    """Latency one call at a time, and throughput with concurrent callers."""
+
+    latency: Timing
+    concurrent_per_second: float
+    callers: int
+
+    def line(self, label: str) -> str:
+        t = self.latency
+        return (
+            f"  {label:10s}: p50 {t.p50:7.2f} ms  p95 {t.p95:7.2f} ms  {t.per_second:6.0f}/s one at "
+            f"a time  {self.concurrent_per_second:6.0f}/s with {self.callers} callers"
+        )
+
+
+def measure(call: Callable[[], object], count: int, callers: int = CONCURRENCY) -> Figures:
+    """The figures this benchmark prints, for any callable (a grading call, an HTTP request...)."""
+    latency = time_calls(call, count)
+    return Figures(latency, throughput(call, count, callers), callers)
+
+
 def warm_grade(kind: str) -> Callable[[], object]:
     exercise = exercises.get(kind)
     seeds = iter(range(10**9))
@@ -161,21 +184,18 @@ def _plain(value: object) -> object:
 def main() -> None:
     pool = default_pool()
     pool.warm()
-    print(f"{os.cpu_count()} cores, pool of {pool.size} daemons; one whole suite per submission")
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load average {load:.2f} at start, pool of {pool.size} daemons")
     for kind in SOURCES:
         size = len(build_cases(exercises.get(kind), None, 0))
-        warm = time_calls(warm_grade(kind), SUBMISSIONS)
-        rate = throughput(warm_grade(kind), SUBMISSIONS, CONCURRENCY)
-        naive = time_calls(naive_grade(kind), NAIVE_SUBMISSIONS, warmup=2)
-        naive_rate = throughput(naive_grade(kind), NAIVE_SUBMISSIONS, CONCURRENCY)
+        warm = measure(warm_grade(kind), SUBMISSIONS)
+        naive = measure(naive_grade(kind), NAIVE_SUBMISSIONS)
+        print(f"{kind} (a whole suite of {size} instances per submission)")
+        print(warm.line("warm pool"))
+        print(naive.line("naive"))
         print(
-            f"{kind:18s} ({size} instances)\n"
-            f"  warm pool : p50 {warm.p50:6.2f} ms  p95 {warm.p95:6.2f} ms  "
-            f"{warm.per_second:6.0f}/s one at a time  {rate:6.0f}/s with {CONCURRENCY} callers\n"
-            f"  naive     : p50 {naive.p50:6.2f} ms  p95 {naive.p95:6.2f} ms  "
-            f"{naive.per_second:6.0f}/s one at a time  {naive_rate:6.0f}/s with {CONCURRENCY} callers\n"
-            f"  warm pool is {naive.p50 / warm.p50:.1f}x faster at p50, "
-            f"{rate / naive_rate:.1f}x in throughput"
+            f"  warm pool is {naive.latency.p50 / warm.latency.p50:.1f}x faster at p50, "
+            f"{warm.concurrent_per_second / naive.concurrent_per_second:.1f}x in throughput"
         )
 
 

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader import answers
-from grader.answers import ParseError, ReadAnswer, read_answer
+from grader.answers import ParseError, ReadAnswer, common, json_reader, latex_reader, read_answer, text_reader
 from tests.articles import (
     LAYER_DL,
     LAYER_DL_PRINT,
@@ -95,9 +94,9 @@ def test_article_descriptions(text, description):
 
 @pytest.mark.parametrize("text", [LAYER_DS_PRINT, LAYER_DZ_PRINT, LAYER_DL_PRINT])
 def test_article_prints_take_the_fast_path_and_agree_with_the_full_reader(text):
-    fast = answers._read_bracketed_fast(text)
+    fast = text_reader.read_bracketed_fast(text)
     assert fast is not None
-    slow = answers._read_text(text)
+    slow = text_reader.read_text(text)
     np.testing.assert_array_equal(fast[0], slow[0])
     assert fast[1] == slow[1]
 
@@ -186,7 +185,7 @@ def test_text_notations(text, expected, notation):
     assert read.array.shape == expected.shape
     np.testing.assert_array_equal(read.array, expected)
     assert read.notation == notation
-    assert answers.NOTATION_LABELS[notation] in read.description
+    assert common.NOTATION_LABELS[notation] in read.description
 
 
 JSON_CASES = [
@@ -323,7 +322,7 @@ def test_too_long_is_refused(fmt):
     with pytest.raises(ParseError) as caught:
         read_answer(text, fmt)
     assert "too long" in caught.value.message
-    assert (caught.value.line, caught.value.column) == (1, answers.MAX_CHARS + 1)
+    assert (caught.value.line, caught.value.column) == (1, common.MAX_CHARS + 1)
 
 
 @pytest.mark.parametrize(
@@ -338,7 +337,8 @@ def test_too_long_is_refused(fmt):
     ],
 )
 def test_too_many_entries_is_refused(text, fmt, monkeypatch):
-    monkeypatch.setattr(answers, "MAX_ENTRIES", 50)
+    for reader in (json_reader, text_reader, latex_reader):
+        monkeypatch.setattr(reader, "MAX_ENTRIES", 50)
     with pytest.raises(ParseError) as caught:
         read_answer(text, fmt)
     assert "too many entries" in caught.value.message
@@ -423,7 +423,7 @@ def assert_read_or_refused(text: str, fmt: str) -> None:
     assert read.array.dtype == np.float64
     assert read.array.ndim in (1, 2)
     assert read.array.size >= 1
-    assert read.notation in answers.NOTATION_LABELS
+    assert read.notation in common.NOTATION_LABELS
     assert read.description.startswith("read as ")
 
 
@@ -467,10 +467,10 @@ def test_fuzz_mutated_answers(text, fmt):
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=mutated_answers())
 def test_fast_path_agrees_with_the_full_reader(text):
-    fast = answers._read_bracketed_fast(text.replace("\u2212", "-"))
+    fast = text_reader.read_bracketed_fast(text.replace("\u2212", "-"))
     if fast is None:
         return
-    slow = answers._read_text(text.replace("\u2212", "-"))
+    slow = text_reader.read_text(text.replace("\u2212", "-"))
     np.testing.assert_array_equal(fast[0], slow[0])
     assert fast[1] == slow[1]
 

@@ -37,13 +37,18 @@ def logits(W: Array, x: Array) -> Array:
 
 def logits_weight_jacobian(W: Array, x: Array) -> Array:
     """dz/dvec(W): [k, i*n + j] = delta_ki x_j, a block diagonal of copies of x."""
-    K = W.shape[1]
-    return np.kron(np.eye(K), x[np.newaxis, :])
+    return _times_inputs(np.eye(W.shape[1]), x)
 
 
 def layer_jacobian(W: Array, x: Array) -> Array:
     """dS/dvec(W) = dS/dz dz/dvec(W): [t, i*n + j] = S_t (delta_ti - S_i) x_j."""
-    return np.kron(softmax_jacobian(logits(W, x)), x[np.newaxis, :])
+    return _times_inputs(softmax_jacobian(logits(W, x)), x)
+
+
+def _times_inputs(by_class: Array, x: Array) -> Array:
+    """[t, i*n + j] = by_class[t, i] x_j: each column i of by_class spread over its block of vec(W)."""
+    rows, K = by_class.shape
+    return (by_class[:, :, np.newaxis] * x[np.newaxis, np.newaxis, :]).reshape(rows, K * x.size)
 
 
 def row_major(jacobian: Array, n: int, K: int) -> Array:
@@ -187,13 +192,12 @@ class LayerJacobian(_LayerExercise):
         n, _ = W.shape
         z = logits(W, x)
         S = softmax(z)
-        row = x[np.newaxis, :]
         return {
             **super()._mistakes(instance),
-            "missing_input_factor": np.kron(softmax_jacobian(z), np.ones((1, n))),
-            "diagonal_only": np.kron(np.diag(S * (1 - S)), row),
-            "outer_only": np.kron(-np.outer(S, S), row),
-            "used_logits": np.kron(np.diag(z) - np.outer(z, z), row),
+            "missing_input_factor": _times_inputs(softmax_jacobian(z), np.ones(n)),
+            "diagonal_only": _times_inputs(np.diag(S * (1 - S)), x),
+            "outer_only": _times_inputs(-np.outer(S, S), x),
+            "used_logits": _times_inputs(np.diag(z) - np.outer(z, z), x),
         }
 
     def properties(self, instance: Instance) -> list[Property]:

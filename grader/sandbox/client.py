@@ -11,12 +11,14 @@ import contextlib
 import json
 import os
 import select
+import signal
 import struct
 import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from grader.sandbox.launch import SandboxUnavailable, daemon_command, daemon_environment
@@ -50,6 +52,34 @@ class Reply:
 def _frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     head = json.dumps(header).encode()
     return _FRAME.pack(len(head), len(body)) + head + body
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill_children(pid: int) -> None:
+    """SIGKILL the daemon under bubblewrap first: its namespace dies and bwrap reaps it.
+
+    Killing bwrap alone would leave the daemon to die of bwrap's death and be reaped
+    by whatever init the host has. A pidfd, checked to be still bwrap's child, makes
+    sure no recycled pid is ever signalled.
+    """
+    for child in _children(pid):
+        try:
+            pidfd = os.pidfd_open(child)
+        except OSError:
+            continue
+        try:
+            if child in _children(pid):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            os.close(pidfd)
 
 
 class SandboxProcess:
@@ -142,8 +172,9 @@ class SandboxProcess:
         """Kill the daemon and everything under it (bubblewrap's pid namespace goes with it)."""
         process, self._process = self._process, None
         if process is not None:
+            _kill_children(process.pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, 9)
+                os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             for stream in (process.stdin, process.stdout):

@@ -5,7 +5,7 @@ Views are split by who reads them: ``auth`` (logging in), ``student``, ``instruc
 
 from __future__ import annotations
 
-from grader.web.pages import auth, instructor, student  # noqa: F401  (each adds its routes to bp)
+from grader.web.pages import assignments, auth, instructor, student  # noqa: F401  (each adds routes to bp)
 from grader.web.pages.base import bp
 
 __all__ = ["bp"]

@@ -11,16 +11,20 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from markupsafe import Markup
 
 import exercises
-from exercises import Exercise
-from grader import jobs, submissions, variants
-from grader.answers import NOTATION_LABELS, ParseError, read_answer
+from exercises import Exercise, InstanceError
+from grader import gradebook, jobs, practice, submissions, variants
+from grader.answers import ParseError, read_answer
 from grader.db import get_session
-from grader.models import Assignment, Course, Enrolment, Item, Submission, User, utcnow
+from grader.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
+from grader.web.api import access
+from grader.web.api.present import feedback_waits
 from grader.web.mathml import render_statement
 from grader.web.pages import display
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
 
 MAX_ANSWER_CHARS = 100_000
+DEFAULT_PRACTICE_COUNT = 5
+MAX_PRACTICE_COUNT = 20
 FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python"}
 
 
@@ -74,11 +78,8 @@ def instance_view(kind: str, instance: dict[str, Any]) -> InstanceView:
 
 
 def feedback_hidden(item: Item, user: User) -> bool:
-    """Feedback waits for the due date when the assignment says so (never for instructors)."""
-    assignment = item.assignment
-    if assignment is None or assignment.feedback_before_due or user.is_instructor:
-        return False
-    return assignment.due_at is not None and utcnow() < assignment.due_at
+    """Feedback waits for the due date when the assignment says so; the score does not."""
+    return feedback_waits(item.assignment, user)
 
 
 def shown(submission: Submission, hidden: bool) -> ShownSubmission:
@@ -109,35 +110,13 @@ def _answer_grid(submission: Submission) -> list[list[display.Cell]] | None:
     return display.answer_grid(array.tolist(), verdict.get("wrong_entries", []))
 
 
-def counted_score(scores: list[float], policy: str) -> float | None:
-    """The score that counts among graded attempts (oldest first), by the policy."""
-    if not scores:
-        return None
-    return scores[-1] if policy == "latest" else max(scores)
-
-
 # ---- access -----------------------------------------------------------------------
 
 
 def student_item(item_id: int, user: User) -> Item:
     """An item the student may answer: in one of their courses or one of their practice sets."""
-    session = get_session()
-    item = session.get(Item, item_id)
-    if item is None:
-        not_found("This item")
-    if item.practice_set is not None:
-        if item.practice_set.user_id != user.id:
-            not_found("This item")
-        return item
-    assignment = item.assignment
-    enrolled = session.scalar(
-        sa.select(Enrolment.id).where(
-            Enrolment.course_id == assignment.course_id,  # type: ignore[union-attr]
-            Enrolment.user_id == user.id,
-            Enrolment.role == "student",
-        )
-    )
-    if enrolled is None:
+    item, role = access.member_item(get_session(), user, item_id)
+    if role != "student":
         not_found("This item")
     return item
 
@@ -165,31 +144,45 @@ class ItemRow:
     reason: str | None
 
 
-def item_rows(items: list[Item], user: User, policy: str = "best") -> list[ItemRow]:
-    """Each item with the student's attempts and the score that counts."""
-    if not items:
-        return []
-    rows = get_session().execute(
-        sa.select(Submission.item_id, Submission.score, Submission.late)
-        .where(Submission.user_id == user.id, Submission.item_id.in_([i.id for i in items]))
-        .order_by(Submission.submitted_at, Submission.id)
-    ).tuples()
-    attempts: dict[int, int] = {}
-    scores: dict[int, list[tuple[float, bool]]] = {}
-    for item_id, score, late in rows:
-        attempts[item_id] = attempts.get(item_id, 0) + 1
-        if score is not None:
-            scores.setdefault(item_id, []).append((score, late))
-    found = []
-    for item in items:
-        graded = scores.get(item.id, [])
-        score = counted_score([s for s, _ in graded], policy)
-        late = any(late and s == score for s, late in graded)
-        found.append(
-            ItemRow(item.id, exercises.get(item.kind).title, item.points, item.max_attempts,
-                    attempts.get(item.id, 0), score, late, feedback_hidden(item, user), item.reason)
+def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
+    """The student's attempts and counted score per item: the gradebook's for an assignment,
+    the best graded score for practice items, which no gradebook holds."""
+    assignments = {item.assignment.id: item.assignment for item in items if item.assignment}
+    by_key = gradebook.cells(get_session(), list(assignments.values()), [user.id])
+    table = {item_id: cell for (_, item_id), cell in by_key.items()}
+    practice_ids = [item.id for item in items if item.assignment is None]
+    if practice_ids:
+        history = get_session().execute(
+            sa.select(Submission.item_id, Submission.score).where(
+                Submission.user_id == user.id, Submission.item_id.in_(practice_ids)
+            )
         )
-    return found
+        for item_id in practice_ids:
+            table[item_id] = gradebook.Cell(item_id)
+        for item_id, score in history:
+            cell = table[item_id]
+            cell.attempts += 1
+            if score is not None and (cell.score is None or score > cell.score):
+                cell.score = cell.best_score = score
+    return table
+
+
+def item_rows(items: list[Item], user: User) -> list[ItemRow]:
+    cells = standing(items, user)
+    return [
+        ItemRow(
+            item.id,
+            exercises.get(item.kind).title,
+            item.points,
+            item.max_attempts,
+            cells[item.id].attempts,
+            cells[item.id].score,
+            cells[item.id].late,
+            feedback_hidden(item, user),
+            item.reason,
+        )
+        for item in items
+    ]
 
 
 # ---- pages ------------------------------------------------------------------------
@@ -225,16 +218,15 @@ def index() -> str | Response:
 
 
 def _assignment_summary(assignment: Assignment, user: User, now: Any) -> dict[str, Any]:
-    rows = item_rows(assignment.items, user, assignment.score_policy)
-    visible = [r for r in rows if not r.feedback_hidden]
+    rows = item_rows(assignment.items, user)
     return {
         "title": assignment.title,
         "due_at": assignment.due_at,
         "past_due": assignment.due_at is not None and now > assignment.due_at,
         "points": assignment.points,
-        "items": rows,
+        "rows": rows,
         "done": sum(1 for r in rows if r.attempts_used),
-        "earned": sum((r.score or 0.0) * r.points for r in visible),
+        "earned": sum((r.score or 0.0) * r.points for r in rows),
     }
 
 
@@ -249,8 +241,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     session = get_session()
     instance = variants.instance_for(session, item, user.id)
     past = item_submissions(item, user)
-    policy = item.assignment.score_policy if item.assignment else "best"
-    row = item_rows([item], user, policy)[0]
+    row = item_rows([item], user)[0]
     hidden = feedback_hidden(item, user)
     view = {
         **instance_view(item.kind, instance).__dict__,
@@ -259,7 +250,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "reason": item.reason,
         "attempts_used": len(past),
         "attempts_left": None if item.max_attempts is None else max(0, item.max_attempts - len(past)),
-        "score": None if hidden else row.score,
+        "score": row.score,
         "shown": shown(past[-1], hidden) if past else None,
     }
     return render_template("student/exercise.html", view=view, **form), status
@@ -281,7 +272,11 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     config = current_app.config
     try:
         _submission, work = submissions.accept(
-            session, user, item, answer, fmt,
+            session,
+            user,
+            item,
+            answer,
+            fmt,
             per_minute=config["SUBMISSIONS_PER_MINUTE"],
             owner=jobs.WORKER_ID,
             policy=jobs.JobPolicy.from_config(config),
@@ -292,6 +287,9 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     except submissions.Refused as refused:
         session.rollback()
         return _exercise_page(item, user, 409, form_error=f"Not stored: {refused.message}.", **form)
+    except InstanceError as error:
+        session.rollback()
+        return error_page(422, f"This item cannot be drawn: {error}. Tell your instructor.")
     session.commit()
     jobs.run(session, work, jobs.WORKER_ID, jobs.JobPolicy.from_config(config))
     flash("Your answer is stored.", "success")
@@ -351,7 +349,7 @@ def preview(item_id: int) -> str | tuple[str, int]:
         read=read,
         rows=rows,
         shape_note=shape_note,
-        fmt_label=f"{fmt_label} ({NOTATION_LABELS.get(read.notation, read.notation)})",
+        fmt_label=fmt_label,
     )
 
 
@@ -366,27 +364,39 @@ def history(item_id: int) -> str:
 
 
 @bp.get("/practice")
-def practice() -> str:
+def practice_page() -> str:
     user = page_student()
-    from grader.models import PracticeSet
-
-    sets = get_session().scalars(
-        sa.select(PracticeSet)
-        .where(PracticeSet.user_id == user.id)
-        .order_by(PracticeSet.created_at.desc(), PracticeSet.id.desc())
-        .limit(10)
-    ).all()
+    sets = (
+        get_session()
+        .scalars(
+            sa.select(PracticeSet)
+            .where(PracticeSet.user_id == user.id)
+            .order_by(PracticeSet.created_at.desc(), PracticeSet.id.desc())
+            .limit(10)
+        )
+        .all()
+    )
     return render_template(
         "student/practice.html",
         kinds=[(kind, exercise.title) for kind, exercise in exercises.KINDS.items()],
-        sets=[
-            {"id": s.id, "created_at": s.created_at, "items": item_rows(s.items, user)} for s in sets
-        ],
+        sets=[{"id": s.id, "created_at": s.created_at, "rows": item_rows(s.items, user)} for s in sets],
     )
 
 
 @bp.post("/practice")
 def new_practice() -> Response | tuple[str, int]:
-    page_student()
-    return error_page(503, "Practice sets are not available yet.")
-
+    user = page_student()
+    kinds = [kind for kind in request.form.getlist("kinds") if kind]
+    unknown = [kind for kind in kinds if kind not in exercises.KINDS]
+    try:
+        count = int(request.form.get("count", DEFAULT_PRACTICE_COUNT))
+    except ValueError:
+        count = 0
+    if unknown or not 1 <= count <= MAX_PRACTICE_COUNT:
+        flash(f"Choose kinds from the list and between 1 and {MAX_PRACTICE_COUNT} questions.", "error")
+        return redirect(url_for("pages.practice_page"))  # type: ignore[return-value]
+    session = get_session()
+    practice_set = practice.create_set(session, user.id, kinds or None, count)
+    session.commit()
+    flash(f"A new practice set of {len(practice_set.items)} questions is ready.", "success")
+    return redirect(url_for("pages.practice_page", _anchor=f"set-{practice_set.id}"))  # type: ignore[return-value]

@@ -37,7 +37,7 @@
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       const source = document.getElementById(button.dataset.copy);
-      const status = document.getElementById("copy-status");
+      const status = document.getElementById(button.dataset.status);
       const text = source ? source.textContent : "";
       const done = function () { announce(status, "Copied as " + button.dataset.label + "."); };
       if (navigator.clipboard && window.isSecureContext) {

@@ -1,0 +1,281 @@
+"""Creating and editing an assignment from a form, with a preview of each item as a student sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from werkzeug.datastructures import MultiDict
+
+import exercises
+from exercises import InstanceError
+from grader import variants
+from grader.db import get_session
+from grader.models import Assignment, Course, Item, Submission, Variant
+from grader.web.api.assignments import check_item
+from grader.web.api.schemas import AssignmentIn, ItemSpec
+from grader.web.api.spec import describe_validation_error
+from grader.web.errors import ApiError
+from grader.web.pages.base import bp, not_found, page_instructor
+from grader.web.pages.instructor import instructed_course
+from grader.web.pages.student import instance_view
+
+BLANK_ROWS = 2
+MAX_ROWS = 50
+PREVIEW_SEED = 20240601  # the same preview on every click, so edits can be compared
+
+
+@dataclass
+class ItemRow:
+    """One row of the form's items: what was typed, and whether the item is locked."""
+
+    kind: str = ""
+    n: str = ""
+    K: str = ""
+    layout: str = "numerator"
+    points: str = "1"
+    max_attempts: str = ""
+    item_id: int | None = None
+    locked: bool = False  # answered already: only points and attempts may change
+
+
+@dataclass
+class AssignmentForm:
+    title: str = ""
+    due_at: str = ""
+    score_policy: str = "best"
+    feedback_before_due: bool = True
+    rows: list[ItemRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def spec(self) -> AssignmentIn | None:
+        """The form as the API's validated model, or None with ``errors`` filled in."""
+        items = []
+        for position, row in enumerate(self.rows):
+            if not row.kind:
+                continue
+            try:
+                items.append(
+                    ItemSpec(
+                        kind=row.kind,
+                        n=_optional_int(row.n),
+                        K=_optional_int(row.K),
+                        layout=row.layout,  # type: ignore[arg-type]
+                        points=float(row.points or 1),
+                        max_attempts=_optional_int(row.max_attempts),
+                    )
+                )
+                check_item(items[-1], position)
+            except ValueError as error:
+                message = (
+                    describe_validation_error(error) if isinstance(error, ValidationError) else str(error)
+                )
+                self.errors.append(f"Item {position + 1}: {message}")
+            except ApiError as error:
+                self.errors.append(f"Item {position + 1}: {error.message.split(': ', 1)[-1]}")
+        try:
+            due = _parse_due(self.due_at)
+        except ValueError:
+            self.errors.append("The due date must be a date and time, e.g. 2026-12-01 23:59.")
+            due = None
+        if not items and not self.errors:
+            self.errors.append("Add at least one item: choose its kind.")
+        if self.errors:
+            return None
+        try:
+            return AssignmentIn(
+                title=self.title.strip(),
+                due_at=due,
+                score_policy=self.score_policy,  # type: ignore[arg-type]
+                feedback_before_due=self.feedback_before_due,
+                items=items,
+            )
+        except ValidationError as error:
+            self.errors.append(describe_validation_error(error))
+            return None
+
+
+def _optional_int(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+
+
+def _parse_due(text: str) -> datetime | None:
+    """A datetime-local value, read as UTC (the page says so)."""
+    text = text.strip()
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace(" ", "T")).replace(tzinfo=UTC)
+
+
+def read_form(values: MultiDict[str, str], locked: dict[int, Item]) -> AssignmentForm:
+    form = AssignmentForm(
+        title=values.get("title", ""),
+        due_at=values.get("due_at", ""),
+        score_policy=values.get("score_policy", "best"),
+        feedback_before_due=values.get("feedback_before_due") == "on",
+    )
+    count = min(int(values.get("rows", "0") or 0), MAX_ROWS)
+    for i in range(count):
+        item_id = values.get(f"item_id-{i}")
+        item = locked.get(int(item_id)) if item_id and item_id.isdigit() else None
+        row = ItemRow(
+            kind=values.get(f"kind-{i}", ""),
+            n=values.get(f"n-{i}", ""),
+            K=values.get(f"K-{i}", ""),
+            layout=values.get(f"layout-{i}", "numerator"),
+            points=values.get(f"points-{i}", "1"),
+            max_attempts=values.get(f"max_attempts-{i}", ""),
+            item_id=int(item_id) if item_id and item_id.isdigit() else None,
+        )
+        if item is not None:  # what students answered cannot change under them
+            row.kind, row.layout, row.locked = item.kind, item.layout, True
+            row.n, row.K = _text(item.n), _text(item.K)
+        form.rows.append(row)
+    return form
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def form_of(assignment: Assignment, locked: dict[int, Item]) -> AssignmentForm:
+    return AssignmentForm(
+        title=assignment.title,
+        due_at=assignment.due_at.strftime("%Y-%m-%dT%H:%M") if assignment.due_at else "",
+        score_policy=assignment.score_policy,
+        feedback_before_due=assignment.feedback_before_due,
+        rows=[
+            ItemRow(
+                item.kind,
+                _text(item.n),
+                _text(item.K),
+                item.layout,
+                _text(item.points),
+                _text(item.max_attempts),
+                item.id,
+                item.id in locked,
+            )
+            for item in assignment.items
+        ],
+    )
+
+
+def answered_items(assignment: Assignment | None) -> dict[int, Item]:
+    """Items that have a submission or a stored instance: their kind and sizes stay."""
+    if assignment is None or not assignment.items:
+        return {}
+    ids = [item.id for item in assignment.items]
+    session = get_session()
+    used = set(session.scalars(sa.select(Submission.item_id).where(Submission.item_id.in_(ids))))
+    used |= set(session.scalars(sa.select(Variant.item_id).where(Variant.item_id.in_(ids))))
+    return {item.id: item for item in assignment.items if item.id in used}
+
+
+def previews(spec: AssignmentIn) -> list[dict[str, Any]]:
+    found = []
+    for position, item_spec in enumerate(spec.items):
+        item = Item(kind=item_spec.kind, n=item_spec.n, K=item_spec.K, layout=item_spec.layout)
+        try:
+            instance = variants.draw(item, PREVIEW_SEED + position)
+        except InstanceError as error:  # checked already; a catalog change must not crash the page
+            found.append({"position": position, "error": str(error)})
+            continue
+        found.append({"position": position, "view": instance_view(item.kind, instance), "spec": item_spec})
+    return found
+
+
+def render_form(
+    course: Course,
+    form: AssignmentForm,
+    assignment: Assignment | None = None,
+    preview: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    form.rows += [ItemRow() for _ in range(BLANK_ROWS)]
+    return render_template(
+        "instructor/assignment_form.html",
+        course=course,
+        form=form,
+        assignment=assignment,
+        preview=preview,
+        kinds=[(kind, exercise.title, exercise.layouts) for kind, exercise in exercises.KINDS.items()],
+    ), status
+
+
+def _title_taken(course: Course, title: str, but: int | None) -> bool:
+    query = sa.select(Assignment.id).where(Assignment.course_id == course.id, Assignment.title == title)
+    if but is not None:
+        query = query.where(Assignment.id != but)
+    return get_session().scalar(query) is not None
+
+
+@bp.route("/courses/<int:course_id>/assignments/new", methods=["GET", "POST"])
+def new_assignment(course_id: int) -> Response | tuple[str, int]:
+    course = instructed_course(course_id)
+    if request.method == "GET":
+        return render_form(course, AssignmentForm(rows=[ItemRow(kind="layer_jacobian", n="3", K="5")]))
+    return _save(course, None)
+
+
+@bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
+def edit_assignment(assignment_id: int) -> Response | tuple[str, int]:
+    page_instructor()
+    assignment = get_session().get(Assignment, assignment_id)
+    if assignment is None:
+        not_found("This assignment")
+    course = instructed_course(assignment.course_id)
+    if request.method == "GET":
+        return render_form(course, form_of(assignment, answered_items(assignment)), assignment)
+    return _save(course, assignment)
+
+
+def _save(course: Course, assignment: Assignment | None) -> Response | tuple[str, int]:
+    locked = answered_items(assignment)
+    form = read_form(request.form, locked)
+    spec = form.spec()
+    if spec is not None and _title_taken(course, spec.title, assignment.id if assignment else None):
+        form.errors.append(f"{course.code} already has an assignment named “{spec.title}”.")
+        spec = None
+    if spec is None:
+        return render_form(course, form, assignment, status=422)
+    if request.form.get("action") == "preview":
+        return render_form(course, form, assignment, previews(spec))
+
+    session = get_session()
+    if assignment is None:
+        assignment = Assignment(course_id=course.id, seed=variants.fresh_seed() >> 2)
+        session.add(assignment)
+    assignment.title = spec.title
+    assignment.due_at = spec.due_at
+    assignment.score_policy = spec.score_policy
+    assignment.feedback_before_due = spec.feedback_before_due
+    existing = {item.id: item for item in assignment.items}
+    kept = []
+    specs = iter(spec.items)
+    for row in form.rows:
+        if not row.kind:
+            continue  # a row emptied: the item goes, unless it was answered
+        item_spec = next(specs)
+        item = existing.pop(row.item_id, None) if row.item_id is not None else None
+        item = item or Item()
+        for key, value in item_spec.model_dump().items():
+            if not (item.id in locked and key in ("kind", "n", "K", "layout")):
+                setattr(item, key, value)
+        kept.append(item)
+    kept += [item for item_id, item in existing.items() if item_id in locked]
+    for position, item in enumerate(kept):
+        item.position = position
+    assignment.items = kept
+    session.commit()
+    flash(f"“{assignment.title}” is saved.", "success")
+    return redirect(url_for("pages.course", course_id=course.id))  # type: ignore[return-value]

@@ -215,6 +215,22 @@ def test_malformed_results_are_never_taken_as_answers(stream: bytes) -> None:
     assert result.stop in ("garbled", "exited")
 
 
+@pytest.mark.parametrize(
+    ("daemon", "stop"),
+    [
+        ({"stop": "sandbox_error", "signal": 9}, "sandbox_error"),
+        ({"signal": 31}, "forbidden"),
+        ({"signal": 11}, "crashed"),
+        ({"signal": 9, "cpu_ms": 5000.0}, "timeout"),
+        ({"stop": "timeout", "signal": 9}, "timeout"),
+        ({"exit_code": 3}, "exited"),
+    ],
+)
+def test_how_the_child_ended_is_named(daemon: dict, stop: str) -> None:
+    result = read_result({**DONE, "exit_code": None, **daemon}, frame({"status": "ok"}), 1, Limits())
+    assert result.stop == stop
+
+
 def test_a_frame_cut_short_by_a_kill_is_dropped() -> None:
     ok = frame({"status": "ok", "shape": [2]}, np.array([1.0, 2.0]).tobytes())
     stream = frame({"status": "ok"}) + ok + ok[:-3]

@@ -187,6 +187,8 @@ def _stop(header: dict[str, Any], limits: Limits) -> tuple[str | None, str]:
         return "timeout", f"the code did not finish within {limits.wall_seconds:g} s"
     if header.get("stop") == "overflow":
         return "output_limit", "the function sent back far more data than any answer needs"
+    if header.get("stop") == "sandbox_error":
+        return "sandbox_error", "the sandbox lost the process meant to run the code"
     number = header.get("signal")
     if number is None:
         code = header.get("exit_code")

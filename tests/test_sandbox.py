@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, SandboxPool, SandboxUnavailable, launch
+from grader.sandbox import Limits, SandboxPool, SandboxUnavailable, client, launch
 from grader.sandbox.result import read_result
 
 SOFTMAX = """
@@ -262,3 +262,11 @@ def test_a_run_left_unread_gives_its_daemon_up() -> None:
         with pool.started(SOFTMAX, "softmax", [[Z]]):
             pass
         assert run_one(pool, SOFTMAX).calls[0].ok  # on a fresh daemon, not the stale reply
+
+
+def test_a_seccomp_filter_the_kernel_refuses_runs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client, "compiled_policy", lambda: b"\0" * 8)  # no return: invalid BPF
+    with SandboxPool(1) as pool:
+        result = run_one(pool, "open('/tmp/ran', 'w')\nraise SystemExit\ndef softmax(z):\n    return z\n")
+    assert result.stop == "sandbox_error" and result.setup == "sandbox_error"
+    assert "seccomp" in result.setup_message

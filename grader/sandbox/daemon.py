@@ -323,7 +323,7 @@ def collect(results, pid, deadline, buffer):
                 break
         if stop is not None:
             os.kill(pid, signal.SIGKILL)
-        else:  # the child has exited: what it wrote is all in the pipe
+        if stop != "overflow":  # what the child wrote before it ended or was stopped
             os.set_blocking(results, False)
             with contextlib.suppress(BlockingIOError):
                 while buffer.size < capacity and buffer.read_from(results, capacity - buffer.size):

@@ -37,7 +37,8 @@ MAX_MESSAGE_CHARS = 2000
 MAX_TRACEBACK_FRAMES = 8
 QUIET_SECONDS = 0.05
 PIPE_BYTES = 1 << 20
-MAX_FD = 1 << 16  # the pipe may hold a whole ordinary suite's results
+MAX_FD = 1 << 16
+COLLECT_EVERY = 1000  # submissions  # the pipe may hold a whole ordinary suite's results
 F_SETPIPE_SZ = 1031
 
 PR_SET_DUMPABLE = 4
@@ -351,7 +352,11 @@ class Spare:
     """A child forked before its submission arrives, so that fork costs no one's wait."""
 
     def __init__(self, np, seccomp, counter):
-        # objects the child inherits stay out of its collections: fewer copy-on-write faults
+        # objects the child inherits stay out of its collections: fewer copy-on-write faults;
+        # now and then the daemon's own cyclic garbage, frozen meanwhile, is collected
+        if counter % COLLECT_EVERY == 0:
+            gc.unfreeze()
+            gc.collect()
         gc.freeze()
         mapped = address_space()
         self.scratch = f"{SCRATCH_ROOT}/run-{counter}"

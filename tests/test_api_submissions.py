@@ -212,6 +212,7 @@ def test_malformed_bodies_are_clear_4xx(client, homework, body, status, mentions
         ('{"item_id": 1}', "text/plain", 415),
         ("item_id=1", "application/x-www-form-urlencoded", 415),
         (b"\xff\xfe", "application/json", 400),
+        ("[" * 100_000 + "]" * 100_000, "application/json", 400),
     ],
 )
 def test_bodies_that_are_not_json(client, homework, data, content_type, status):

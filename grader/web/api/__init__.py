@@ -27,8 +27,10 @@ def require_json_body() -> None:
         )
     try:
         json.loads(request.get_data())
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:  # UnicodeDecodeError included
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is nested too deeply") from None
 
 
 def openapi() -> Response:

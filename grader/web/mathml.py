@@ -15,16 +15,32 @@ from markupsafe import Markup, escape
 log = logging.getLogger(__name__)
 
 MATH_SPAN = re.compile(r"\$([^$]+)\$")
+# latex2mathml writes a matrix's brackets as operators beside the table, which a browser
+# stretches only with a maths font installed; the table draws its own brackets instead
+# (site.css), and keeps the row and column structure screen readers read
+BRACKETED = re.compile(
+    r"<mo>&#x0005B;</mo><mtable>(.*?)</mtable><mo>&#x0005D;</mo>"
+    r"|<mo>&#x00028;</mo><mtable>(.*?)</mtable><mo>&#x00029;</mo>"
+)
 
 
 @lru_cache(maxsize=4096)
 def latex_to_mathml(latex: str) -> Markup:
     """One formula as inline MathML; the LaTeX itself, in a code span, if it cannot be read."""
     try:
-        return Markup(convert(latex))
+        mathml = convert(latex)
     except Exception:  # latex2mathml raises many kinds; a page must still show the formula
         log.warning("could not convert %r to MathML", latex)
         return Markup('<code class="tex">{}</code>').format(latex)
+    return Markup(BRACKETED.sub(_bracketed_table, mathml))
+
+
+def _bracketed_table(match: re.Match[str]) -> str:
+    square, round_ = match.groups()
+    if square is not None:
+        return f'<mtable class="bmatrix">{square}</mtable>'
+    return f'<mtable class="pmatrix">{round_}</mtable>'
+
 
 
 def render_statement(latex_text: str) -> Markup:

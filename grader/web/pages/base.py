@@ -59,6 +59,12 @@ def not_found(what: str) -> NoReturn:
     abort(404, f"{what} does not exist, or is not yours to see.")
 
 
+@bp.app_template_filter("sentence")
+def sentence(text: str) -> str:
+    """The first letter upper case, the rest as it is (Jinja's ``capitalize`` lowers it)."""
+    return text[:1].upper() + text[1:]
+
+
 def error_page(status: int, message: str) -> tuple[str, int]:
     heading = HEADINGS.get(status, "Something went wrong")
     return render_template("error.html", heading=heading, message=message), status

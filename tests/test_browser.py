@@ -1,0 +1,318 @@
+"""The pages in a real browser: Debian's chromium, driven by Playwright, against ``grader serve``.
+
+One server and one browser for the module; the steps run in order, as a student's and an
+instructor's afternoon would. Screenshots of each page, at a laptop's and a phone's width,
+go to ``screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import exercises
+from grader import db, variants
+from grader.models import Item
+from grader.web import create_app
+from tests.conftest import Builder
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "browser-password"
+SOFTMAX_CODE = """import numpy as np
+
+def softmax(z):
+    e = np.exp(z - np.max(z))
+    return e / e.sum()
+"""
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing on CI: `make system-deps` installs it", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed (`make system-deps` installs it)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A database with a course, then ``grader serve`` on it on a free port."""
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'grader.sqlite'}"
+    db.upgrade_database(url)
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "x", "MIGRATE_ON_START": False, "INSTANCE_PATH": str(folder)}
+    )
+    build = Builder(app)
+    teacher = build.user("teacher", "instructor", password=PASSWORD, full_name="Ada Teacher")
+    alice = build.user("alice", password=PASSWORD, full_name="Alice Liddell")
+    bob = build.user("bob", password=PASSWORD, full_name="Bob Byte")
+    course_id = build.course(teacher, [alice, bob])
+    _, items = build.assignment(
+        course_id,
+        [{"kind": "layer_jacobian", "n": 3, "K": 5, "points": 2.0}, {"kind": "softmax", "K": 4}],
+    )
+    with build.sessionmaker() as session:
+        instance = variants.instance_for(session, session.get(Item, items[0]), alice.id)
+    db.database(app).dispose()
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRADER_DATABASE_URL": url,
+        "GRADER_INSTANCE_PATH": str(folder),
+        "GRADER_SECRET_KEY": "browser-test",
+    }
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server, folder / "server.log")
+        yield {
+            "base": base,
+            "course_id": course_id,
+            "items": items,
+            "layer_reference": exercises.get("layer_jacobian").reference(instance),
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+        log.close()
+
+
+def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"the server did not start:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir()
+    return SHOTS
+
+
+def shoot(page: Any, shots: Path, name: str) -> None:
+    """The page at the laptop's width, then at the phone's (the viewport restored after)."""
+    page.screenshot(path=str(shots / f"{name}-laptop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=True)
+    # a phone must not scroll sideways: wide matrices and tables scroll inside their own box
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, name
+    page.set_viewport_size(LAPTOP)
+
+
+def log_in(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/")
+    assert "/login" in page.url
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture(scope="module")
+def student(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(viewport=LAPTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site["base"])
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def instructor(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def gradebook_cell(page: Any, site: dict[str, Any], student_name: str) -> str:
+    page.goto(f"{site['base']}/courses/{site['course_id']}/gradebook")
+    row = page.get_by_role("row").filter(has_text=student_name)
+    return row.locator(f"td[data-item='{site['items'][0]}']").inner_text().strip()
+
+
+def test_login_page_and_wrong_password(student: Any, site: dict[str, Any], shots: Path) -> None:
+    student.goto(f"{site['base']}/login")
+    student.get_by_label("User name").fill("alice")
+    student.get_by_label("Password").fill("not the password")
+    student.get_by_role("button", name="Log in").click()
+    assert student.get_by_role("alert").inner_text().startswith("That user name and password do not match")
+    shoot(student, shots, "01-login")
+
+
+def test_instructor_sees_an_empty_cell_first(instructor: Any, site: dict[str, Any]) -> None:
+    log_in(instructor, site["base"], "teacher")
+    assert gradebook_cell(instructor, site, "Alice Liddell") == "—"
+
+
+def test_student_dashboard_and_exercise(student: Any, site: dict[str, Any], shots: Path) -> None:
+    log_in(student, site["base"], "alice")
+    assert student.get_by_role("heading", name="ML101: Course ML101").is_visible()
+    shoot(student, shots, "02-dashboard")
+    student.get_by_role("link", name="1. The softmax layer's Jacobian dS/dvec(W)").click()
+    assert student.locator(".statement math").count() > 0
+    student.get_by_role("button", name="Copy as JSON").click()
+    expect(student.locator("#copy-status")).to_have_text("Copied as JSON.")
+    copied = json.loads(student.evaluate("navigator.clipboard.readText()"))
+    assert sorted(copied) == ["W", "x"]
+    shoot(student, shots, "03-exercise")
+
+
+def test_preview_then_transpose_feedback(student: Any, site: dict[str, Any], shots: Path) -> None:
+    transposed = json.dumps(site["layer_reference"].T.round(6).tolist())
+    student.get_by_label("Your answer").fill(transposed)
+    student.get_by_role("button", name="Preview how it is read").click()
+    preview = student.locator("#preview-out")
+    preview.get_by_text("no attempt was used").wait_for()
+    assert "15 x 5 matrix" in preview.inner_text() and "asks for shape 5 × 15" in preview.inner_text()
+    assert "attempts used: 0" in student.content()
+    shoot(student, shots, "04-preview")
+    student.get_by_role("button", name="Submit for grading", exact=True).click()
+    verdict = student.locator("#verdict")
+    assert "not right yet" in verdict.inner_text()
+    assert "transpose" in verdict.inner_text()
+    shoot(student, shots, "05-transpose-verdict")
+
+
+def test_right_answer_full_marks(student: Any, site: dict[str, Any], shots: Path) -> None:
+    student.get_by_label("Your answer").fill(json.dumps(site["layer_reference"].round(6).tolist()))
+    student.get_by_role("button", name="Submit for grading", exact=True).click()
+    assert "correct, full marks" in student.locator("#verdict").inner_text()
+    assert "(100%)" in student.locator("#verdict").inner_text()
+    shoot(student, shots, "06-full-marks")
+    student.get_by_role("link", name="history of attempts").click()
+    assert student.locator("article.card").count() == 2
+    shoot(student, shots, "07-history")
+
+
+def test_code_answer_with_tab_indents(student: Any, site: dict[str, Any], shots: Path) -> None:
+    student.goto(f"{site['base']}/items/{site['items'][1]}")
+    code = student.get_by_label("A function softmax(z)")
+    code.fill("")
+    code.press_sequentially("def softmax(z):\n")
+    code.press("Tab")
+    assert code.input_value() == "def softmax(z):\n    "
+    code.fill(SOFTMAX_CODE)
+    student.get_by_role("button", name="Submit code for grading").click()
+    verdict = student.locator("#verdict")
+    assert "correct, full marks" in verdict.inner_text()
+    assert "hidden instances" in verdict.inner_text()
+    shoot(student, shots, "08-code-verdict")
+
+
+def test_practice_set(student: Any, site: dict[str, Any], shots: Path) -> None:
+    student.get_by_role("link", name="Practice").first.click()
+    student.get_by_label("How many questions").fill("3")
+    student.get_by_role("button", name="Build a new practice set").click()
+    assert "A new practice set of 3 questions is ready." in student.get_by_role("status").first.inner_text()
+    assert student.locator("table.data tbody tr").count() == 3
+    shoot(student, shots, "09-practice")
+
+
+def test_instructor_sees_the_gradebook_change(instructor: Any, site: dict[str, Any], shots: Path) -> None:
+    cell = gradebook_cell(instructor, site, "Alice Liddell")
+    assert "100%" in cell and "2 attempts" in cell
+    shoot(instructor, shots, "10-gradebook")
+    total = instructor.get_by_role("columnheader", name="Total (sort)")
+    total.get_by_role("link").click()
+    expect(total).to_have_attribute("aria-sort", "ascending")
+    total.get_by_role("link").click()
+    expect(total).to_have_attribute("aria-sort", "descending")
+    names = instructor.locator("tbody th[scope=row]").all_inner_texts()
+    assert names == ["Alice Liddell", "Bob Byte"]
+
+
+def test_instructor_downloads_the_csv(instructor: Any, site: dict[str, Any]) -> None:
+    with instructor.expect_download() as download:
+        instructor.get_by_role("link", name="Download CSV (Canvas import)").click()
+    text = Path(download.value.path()).read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Student", "SIS Login ID", "Section", "Homework 1"]
+    assert ["Alice Liddell", "alice", "A", "3"] in rows  # 2 points for the Jacobian, 1 for the code
+
+
+def test_instructor_item_report(instructor: Any, site: dict[str, Any], shots: Path) -> None:
+    instructor.get_by_role("link", name="scores and mistakes").first.click()
+    assert instructor.locator("svg.chart").count() == 2
+    assert instructor.locator("#codes-chart").get_by_text("transpose").count() >= 1
+    instructor.get_by_text("transpose: 1 time").click()
+    assert "transpose of the expected one" in instructor.locator("#code-transpose").inner_text()
+    shoot(instructor, shots, "11-item-report")
+
+
+def test_instructor_timeline_redraw_and_assignment_preview(
+    instructor: Any, site: dict[str, Any], shots: Path
+) -> None:
+    instructor.goto(f"{site['base']}/courses/{site['course_id']}")
+    shoot(instructor, shots, "12-course")
+    instructor.get_by_role("link", name="Alice Liddell").click()
+    assert instructor.locator("ol.timeline > li").count() == 3
+    instructor.get_by_role("button", name="Re-draw Homework 1 item 1 for Alice Liddell").click()
+    assert "has a new instance" in instructor.get_by_role("status").first.inner_text()
+    shoot(instructor, shots, "13-timeline")
+    instructor.goto(f"{site['base']}/courses/{site['course_id']}/assignments/new")
+    instructor.get_by_label("Title").fill("Quiz 1")
+    instructor.get_by_role("button", name="Preview as a student sees it").click()
+    preview = instructor.locator("#preview")
+    assert preview.locator("math").count() > 0
+    shoot(instructor, shots, "14-assignment-preview")
+    instructor.get_by_role("button", name="Save the assignment").click()
+    assert "“Quiz 1” is saved." in instructor.get_by_role("status").first.inner_text()

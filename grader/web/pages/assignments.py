@@ -201,6 +201,7 @@ def render_form(
     preview: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    form.rows = [row for row in form.rows if row.kind or row.item_id is not None]
     form.rows += [ItemRow() for _ in range(BLANK_ROWS)]
     return render_template(
         "instructor/assignment_form.html",

@@ -86,7 +86,7 @@ def _matlab(name: str, value: Any) -> str:
 
 def number_text(value: Any) -> str:
     """A number as short as it reads: 0.05, 1.8e+03, 2."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value + 0.0:g}" if isinstance(value, float) else str(value)  # + 0.0: no "-0"
 
 
 def detect_format(answer: str) -> str:

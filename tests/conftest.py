@@ -1,12 +1,17 @@
-"""Fixtures: an app on a fresh SQLite database per test, built by the Alembic migrations.
+"""Fixtures: an app on a fresh database per test, built by the Alembic migrations.
 
-The migrations run once per session into a template file; each test gets a copy of
-it, so every test database is exactly what ``grader db upgrade`` builds.
+The migrations run once per session into a template; each test gets a copy of it,
+so every test database is exactly what ``grader db upgrade`` builds. SQLite files
+by default; with ``GRADER_TEST_DATABASE_URL`` set to a PostgreSQL server (e.g.
+``postgresql+psycopg://user@/postgres?host=/tmp/pgsock``), a database per test
+on that server, copied from a template database.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -21,19 +27,43 @@ from grader import accounts, db
 from grader.models import Assignment, Course, Enrolment, Item, User
 from grader.web import create_app
 
+SERVER_URL = os.environ.get("GRADER_TEST_DATABASE_URL")
+sqlite_only = pytest.mark.skipif(SERVER_URL is not None, reason="checks the SQLite tuning")
+
+
+def _server_admin(url: str, statement: str) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        connection.exec_driver_sql(statement)
+    engine.dispose()
+
 
 @pytest.fixture(scope="session")
-def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "grader.sqlite"
-    db.upgrade_database(f"sqlite:///{path}")
-    return path
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
+    if SERVER_URL is None:
+        path = tmp_path_factory.mktemp("template") / "grader.sqlite"
+        db.upgrade_database(f"sqlite:///{path}")
+        yield path
+        return
+    name = f"grader_template_{os.getpid()}"
+    _server_admin(SERVER_URL, f"DROP DATABASE IF EXISTS {name}")
+    _server_admin(SERVER_URL, f"CREATE DATABASE {name}")
+    db.upgrade_database(sa.make_url(SERVER_URL).set(database=name).render_as_string(False))
+    yield name
+    _server_admin(SERVER_URL, f"DROP DATABASE IF EXISTS {name}")
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, template_database: Path) -> str:
-    path = tmp_path / "grader.sqlite"
-    shutil.copyfile(template_database, path)
-    return f"sqlite:///{path}"
+def database_url(tmp_path: Path, template_database: Path | str) -> Iterator[str]:
+    if SERVER_URL is None:
+        path = tmp_path / "grader.sqlite"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"grader_test_{uuid.uuid4().hex[:12]}"
+    _server_admin(SERVER_URL, f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    yield sa.make_url(SERVER_URL).set(database=name).render_as_string(False)
+    _server_admin(SERVER_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -152,4 +182,4 @@ def people(build: Builder) -> dict[str, Any]:
 
 
 # keep User importable for tests that look rows up through the builder
-__all__ = ["Account", "Builder", "User", "bearer"]
+__all__ = ["Account", "Builder", "User", "bearer", "sqlite_only"]

@@ -190,6 +190,7 @@ def test_feedback_waits_for_the_due_date_when_asked(client, build, people):
         ({"item_id": "one", "answer": "[1]", "format": "json"}, 422, "item_id"),
         ({"item_id": 0, "answer": "[1]", "format": "json"}, 422, "item_id"),
         ({"item_id": 2**70, "answer": "[1]", "format": "json"}, 422, "item_id"),
+        ({"item_id": 2**31, "answer": "[1]", "format": "json"}, 422, "item_id"),
         ({"item_id": 1, "answer": 5, "format": "json"}, 422, "answer"),
         ({"item_id": 1, "answer": "x" * 100_001, "format": "text"}, 422, "answer"),
         ({"item_id": 1, "answer": "[1]\x00", "format": "text"}, 422, "NUL"),

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 
 from grader import db
 from grader.models import Base, Course, User
+from tests.conftest import sqlite_only
 
 
 def test_migrations_build_exactly_the_models(app):
@@ -56,6 +57,7 @@ def test_default_times_are_utc(build):
     assert abs(datetime.now(UTC) - created) < timedelta(minutes=1)
 
 
+@sqlite_only
 @pytest.mark.parametrize(
     ("pragma", "expected"),
     [("journal_mode", "wal"), ("foreign_keys", 1), ("busy_timeout", db.SQLITE_BUSY_TIMEOUT_MS)],
@@ -72,6 +74,7 @@ def test_foreign_keys_are_enforced(build):
         session.add(Enrolment(course_id=999, user_id=999, role="student"))
 
 
+@sqlite_only
 def test_write_transactions_take_the_lock_at_begin(app):
     database = db.database(app)
     with database.sessionmaker() as first, database.sessionmaker() as second:
@@ -87,6 +90,7 @@ def test_write_transactions_take_the_lock_at_begin(app):
         second.execute(sa.select(1))  # and lets go at the end
 
 
+@sqlite_only
 def test_read_only_sessions_do_not_take_the_lock(app):
     database = db.database(app)
     with database.sessionmaker() as writer, database.read_only_sessionmaker() as reader:

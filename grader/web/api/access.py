@@ -12,10 +12,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.models import Assignment, Course, Enrolment, Item, PracticeSet, User
+from grader.web.api.schemas import MAX_ID
 from grader.web.errors import forbidden, not_found
 
 T = TypeVar("T")
-MAX_ID = 2**63 - 1
 
 
 def load(session: so.Session, model: type[T], id: int, what: str) -> T:

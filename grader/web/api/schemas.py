@@ -14,7 +14,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from exercises.base import MAX_SIZE
 from grader.verdict import AnswerFormat, Verdict
 
-Id = Annotated[int, Field(ge=1, le=2**53, description="a record's id")]
+#: ids are 32-bit integer columns (PostgreSQL's integer)
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="a record's id")]
 MAX_ANSWER_CHARS = 100_000
 Layout = Literal["numerator", "denominator"]
 Role = Literal["student", "instructor"]

@@ -104,7 +104,9 @@ def test_login_logout(client: FlaskClient, school: dict[str, Any]) -> None:
     assert client.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example/", "javascript:alert(1)"]
+)
 def test_login_never_redirects_off_site(client: FlaskClient, school: dict[str, Any], target: str) -> None:
     response = client.post(
         "/login",
@@ -231,6 +233,37 @@ def test_code_answer_gets_a_verdict(client: FlaskClient, school: dict[str, Any])
     assert "correct, full marks" in page
 
 
+def test_feedback_waits_for_the_due_date_when_the_assignment_says_so(
+    client: FlaskClient, build: Builder, school: dict[str, Any]
+) -> None:
+    _, (item,) = build.assignment(
+        school["course_id"],
+        [{"kind": "softmax_jacobian", "K": 3}],
+        title="Exam",
+        due_at=datetime.now(UTC) + timedelta(days=1),
+        feedback_before_due=False,
+    )
+    log_in(client, "alice")
+    right = reference(build, item, school["alice"].id)
+    post(client, f"/items/{item}/submit", {"answer": json.dumps(right.T.tolist()), "format": "json"})
+    page = client.get(f"/items/{item}").get_data(as_text=True)
+    assert "The feedback on it is shown after the due date" in page
+    assert "transpose" not in page.split('id="verdict"', 1)[1].split("</section>", 1)[0]
+
+
+def test_too_many_submissions_are_refused_with_a_message(
+    client: FlaskClient, app: Any, school: dict[str, Any]
+) -> None:
+    app.config["SUBMISSIONS_PER_MINUTE"] = 1
+    log_in(client, "alice")
+    path = f"/items/{school['items'][0]}"
+    assert post(client, f"{path}/submit", {"answer": "[1]", "format": "json"}).status_code == 302
+    response = post(client, f"{path}/submit", {"answer": "[2]", "format": "json"})
+    assert response.status_code == 429
+    assert "at most 1 submissions a minute" in response.get_data(as_text=True)
+    assert "[2]" in response.get_data(as_text=True)  # the answer is kept in the box
+
+
 def test_students_see_only_their_own(client: FlaskClient, build: Builder, school: dict[str, Any]) -> None:
     log_in(client, "eve")  # in no course
     assert client.get(f"/items/{school['items'][0]}").status_code == 404
@@ -261,6 +294,8 @@ def test_practice_set_on_request_says_why(client: FlaskClient, school: dict[str,
     item_id = int(re.search(r'href="/items/(\d+)"', page).group(1))
     exercise_page = client.get(f"/items/{item_id}").get_data(as_text=True)
     assert "Why this one" in exercise_page
+    log_in(client, "alice")
+    assert client.get(f"/items/{item_id}").status_code == 404  # bob's, not hers
     bad = post(client, "/practice", {"count": "99"}, "/practice")
     assert bad.status_code == 302
     assert "between 1 and 20" in client.get("/practice").get_data(as_text=True)

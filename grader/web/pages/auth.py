@@ -20,7 +20,14 @@ def safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # browsers read "/\\host" as "//host": a backslash never belongs in our own paths
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or "\\" in target
+        or target.startswith("//")
+    ):
         return None
     return target
 

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from exercises import InstanceError
+from grader.grading import grade as grade_answer
 from grader.models import GradingJob, Submission, utcnow
 from grader.verdict import Verdict
 
@@ -110,8 +111,6 @@ def _lease(job: GradingJob, owner: str, policy: JobPolicy) -> None:
 
 
 def grade(work: Work) -> Verdict:
-    from grader.grading import grade as grade_answer
-
     # the hidden instances of a function answer follow from the submission: a re-grade
     # after a crash runs the same suite
     return grade_answer(work.instance, work.answer, work.format, seed=work.submission_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import exercises
+from grader import submissions
 from grader.models import Assignment, Item, Submission, User, utcnow
 from grader.verdict import Verdict
 from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
@@ -106,4 +107,33 @@ def submission_out(
         feedback_hidden=hidden,
         graded_at=submission.graded_at,
         grading_ms=submission.grading_ms,
+    )
+
+
+def accepted_out(
+    accepted: submissions.Accepted,
+    verdict: Verdict,
+    columns: dict[str, Any],
+    item: Item,
+    viewer: User,
+) -> SubmissionOut:
+    """The response to a submission graded in the request, built without reading it back."""
+    hidden = feedback_waits(item.assignment, viewer)
+    return SubmissionOut(
+        id=accepted.id,
+        item_id=accepted.item_id,
+        user_id=accepted.user_id,
+        answer=accepted.answer,
+        format=accepted.format,
+        instance=accepted.instance,
+        submitted_at=accepted.submitted_at,
+        late=accepted.late,
+        status="graded",
+        verdict=hide_feedback(verdict) if hidden else verdict,
+        score=verdict.score,
+        correct=verdict.correct,
+        codes=None if hidden else columns["codes"],
+        feedback_hidden=hidden,
+        graded_at=columns["graded_at"],
+        grading_ms=columns["grading_ms"],
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
@@ -12,11 +10,10 @@ from spectree import Response
 from exercises import InstanceError
 from grader import jobs, submissions
 from grader.db import get_session, reading
-from grader.models import GradingJob, Item, Submission, User
-from grader.verdict import Verdict
+from grader.models import GradingJob, Submission, User
 from grader.web.api import bp
 from grader.web.api.access import course_role, load, member_item
-from grader.web.api.present import feedback_waits, hide_feedback, submission_out
+from grader.web.api.present import accepted_out, submission_out
 from grader.web.api.schemas import (
     ErrorOut,
     SubmissionIn,
@@ -78,35 +75,6 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     # graded elsewhere meanwhile, or grading failed (and will be tried again)
     stored = load(session, Submission, accepted.id, "submission")
     return submission_out(stored, user, item=item), 201
-
-
-def accepted_out(
-    accepted: submissions.Accepted,
-    verdict: Verdict,
-    columns: dict[str, Any],
-    item: Item,
-    viewer: User,
-) -> SubmissionOut:
-    """The response to a submission graded in the request, built without reading it back."""
-    hidden = feedback_waits(item.assignment, viewer)
-    return SubmissionOut(
-        id=accepted.id,
-        item_id=accepted.item_id,
-        user_id=accepted.user_id,
-        answer=accepted.answer,
-        format=accepted.format,
-        instance=accepted.instance,
-        submitted_at=accepted.submitted_at,
-        late=accepted.late,
-        status="graded",
-        verdict=hide_feedback(verdict) if hidden else verdict,
-        score=verdict.score,
-        correct=verdict.correct,
-        codes=None if hidden else columns["codes"],
-        feedback_hidden=hidden,
-        graded_at=columns["graded_at"],
-        grading_ms=columns["grading_ms"],
-    )
 
 
 def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:

@@ -191,6 +191,13 @@ def gradebook_cell(page: Any, site: dict[str, Any], student_name: str) -> str:
 
 def test_login_page_and_wrong_password(student: Any, site: dict[str, Any], shots: Path) -> None:
     student.goto(f"{site['base']}/login")
+    student.keyboard.press("Tab")  # the first stop is the skip link, shown when focused
+    skip = student.get_by_role("link", name="Skip to the content")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["x"] >= 0
+    student.keyboard.press("Enter")
+    student.keyboard.press("Tab")
+    expect(student.get_by_label("User name")).to_be_focused()
     student.get_by_label("User name").fill("alice")
     student.get_by_label("Password").fill("not the password")
     student.get_by_role("button", name="Log in").click()

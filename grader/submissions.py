@@ -96,7 +96,7 @@ def accept(
             raise NoAttemptsLeft(f"all {item.max_attempts} attempts at this item are used")
 
     if item.assignment is not None:
-        instance = variants.ensure(session, item, user.id).instance
+        instance = variants.ensure_instance(session, item, user.id)
         due = item.assignment.due_at
         late = due is not None and now > due
     else:

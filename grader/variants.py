@@ -20,10 +20,15 @@ from exercises import DrawOptions
 from grader.models import Item, Variant
 
 SEED_BITS = 63
-# built once: it runs on every submission
+VARIANTS = Variant.__table__
+# built once: they run on every submission
 FIND = sa.select(Variant).where(
     Variant.item_id == sa.bindparam("item_id"), Variant.user_id == sa.bindparam("user_id")
 )
+STORED_INSTANCE = sa.select(VARIANTS.c.instance).where(
+    VARIANTS.c.item_id == sa.bindparam("item_id"), VARIANTS.c.user_id == sa.bindparam("user_id")
+)
+INSERT = sa.insert(VARIANTS)
 
 
 def variant_seed(assignment_seed: int, user_id: int, item_id: int, draw_number: int) -> int:
@@ -46,21 +51,35 @@ def find(session: so.Session, item: Item, user_id: int) -> Variant | None:
     return session.scalar(FIND, {"item_id": item.id, "user_id": user_id})
 
 
+def stored_instance(session: so.Session, item_id: int, user_id: int) -> dict[str, Any] | None:
+    return session.scalar(STORED_INSTANCE, {"item_id": item_id, "user_id": user_id})
+
+
 def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
     """The student's instance, stored or (not yet stored) drawn; writes nothing."""
     if item.assignment is None:
         return instance_for_practice(session, item, user_id)
-    variant = find(session, item, user_id)
-    if variant is not None:
-        return variant.instance
-    return draw(item, _seed(item, user_id, 0))
+    instance = stored_instance(session, item.id, user_id)
+    return instance if instance is not None else draw(item, _seed(item, user_id, 0))
 
 
 def instance_for_practice(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
-    variant = find(session, item, user_id)
-    if variant is None:
+    instance = stored_instance(session, item.id, user_id)
+    if instance is None:
         raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
-    return variant.instance
+    return instance
+
+
+def ensure_instance(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
+    """The student's instance as stored, stored now (draw 0) if it was not yet."""
+    instance = stored_instance(session, item.id, user_id)
+    if instance is None:
+        instance = draw(item, _seed(item, user_id, 0))
+        session.execute(
+            INSERT,
+            {"item_id": item.id, "user_id": user_id, "draw_number": 0, "instance": instance},
+        )
+    return instance
 
 
 def ensure(session: so.Session, item: Item, user_id: int) -> Variant:

@@ -9,7 +9,7 @@ from spectree import Response
 
 from exercises import InstanceError
 from grader import jobs, submissions
-from grader.db import get_session, reading
+from grader.db import get_session
 from grader.models import GradingJob, Submission, User
 from grader.web.api import bp
 from grader.web.api.access import course_role, load, member_item
@@ -45,8 +45,7 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     """Store an answer to an item (the caller's own instance of it), grade it, return both."""
     user = current_user()
     session = get_session()
-    with reading(session):
-        item, _ = member_item(session, user, json.item_id)
+    item, _ = member_item(session, user, json.item_id)  # in the write transaction: one, not two
     policy = jobs.JobPolicy.from_config(current_app.config)
     try:
         accepted, work = submissions.accept(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -123,7 +123,7 @@ class Builder:
     def course(
         self,
         instructor: Account,
-        students: list[Account] = (),  # type: ignore[assignment]
+        students: Sequence[Account] = (),
         code: str = "ML101",
         section: str = "A",
     ) -> int:

@@ -270,7 +270,7 @@ def test_practice_set(student: Any, site: dict[str, Any], shots: Path) -> None:
     student.get_by_label("How many questions").fill("3")
     student.get_by_role("button", name="Build a new practice set").click()
     assert "A new practice set of 3 questions is ready." in student.get_by_role("status").first.inner_text()
-    assert student.locator("table.data tbody tr").count() == 3
+    assert student.locator("ol.practice-items > li").count() == 3
     shoot(student, shots, "09-practice")
 
 

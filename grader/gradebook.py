@@ -137,11 +137,20 @@ class ItemStats:
 
 
 def item_stats(session: so.Session, item: Item) -> ItemStats:
-    rows = session.execute(
-        sa.select(Submission.user_id, Submission.score, Submission.codes).where(
-            Submission.item_id == item.id
+    """An assignment item's attempts by the course's students (instructors trying it aside)."""
+    query = sa.select(Submission.user_id, Submission.score, Submission.codes).where(
+        Submission.item_id == item.id
+    )
+    if item.assignment is not None:
+        query = query.join(
+            Enrolment,
+            sa.and_(
+                Enrolment.user_id == Submission.user_id,
+                Enrolment.course_id == item.assignment.course_id,
+                Enrolment.role == "student",
+            ),
         )
-    ).all()
+    rows = session.execute(query).all()
     scores = [score for _, score, _ in rows if score is not None]
     bins = [0] * DISTRIBUTION_BINS
     for score in scores:

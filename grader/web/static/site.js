@@ -76,8 +76,9 @@
         headers: { "X-CSRFToken": body.get("csrf_token"), "Accept": "text/html" },
         credentials: "same-origin",
       }).then(function (response) {
+        // an error answers with a whole page (an expired form, a lost session): say it briefly
+        if (!response.ok) { throw new Error(response.status + " " + response.statusText + "; reload the page"); }
         return response.text().then(function (html) {
-          if (!response.ok && !html) { throw new Error(response.status + " " + response.statusText); }
           out.innerHTML = html;  // rendered and escaped by the server's template
         });
       }).catch(function (error) {

@@ -77,6 +77,7 @@
         credentials: "same-origin",
       }).then(function (response) {
         // an error answers with a whole page (an expired form, a lost session): say it briefly
+        if (response.redirected) { throw new Error("your session ended; log in again"); }
         if (!response.ok) { throw new Error(response.status + " " + response.statusText + "; reload the page"); }
         return response.text().then(function (html) {
           out.innerHTML = html;  // rendered and escaped by the server's template

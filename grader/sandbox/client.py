@@ -28,6 +28,7 @@ from grader.sandbox.policy import compiled_policy
 _FRAME = struct.Struct(">II")
 START_SECONDS = 20.0
 GRACE_SECONDS = 3.0  # on top of a run's wall limit, for the daemon's own work
+BWRAP_EXIT_SECONDS = 2.0
 MAX_DAEMON_HEADER = 64 * 1024
 MAX_DAEMON_BODY = MAX_REPLY_BYTES + (1 << 20)
 
@@ -173,15 +174,18 @@ class SandboxProcess:
         process, self._process = self._process, None
         if process is not None:
             _kill_children(process.pid)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
             for stream in (process.stdin, process.stdout):
                 with contextlib.suppress(OSError):
                     stream.close()  # type: ignore[union-attr]
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
+            try:  # bwrap reaps the daemon and exits of itself
+                process.wait(timeout=BWRAP_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)
         if self._errors is not None:
             self._errors.close()
             self._errors = None

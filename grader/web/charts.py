@@ -23,16 +23,6 @@ class Bar:
     count: int
 
 
-def score_bins(scores: Sequence[float], bins: int = 10) -> list[Bar]:
-    """Scores in [0, 1] counted in ``bins`` equal bins; a full mark gets a bin of its own."""
-    counts = [0] * (bins + 1)
-    for score in scores:
-        clipped = min(max(float(score), 0.0), 1.0)
-        counts[bins if clipped >= 1.0 else int(clipped * bins)] += 1
-    labels = [f"{i * 100 // bins}–{(i + 1) * 100 // bins}%" for i in range(bins)] + ["100%"]
-    return [Bar(label, count) for label, count in zip(labels, counts, strict=True)]
-
-
 def histogram(
     bars: Sequence[Bar], title: str, x_label: str, y_label: str = "students", chart_id: str = "histogram"
 ) -> Markup:

@@ -119,21 +119,24 @@ def grade(work: Work) -> Verdict:
 def finish(
     session: so.Session, work: Work, owner: str, verdict: Verdict, grading_ms: float
 ) -> dict[str, Any] | None:
-    """Store the verdict and close the job, if ``owner`` still holds it; commits.
+    """Store the verdict and close the job, if ``owner`` still holds it, in one transaction.
 
-    Returns the submission's columns as stored, or None when the lease was lost.
+    Returns the submission's columns as stored, or None when the lease was lost. The
+    session must hold no transaction (a grading runs outside any): the two statements
+    run on a connection of their own, which costs half of a session's transaction.
     """
+    if session.in_transaction():
+        raise RuntimeError("commit the session before grading: a verdict is stored on its own")
     now = utcnow()
-    closed = session.execute(
-        CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now}
-    )
-    if closed.rowcount != 1:
-        session.rollback()
-        log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
-        return None
-    columns = verdict_columns(verdict, now, grading_ms)
-    session.execute(STORE_VERDICT, {"submission_id_": work.submission_id, **columns})
-    session.commit()
+    with session.get_bind().begin() as connection:
+        closed = connection.execute(
+            CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now}
+        )
+        if closed.rowcount != 1:  # nothing written: the empty transaction just ends
+            log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
+            return None
+        columns = verdict_columns(verdict, now, grading_ms)
+        connection.execute(STORE_VERDICT, {"submission_id_": work.submission_id, **columns})
     return columns
 
 

@@ -11,11 +11,11 @@ from schemathesis.checks import not_a_server_error
 
 import exercises
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 
 
-@pytest.fixture
-def api_schema(app, build, people, client):
+@pytest.fixture(params=["teacher", "alice"])
+def api_schema(request, app, build, people, client):
     """The schema of a populated service: a course, an assignment, a submission, a practice set."""
     _, item_ids = build.assignment(
         people["course_id"],
@@ -28,7 +28,7 @@ def api_schema(app, build, people, client):
                 json={"item_id": item_ids[0], "format": "json",
                       "answer": json.dumps(exercise.reference(normal).T.tolist())})
     client.post("/api/v1/practice", json={"count": 2}, headers=people["teacher"].headers)
-    return schemathesis.openapi.from_wsgi("/openapi.json", app), people["teacher"].token
+    return schemathesis.openapi.from_wsgi("/openapi.json", app), people[request.param].token
 
 
 # schemathesis.pytest.from_fixture fails on this pytest (it reads a private node attribute),

@@ -67,3 +67,18 @@ def test_a_server_error_is_json_and_rolls_back(app, build, people):
     assert "a defect" not in response.get_data(as_text=True)  # no traceback for the caller
     with build.sessionmaker() as session:
         assert session.scalar(sa.select(Course).where(Course.code == "HALF")) is None
+
+
+def test_a_busy_database_is_a_503_not_a_traceback(app, people, monkeypatch):
+    import sqlalchemy as sa
+
+    from grader.web.api import check
+
+    def locked():
+        raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(check, "current_user", locked)
+    response = app.test_client().get("/api/v1/kinds", headers=people["alice"].headers)
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert response.headers["Retry-After"] == "1"

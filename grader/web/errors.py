@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, Response, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -89,6 +90,17 @@ def _csrf_error(error: CSRFError) -> Response | HTTPException:
     return error_response(400, "csrf", f"{error.description} (send the X-CSRFToken header)")
 
 
+def _database_unavailable(error: sa.exc.OperationalError) -> Response | tuple[str, int]:
+    # the database is away or overloaded (SQLite: busy beyond the timeout): nothing was applied
+    rollback()
+    log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    if not wants_json():
+        return "Service Unavailable: the database is busy, try again", 503
+    response = error_response(503, "unavailable", "the database is busy: nothing was applied, try again")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def _unexpected(error: Exception) -> Response | tuple[str, int]:
     rollback()
     log.exception("unexpected error on %s %s", request.method, request.path)
@@ -107,4 +119,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)

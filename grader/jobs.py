@@ -11,7 +11,9 @@ The request that accepted a submission grades it at once. A job whose worker die
 (crash, kill, restart) keeps its lease until it expires; a :class:`JobRunner`
 started with the server takes over every such job of an earlier process at
 startup, and expired ones while it runs. Grading again never creates a submission,
-so it never uses up a student's attempts.
+so it never uses up a student's attempts. (Behind several server processes, one that
+starts may take over a job another is still grading: the work is done twice, the
+verdict stored once.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -555,3 +556,26 @@ def softmax(z):
             assert marker in attack(pool, earlier).feedback[0].message
         verdict = attack(pool, scan)
     assert "hits=1" in verdict.feedback[0].message  # its own needle, nothing of the other
+
+
+def test_attacks_mixed_with_honest_work_from_many_threads(pool: SandboxPool) -> None:
+    mixed = [
+        (CORRECT, {"correct"}),
+        ("import os\ndef softmax(z):\n    os.fork()\n", {"forbidden"}),
+        (CORRECT, {"correct"}),
+        ("import ctypes\ndef softmax(z):\n    ctypes.string_at(0)\n", {"runtime_error"}),
+        ("import numpy as np\ndef softmax(z):\n    return np.ones(2**40)\n", {"memory"}),
+        (CORRECT, {"correct"}),
+        ("def softmax(z):\n    while True:\n        pass\n", {"timeout"}),
+        ("import os\ndef softmax(z):\n    os.kill(1, 9)\n", {"forbidden"}),
+        (CORRECT, {"correct"}),
+    ]
+
+    def grade(source: str) -> set[str]:
+        verdict = attack(pool, source)
+        return {"correct"} if verdict.correct else set(verdict.codes)
+
+    with ThreadPoolExecutor(max_workers=6) as executor:
+        outcomes = list(executor.map(grade, [source for source, _ in mixed]))
+    for (_, expected), got in zip(mixed, outcomes, strict=True):
+        assert expected & got, (expected, got)

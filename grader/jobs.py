@@ -172,6 +172,21 @@ def fail(
     session.commit()
 
 
+def retry(session: so.Session, submission_id: int, owner: str, policy: JobPolicy) -> Work | None:
+    """Lease a submission's failed job to ``owner`` afresh (the caller commits), or None."""
+    job = session.scalar(
+        sa.select(GradingJob).where(GradingJob.submission_id == submission_id).with_for_update()
+    )
+    if job is None or job.state != "failed":
+        return None
+    job.attempts = 0
+    job.finished_at = None
+    _lease(job, owner, policy)
+    submission = job.submission
+    session.flush()
+    return Work(job.id, submission.id, submission.instance, submission.answer, submission.format)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of one grading: the verdict and its columns as stored, or None."""

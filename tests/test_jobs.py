@@ -147,3 +147,26 @@ def test_the_runner_recovers_then_keeps_sweeping(build, people, item_id):
     assert not runner.is_alive()
     with build.sessionmaker() as session:
         assert jobs.counts(session) == {"done": 2}
+
+
+def test_an_instructor_regrades_a_failed_submission(client, build, people, item_id, monkeypatch):
+    def broken(work):
+        raise InstanceError("the catalog was away")
+
+    monkeypatch.setattr(jobs, "grade", broken)
+    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
+    with build.sessionmaker() as session:
+        jobs.run(session, work, jobs.WORKER_ID, POLICY)
+    url = f"/api/v1/submissions/{work.submission_id}"
+    assert client.get(url, headers=people["alice"].headers).get_json()["status"] == "failed"
+    assert client.post(f"{url}/regrade", headers=people["alice"].headers).status_code == 403
+    assert client.post(f"{url}/regrade", headers=people["eve"].headers).status_code == 404
+    monkeypatch.undo()
+    response = client.post(f"{url}/regrade", headers=people["teacher"].headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "graded"
+    assert response.get_json()["correct"] is True
+    again = client.post(f"{url}/regrade", headers=people["teacher"].headers)
+    assert again.status_code == 409
+    with build.sessionmaker() as session:
+        assert submissions.attempts_used(session, item_id, people["alice"].id) == 1

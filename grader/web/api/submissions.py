@@ -120,3 +120,30 @@ def list_submissions(query: SubmissionQuery) -> SubmissionsOut:
         statement = statement.where(Submission.item_id == query.item_id)
     rows = get_session().scalars(statement).unique()
     return SubmissionsOut(submissions=[submission_out(s, user) for s in rows])
+
+
+@bp.post("/submissions/<int:submission_id>/regrade")
+@spec.validate(
+    resp=Response(
+        HTTP_200=SubmissionOut, HTTP_401=ErrorOut, HTTP_403=ErrorOut, HTTP_404=ErrorOut,
+        HTTP_409=ErrorOut,
+    ),
+    tags=["submissions"],
+)
+def regrade(submission_id: int) -> SubmissionOut:
+    """Grade again a submission whose grading failed for good (the course's instructors)."""
+    user = current_user()
+    session = get_session()
+    submission = visible_submission(session, user, submission_id)
+    assignment = submission.item.assignment
+    if assignment is None or course_role(session, user.id, assignment.course_id) != "instructor":
+        raise ApiError(403, "forbidden", "only the course's instructors may do this")
+    policy = jobs.JobPolicy.from_config(current_app.config)
+    work = jobs.retry(session, submission.id, jobs.WORKER_ID, policy)
+    if work is None:
+        state = submission.job.state
+        raise ApiError(409, "conflict", f"its grading is {state}, not failed: nothing to redo")
+    session.commit()
+    jobs.run(session, work, jobs.WORKER_ID, policy)
+    session.expire_all()
+    return submission_out(load(session, Submission, submission_id, "submission"), user)

@@ -10,7 +10,19 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader import jobs, variants
-from grader.models import Item, Submission, User, utcnow
+from grader.models import (
+    Assignment,
+    Enrolment,
+    Item,
+    PracticeSet,
+    Submission,
+    User,
+    Variant,
+    utcnow,
+)
+
+#: what the submission path runs its statements on
+Executor = so.Session | sa.Connection
 
 RATE_WINDOW = timedelta(minutes=1)
 SUBMISSIONS = Submission.__table__
@@ -27,6 +39,44 @@ RECENT = sa.select(sa.func.count(SUBMISSIONS.c.id)).where(
 )
 LOCK_USER = sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
 INSERT = sa.insert(SUBMISSIONS).returning(SUBMISSIONS.c.id)
+_items, _assignments = Item.__table__, Assignment.__table__
+_sets, _enrolments, _variants = PracticeSet.__table__, Enrolment.__table__, Variant.__table__
+TARGET = (
+    sa.select(
+        _items.c.id.label("item_id"),
+        _items.c.kind,
+        _items.c.n,
+        _items.c.K,
+        _items.c.layout,
+        _items.c.max_attempts,
+        _items.c.assignment_id,
+        _assignments.c.course_id,
+        _assignments.c.seed,
+        _assignments.c.due_at,
+        sa.func.coalesce(_assignments.c.feedback_before_due, True).label("feedback_before_due"),
+        _sets.c.user_id.label("practice_owner"),
+        _enrolments.c.role,
+        _variants.c.instance,
+    )
+    .select_from(
+        _items.outerjoin(_assignments, _assignments.c.id == _items.c.assignment_id)
+        .outerjoin(_sets, _sets.c.id == _items.c.practice_set_id)
+        .outerjoin(
+            _enrolments,
+            sa.and_(
+                _enrolments.c.course_id == _assignments.c.course_id,
+                _enrolments.c.user_id == sa.bindparam("user_id"),
+            ),
+        )
+        .outerjoin(
+            _variants,
+            sa.and_(
+                _variants.c.item_id == _items.c.id, _variants.c.user_id == sa.bindparam("user_id")
+            ),
+        )
+    )
+    .where(_items.c.id == sa.bindparam("item_id"))
+)
 
 
 class Refused(Exception):
@@ -51,7 +101,7 @@ class NoAttemptsLeft(Refused):
     code = "no_attempts_left"
 
 
-def attempts_used(session: so.Session, item_id: int, user_id: int) -> int:
+def attempts_used(session: Executor, item_id: int, user_id: int) -> int:
     return session.scalar(ATTEMPTS, {"item_id": item_id, "user_id": user_id}) or 0
 
 
@@ -69,6 +119,40 @@ class Accepted:
     late: bool
 
 
+@dataclass(frozen=True)
+class Target:
+    """What accepting an answer needs to know of an item and of the user answering it."""
+
+    item_id: int
+    kind: str
+    n: int | None
+    K: int | None
+    layout: str
+    max_attempts: int | None
+    assignment_id: int | None
+    course_id: int | None
+    seed: int | None
+    due_at: datetime | None
+    feedback_before_due: bool
+    practice_owner: int | None
+    role: str | None  # the user's role in the item's course
+    instance: dict[str, Any] | None  # the user's stored instance, if any
+
+    def answerable_by(self, user_id: int) -> bool:
+        """Their own practice item, or an item of a course they are in."""
+        if self.assignment_id is None:
+            return self.practice_owner == user_id
+        return self.role is not None
+
+
+def target(connection: Executor, item_id: int, user_id: int) -> Target | None:
+    """The item and the user's standing with it, in one query; None for no such item."""
+    row = connection.execute(TARGET, {"item_id": item_id, "user_id": user_id}).first()
+    if row is None:
+        return None
+    return Target(**row._mapping)
+
+
 def accept(
     session: so.Session,
     user: User,
@@ -81,34 +165,58 @@ def accept(
     policy: jobs.JobPolicy,
     now: datetime | None = None,
 ) -> tuple[Accepted, jobs.Work]:
+    """Store the answer to ``item`` and its grading job (see :func:`store`); the caller commits."""
+    found = target(session, item.id, user.id)
+    assert found is not None, f"item {item.id} vanished"
+    return store(
+        session, user.id, found, answer, fmt,
+        per_minute=per_minute, owner=owner, policy=policy, now=now,
+    )
+
+
+def store(
+    connection: Executor,
+    user_id: int,
+    item: Target,
+    answer: str,
+    fmt: str,
+    *,
+    per_minute: int,
+    owner: str | None,
+    policy: jobs.JobPolicy,
+    now: datetime | None = None,
+) -> tuple[Accepted, jobs.Work]:
     """Store the answer and its grading job (leased to ``owner``); the caller commits.
 
     Raises :class:`Refused` when a rule says no. The counts are read after locking the
     user's row, so concurrent submissions of one user cannot both slip under a limit.
+    Core statements only, on a session or a connection: this is the service's hot path.
     """
     now = now or utcnow()
-    if session.get_bind().dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE locks already
-        session.execute(LOCK_USER, {"user_id": user.id})
-    check_rate(session, user.id, per_minute, now)
+    if _dialect(connection) != "sqlite":  # SQLite's BEGIN IMMEDIATE locks already
+        connection.execute(LOCK_USER, {"user_id": user_id})
+    check_rate(connection, user_id, per_minute, now)
     if item.max_attempts is not None:
-        used = attempts_used(session, item.id, user.id)
+        used = connection.scalar(ATTEMPTS, {"item_id": item.item_id, "user_id": user_id}) or 0
         if used >= item.max_attempts:
             raise NoAttemptsLeft(f"all {item.max_attempts} attempts at this item are used")
 
-    if item.assignment is not None:
-        instance = variants.ensure_instance(session, item, user.id)
-        due = item.assignment.due_at
-        late = due is not None and now > due
-    else:
-        instance = variants.instance_for_practice(session, item, user.id)
-        late = False
+    instance = item.instance
+    if instance is None:
+        if item.seed is None:  # practice items are drawn with their set
+            raise LookupError(f"practice item {item.item_id} has no instance for user {user_id}")
+        instance = variants.draw(item, variants.variant_seed(item.seed, user_id, item.item_id, 0))
+        connection.execute(
+            variants.INSERT,
+            {"item_id": item.item_id, "user_id": user_id, "draw_number": 0, "instance": instance},
+        )
+    late = item.due_at is not None and now > item.due_at
 
-    # Core statements: the ORM's unit of work would cost more than the grading
-    submission_id = session.execute(
+    submission_id = connection.execute(
         INSERT,
         {
-            "item_id": item.id,
-            "user_id": user.id,
+            "item_id": item.item_id,
+            "user_id": user_id,
             "instance": instance,
             "answer": answer,
             "format": fmt,
@@ -116,12 +224,17 @@ def accept(
             "late": late,
         },
     ).scalar_one()
-    job_id = jobs.enqueue(session, submission_id, owner, policy)
-    accepted = Accepted(submission_id, item.id, user.id, instance, answer, fmt, now, late)
+    job_id = jobs.enqueue(connection, submission_id, owner, policy)
+    accepted = Accepted(submission_id, item.item_id, user_id, instance, answer, fmt, now, late)
     return accepted, jobs.Work(job_id, submission_id, instance, answer, fmt)
 
 
-def check_rate(session: so.Session, user_id: int, per_minute: int, now: datetime) -> None:
+def _dialect(connection: Executor) -> str:
+    bind = connection.get_bind() if isinstance(connection, so.Session) else connection
+    return bind.dialect.name
+
+
+def check_rate(session: Executor, user_id: int, per_minute: int, now: datetime) -> None:
     """Raise :class:`RateLimited` when the user has used up the last minute's submissions."""
     window_start = now - RATE_WINDOW
     recent = session.scalar(RECENT, {"user_id": user_id, "since": window_start})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -40,7 +40,16 @@ def fresh_seed() -> int:
     return secrets.randbits(SEED_BITS)
 
 
-def draw(item: Item, seed: int) -> dict[str, Any]:
+class Sized(Protocol):
+    """An item's kind and size options (an :class:`Item`, or a row of one)."""
+
+    kind: str
+    n: int | None
+    K: int | None
+    layout: str
+
+
+def draw(item: Sized, seed: int) -> dict[str, Any]:
     """An instance of ``item``'s kind and sizes from ``seed``."""
     exercise = exercises.get(item.kind)
     layout = item.layout if item.layout in exercise.layouts else exercise.layouts[0]

@@ -65,11 +65,17 @@ def assignment_out(assignment: Assignment, items: list[ItemOut] | None = None) -
 
 def feedback_waits(assignment: Assignment | None, viewer: User, now: datetime | None = None) -> bool:
     """Whether a student's feedback is held back until the due date."""
-    if assignment is None or assignment.feedback_before_due or assignment.due_at is None:
+    if assignment is None:
         return False
-    if viewer.is_instructor:
+    return feedback_hidden(assignment.feedback_before_due, assignment.due_at, viewer, now)
+
+
+def feedback_hidden(
+    feedback_before_due: bool, due_at: datetime | None, viewer: User, now: datetime | None = None
+) -> bool:
+    if feedback_before_due or due_at is None or viewer.is_instructor:
         return False
-    return (now or utcnow()) < assignment.due_at
+    return (now or utcnow()) < due_at
 
 
 def hide_feedback(verdict: Verdict) -> Verdict:
@@ -114,11 +120,9 @@ def accepted_out(
     accepted: submissions.Accepted,
     verdict: Verdict,
     columns: dict[str, Any],
-    item: Item,
-    viewer: User,
+    hidden: bool,
 ) -> SubmissionOut:
     """The response to a submission graded in the request, built without reading it back."""
-    hidden = feedback_waits(item.assignment, viewer)
     return SubmissionOut(
         id=accepted.id,
         item_id=accepted.item_id,

@@ -9,11 +9,11 @@ from spectree import Response
 
 from exercises import InstanceError
 from grader import jobs, submissions
-from grader.db import get_session
+from grader.db import database, get_session
 from grader.models import GradingJob, Submission, User
 from grader.web.api import bp
-from grader.web.api.access import course_role, load, member_item
-from grader.web.api.present import accepted_out, submission_out
+from grader.web.api.access import course_role, load
+from grader.web.api.present import accepted_out, feedback_hidden, submission_out
 from grader.web.api.schemas import (
     ErrorOut,
     SubmissionIn,
@@ -44,36 +44,41 @@ LIST_LIMIT = 200
 def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     """Store an answer to an item (the caller's own instance of it), grade it, return both."""
     user = current_user()
-    session = get_session()
-    item, _ = member_item(session, user, json.item_id)  # in the write transaction: one, not two
     policy = jobs.JobPolicy.from_config(current_app.config)
-    try:
-        accepted, work = submissions.accept(
-            session,
-            user,
-            item,
-            json.answer,
-            json.format,
-            per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
-            owner=jobs.WORKER_ID,
-            policy=policy,
-        )
-    except submissions.RateLimited as refused:
-        raise ApiError(
-            429, refused.code, refused.message, {"Retry-After": str(refused.retry_after)}
-        ) from None
-    except submissions.Refused as refused:
-        raise ApiError(409, refused.code, refused.message) from None
-    except InstanceError as error:
-        raise invalid(f"this item cannot be drawn: {error}") from None
-    session.commit()  # stored, with its job: from here on nothing is lost
+    # Core statements on a connection of its own, in one write transaction: the hot path
+    with database().engine.begin() as connection:
+        item = submissions.target(connection, json.item_id, user.id)
+        if item is None or not item.answerable_by(user.id):
+            raise not_found(f"item {json.item_id}")
+        try:
+            accepted, work = submissions.store(
+                connection,
+                user.id,
+                item,
+                json.answer,
+                json.format,
+                per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+                owner=jobs.WORKER_ID,
+                policy=policy,
+            )
+        except submissions.RateLimited as refused:
+            raise ApiError(
+                429, refused.code, refused.message, {"Retry-After": str(refused.retry_after)}
+            ) from None
+        except submissions.Refused as refused:
+            raise ApiError(409, refused.code, refused.message) from None
+        except InstanceError as error:
+            raise invalid(f"this item cannot be drawn: {error}") from None
+    # committed: stored, with its job; from here on nothing is lost
 
+    session = get_session()
     outcome = jobs.run(session, work, jobs.WORKER_ID, policy)
+    hidden = feedback_hidden(item.feedback_before_due, item.due_at, user)
     if outcome.verdict is not None and outcome.columns is not None:
-        return accepted_out(accepted, outcome.verdict, outcome.columns, item, user), 201
+        return accepted_out(accepted, outcome.verdict, outcome.columns, hidden), 201
     # graded elsewhere meanwhile, or grading failed (and will be tried again)
     stored = load(session, Submission, accepted.id, "submission")
-    return submission_out(stored, user, item=item), 201
+    return submission_out(stored, user), 201
 
 
 def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:

@@ -50,7 +50,7 @@ def instructed_course(session: so.Session, user: User, course_id: int) -> Course
     return course
 
 
-# the submission path's one query (built once): the item, its parent, the caller's role
+# built once (it runs on most item views): the item, its parent, the caller's role
 ITEM_WITH_ROLE = (
     sa.select(Item, Enrolment.role)
     .outerjoin(Assignment, Assignment.id == Item.assignment_id)

@@ -174,7 +174,11 @@ def main() -> None:
           f"(rounds: {', '.join(f'{r:.0f}' for r in trivial_rates)})")
     print(f"POST /api/v1/submissions (5x15)  median {submit_median:7.0f} graded+stored/s  "
           f"(rounds: {', '.join(f'{r:.0f}' for r in submit_rates)})")
-    print(f"ratio submissions / trivial: {submit_median / trivial_median:.2f} (target >= 0.50)")
+    # each round's pair ran back to back: its ratio is the least disturbed by other load
+    pairs = [sub / triv for sub, triv in zip(submit_rates, trivial_rates, strict=True)]
+    print(f"ratio submissions / trivial: {submit_median / trivial_median:.2f} of the medians, "
+          f"{statistics.median(pairs):.2f} median of the rounds' "
+          f"({', '.join(f'{r:.2f}' for r in pairs)}); target >= 0.50")
     print(f"stored {stored} submissions, {graded} graded, {failed} failed requests")
 
 

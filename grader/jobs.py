@@ -32,6 +32,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from exercises import InstanceError
+from grader.db import write_transaction
 from grader.grading import grade as grade_answer
 from grader.models import GradingJob, Submission, utcnow
 from grader.verdict import Verdict
@@ -128,7 +129,7 @@ def finish(
     transaction), so the session must not be holding a write transaction: commit first.
     """
     now = utcnow()
-    with session.get_bind().begin() as connection:
+    with write_transaction(session.get_bind()) as connection:
         closed = connection.execute(
             CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now}
         )

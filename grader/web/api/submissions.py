@@ -9,7 +9,7 @@ from spectree import Response
 
 from exercises import InstanceError
 from grader import jobs, submissions
-from grader.db import database, get_session
+from grader.db import database, get_session, write_transaction
 from grader.models import GradingJob, Submission, User
 from grader.web.api import bp
 from grader.web.api.access import course_role, load
@@ -46,7 +46,7 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     user = current_user()
     policy = jobs.JobPolicy.from_config(current_app.config)
     # Core statements on a connection of its own, in one write transaction: the hot path
-    with database().engine.begin() as connection:
+    with write_transaction(database().engine) as connection:
         item = submissions.target(connection, json.item_id, user.id)
         if item is None or not item.answerable_by(user.id):
             raise not_found(f"item {json.item_id}")

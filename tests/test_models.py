@@ -103,3 +103,29 @@ def test_an_item_has_exactly_one_parent(build):
 
     with pytest.raises(sa.exc.IntegrityError), build.sessionmaker.begin() as session:
         session.add(Item(kind="softmax"))
+
+
+@sqlite_only
+def test_writers_queue_in_the_process_and_time_out(app, monkeypatch):
+    import threading
+
+    engine = db.database(app).engine
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    outcome = {}
+
+    def second_writer():
+        try:
+            with db.write_transaction(engine) as connection:
+                connection.exec_driver_sql("SELECT 1")
+            outcome["second"] = "wrote"
+        except sa.exc.OperationalError as error:
+            outcome["second"] = str(error.orig)
+
+    with db.write_transaction(engine) as connection:
+        connection.exec_driver_sql("SELECT 1")
+        waiter = threading.Thread(target=second_writer)
+        waiter.start()
+        waiter.join()
+    assert outcome["second"] == "database is busy"
+    second_writer()  # once the first is done, the next goes through
+    assert outcome["second"] == "wrote"

@@ -38,7 +38,6 @@ def openapi() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from grader.web import home
     from grader.web.api import (  # noqa: F401  (each module registers its routes on bp)
         assignments,
         check,
@@ -52,7 +51,6 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(health.bp)
-    app.register_blueprint(home.bp)
     app.register_blueprint(bp)
     app.add_url_rule("/openapi.json", "openapi", openapi)
     spec.register(app)

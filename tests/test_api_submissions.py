@@ -225,6 +225,13 @@ def test_bodies_that_are_not_json(client, homework, data, content_type, status):
     assert response.get_json()["error"]["message"]
 
 
+def test_bad_json_says_where(client, homework):
+    response = client.post("/api/v1/submissions", data='{"item_id": 1,}',
+                           content_type="application/json", headers=homework["alice"].headers)
+    assert response.status_code == 400
+    assert "line 1 column" in response.get_json()["error"]["message"]
+
+
 def test_unreadable_answer_is_a_verdict_not_an_error(client, homework):
     body = submit(client, homework["alice"], homework["item_ids"][0], "[[1, 2", "text").get_json()
     assert body["status"] == "graded"

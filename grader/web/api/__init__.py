@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import BadRequest
 
 from grader.web.api.spec import spec
 from grader.web.errors import ApiError
@@ -26,11 +27,20 @@ def require_json_body() -> None:
             f"not {request.mimetype or 'no content type'!r}",
         )
     try:
-        json.loads(request.get_data())
-    except ValueError as error:  # UnicodeDecodeError included
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {error}") from None
+        request.get_json()  # parsed once: the view's validation reads the cached result
+    except BadRequest:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {_json_problem()}") from None
     except RecursionError:
         raise ApiError(400, "bad_json", "the body is nested too deeply") from None
+
+
+def _json_problem() -> str:
+    """What the JSON reader says is wrong with the body (Flask says it only in debug mode)."""
+    try:
+        json.loads(request.get_data())
+    except (ValueError, RecursionError) as error:
+        return str(error) or type(error).__name__
+    return "it could not be read"
 
 
 def openapi() -> Response:

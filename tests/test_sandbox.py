@@ -172,8 +172,8 @@ def test_a_daemon_killed_from_outside_is_restarted() -> None:
 
 def test_without_bubblewrap_nothing_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    monkeypatch.setattr(launch.shutil, "which", lambda name: None)
-    monkeypatch.setattr(launch.os.path, "exists", lambda path: False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(launch, "BWRAP_SEARCH_PATH", str(tmp_path))
     with SandboxPool(1) as pool, pytest.raises(SandboxUnavailable, match="bubblewrap"):
         run_one(pool, f"open({str(marker)!r}, 'w')\ndef softmax(z):\n    return z\n")
     assert not marker.exists()

@@ -25,6 +25,7 @@ from grader.sandbox.limits import SCRATCH_BYTES
 
 SANDBOX_SITE = "/sandbox/site"
 SLOT_UID_BASE = 61000  # the daemons' uids when the grader runs as root
+BWRAP_SEARCH_PATH = "/usr/bin:/bin"  # where Debian's bubblewrap is, whatever the grader's PATH
 STAGE_DIR = "/tmp"  # inside the private mount namespace only: the host's /tmp is untouched
 HIDDEN_PACKAGE_DIRS = ("/usr/local", "/usr/lib/python3/dist-packages")
 DAEMON_SOURCE = Path(__file__).with_name("daemon.py")
@@ -83,7 +84,7 @@ def hidden_dirs() -> list[str]:
 
 
 def bwrap_path() -> str:
-    found = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
+    found = shutil.which("bwrap", path=os.pathsep.join([os.environ.get("PATH", ""), BWRAP_SEARCH_PATH]))
     if found is None:
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed: run `make system-deps` (Debian package bubblewrap)"

@@ -22,7 +22,9 @@ class Entry(BaseModel):
 
     index: list[int] = Field(description="0-based index into the expected array")
     label: str = Field(description="how a student names it, 1-based")
-    expected: float
+    expected: float | None = Field(
+        description="left out where the viewer is the student whose instance this is"
+    )
     received: float | None
 
 
@@ -62,3 +64,17 @@ class Verdict(BaseModel):
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.feedback]
+
+    def without_answers(self) -> Verdict:
+        """The verdict without the expected values of the graded instance.
+
+        On a student's own instance those values are the answer; a function's
+        hidden random instances keep theirs, which help to debug.
+        """
+        redacted = self.model_copy(deep=True)
+        for entry in redacted.wrong_entries:
+            entry.expected = None
+        failed = redacted.failed_instance
+        if failed is not None and failed.get("instance") == redacted.instance:
+            failed.pop("expected", None)
+        return redacted

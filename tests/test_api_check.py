@@ -78,3 +78,12 @@ def test_preview_draws_an_instance(client, people):
     bad = client.post("/api/v1/preview", json={"kind": "softmax", "layout": "denominator"},
                       headers=people["teacher"].headers)
     assert bad.status_code == 422
+
+
+def test_check_shows_expected_values_to_instructors_only(client, people):
+    instance = {"kind": "softmax", "z": ARTICLE_Z}
+    body = {"instance": instance, "answer": "[0.09, 0.5, 0.66]", "format": "json"}
+    student = client.post("/api/v1/check", json=body, headers=people["alice"].headers).get_json()
+    teacher = client.post("/api/v1/check", json=body, headers=people["teacher"].headers).get_json()
+    assert student["wrong_entries"][0]["index"] == [1] and student["wrong_entries"][0]["expected"] is None
+    assert teacher["wrong_entries"][0]["expected"] == pytest.approx(0.24472847)

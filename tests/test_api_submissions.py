@@ -236,3 +236,27 @@ def test_unreadable_answer_is_a_verdict_not_an_error(client, homework):
     body = submit(client, homework["alice"], homework["item_ids"][0], "[[1, 2", "text").get_json()
     assert body["status"] == "graded"
     assert body["codes"] == ["parse"]
+
+
+def test_students_never_see_the_expected_values_of_their_own_instance(client, homework):
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    instance = my_instance(client, alice, item_id)
+    wrong = np.array(json.loads(right_answer(instance)))
+    wrong[0, 0] += 1.0
+    body = submit(client, alice, item_id, json.dumps(wrong.tolist())).get_json()
+    entries = body["verdict"]["wrong_entries"]
+    assert [e["index"] for e in entries] == [[0, 0]]
+    assert entries[0]["expected"] is None and entries[0]["received"] == pytest.approx(wrong[0, 0])
+    url = f"/api/v1/submissions/{body['id']}"
+    seen_by_alice = client.get(url, headers=alice.headers).get_json()["verdict"]
+    assert seen_by_alice["wrong_entries"][0]["expected"] is None
+    seen_by_teacher = client.get(url, headers=homework["teacher"].headers).get_json()["verdict"]
+    assert seen_by_teacher["wrong_entries"][0]["expected"] == pytest.approx(wrong[0, 0] - 1.0)
+
+
+def test_a_failing_function_does_not_reveal_the_students_instance(client, homework):
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    body = submit(client, alice, item_id, "def softmax_jacobian(z):\n    return z", "python").get_json()
+    failed = body["verdict"]["failed_instance"]
+    assert failed["instance"] == my_instance(client, alice, item_id)
+    assert "expected" not in failed and "received" in failed

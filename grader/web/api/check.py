@@ -22,11 +22,12 @@ ERRORS = {"HTTP_401": ErrorOut, "HTTP_422": ErrorOut}
 @spec.validate(json=CheckIn, resp=Response(HTTP_200=Verdict, **ERRORS), tags=["grading"])
 def check(json: CheckIn) -> Verdict:
     """Grade an answer against an instance; nothing is stored."""
-    current_user()
+    user = current_user()
     try:
-        return grade(json.instance, json.answer, json.format)
+        verdict = grade(json.instance, json.answer, json.format)
     except InstanceError as error:
         raise invalid(f"unusable instance: {error}") from None
+    return verdict if user.is_instructor else verdict.without_answers()
 
 
 @bp.get("/kinds")

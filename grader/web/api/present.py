@@ -94,6 +94,8 @@ def submission_out(
     verdict = Verdict.model_validate(submission.verdict) if submission.verdict else None
     if verdict is not None and hidden:
         verdict = hide_feedback(verdict)
+    elif verdict is not None and not viewer.is_instructor:
+        verdict = verdict.without_answers()
     state = job_state or (submission.job.state if submission.job is not None else None)
     status = "graded" if submission.verdict else ("failed" if state == "failed" else "pending")
     return SubmissionOut(
@@ -133,7 +135,7 @@ def accepted_out(
         submitted_at=accepted.submitted_at,
         late=accepted.late,
         status="graded",
-        verdict=hide_feedback(verdict) if hidden else verdict,
+        verdict=hide_feedback(verdict) if hidden else verdict.without_answers(),
         score=verdict.score,
         correct=verdict.correct,
         codes=None if hidden else columns["codes"],

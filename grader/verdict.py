@@ -71,10 +71,15 @@ class Verdict(BaseModel):
         On a student's own instance those values are the answer; a function's
         hidden random instances keep theirs, which help to debug.
         """
-        redacted = self.model_copy(deep=True)
-        for entry in redacted.wrong_entries:
-            entry.expected = None
-        failed = redacted.failed_instance
-        if failed is not None and failed.get("instance") == redacted.instance:
-            failed.pop("expected", None)
-        return redacted
+        failed = self.failed_instance
+        reveals_instance = (
+            failed is not None and "expected" in failed and failed.get("instance") == self.instance
+        )
+        if not self.wrong_entries and not reveals_instance:
+            return self
+        update: dict[str, Any] = {
+            "wrong_entries": [entry.model_copy(update={"expected": None}) for entry in self.wrong_entries]
+        }
+        if reveals_instance:
+            update["failed_instance"] = {key: value for key, value in failed.items() if key != "expected"}
+        return self.model_copy(update=update)

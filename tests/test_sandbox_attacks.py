@@ -468,6 +468,17 @@ def softmax(z):
             pass
     os._exit(0)
 """,
+    "forged end of run": """
+import os, struct, time
+for fd in range(3, 64):
+    try:
+        os.write(fd, struct.pack(">Qd", 0x646F6E65, 0.0))
+    except OSError:
+        pass
+time.sleep(100)
+def softmax(z):
+    return z
+""",
     "sys.exit(0) at import": "import sys\nsys.exit(0)\ndef softmax(z):\n    return z\n",
     "os._exit(0) at import": "import os\nos._exit(0)\ndef softmax(z):\n    return z\n",
     "os._exit(0) in the function": "import os\ndef softmax(z):\n    os._exit(0)\n",

@@ -9,7 +9,9 @@ header, the body bytes. The grader sends ``configure`` (body: the compiled
 seccomp program) and then ``run`` requests (header: the function's name and the
 limits; body: JSON of the source and the calls); each ``run`` is answered with
 the child's fate in the header and, as the body, the frames the child wrote (one
-per stage: setup, then one per call, each a JSON header and float64 bytes).
+per stage: setup, then one per call, each a JSON header and float64 bytes). A
+child that has written everything says so on a pipe of its own, and is answered
+for at once: its exit, which takes a while, is awaited after the reply.
 """
 
 import contextlib
@@ -47,6 +49,8 @@ PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 
 _FRAME = struct.Struct(">II")
+DONE = struct.Struct(">Qd")  # a mark, then the child's CPU seconds
+DONE_MARK = 0x646F6E65
 
 
 class _SockFprog(ctypes.Structure):
@@ -186,7 +190,7 @@ def set_limits(request, mapped):
         resource.setrlimit(which, (soft, hard))
 
 
-def spare_child(np, seccomp, mapped, control, out, scratch):
+def spare_child(np, seccomp, mapped, control, out, done, scratch):
     """A child forked ahead of its submission: wait for it, lock down, run it; never returns."""
     try:
         request, body = read_frame(control)
@@ -206,6 +210,7 @@ def spare_child(np, seccomp, mapped, control, out, scratch):
         write_all(out, frame({"status": "sandbox_error", "message": repr(error)}))
         os._exit(0)
     run_submission(np, request, out)
+    os.write(done, DONE.pack(DONE_MARK, time.process_time()))
     os._exit(0)
 
 
@@ -294,34 +299,42 @@ class Buffer:
             self.map.close()
 
 
-def collect(results, pid, deadline, buffer):
-    """The child's frames until it exits, the deadline passes or it writes too much.
+def collect(results, done, pid, deadline, buffer):
+    """The child's frames until it is done, dies, passes the deadline or writes too much.
 
-    Most submissions finish within QUIET_SECONDS: until then only the child's exit
+    Most submissions finish within QUIET_SECONDS: until then only the child's end
     is watched, and its frames wait in the (enlarged) pipe, so that each frame it
     writes does not wake this process. Past that, frames are read as they come.
+
+    Returns why it stopped early (or None) and, when the child said it was done,
+    the CPU seconds it reported: then its exit need not be waited for.
     """
     capacity = len(buffer.map)
     pidfd = os.pidfd_open(pid)
-    stop = None
-    watching = [results, pidfd]
+    stop, finished = None, None
+    watching = [results, done, pidfd]
     try:
         quiet = min(deadline, time.monotonic() + QUIET_SECONDS) - time.monotonic()
-        exited, _, _ = select.select([pidfd], [], [], max(quiet, 0))
-        while not exited:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                stop = "timeout"
+        ready, _, _ = select.select([done, pidfd], [], [], max(quiet, 0))
+        while True:
+            if done in ready:
+                finished = read_done(done)
+                if finished is not None:
+                    break
+                watching.remove(done)  # closed without a word: the child died, see pidfd
+            if pidfd in ready:
                 break
-            ready, _, _ = select.select(watching, [], [], remaining)
             if results in ready:
                 if buffer.size >= capacity:
                     stop = "overflow"
                     break
                 if not buffer.read_from(results, capacity - buffer.size):
                     watching.remove(results)
-            if pidfd in ready:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                stop = "timeout"
                 break
+            ready, _, _ = select.select(watching, [], [], remaining)
         if stop is not None:
             os.kill(pid, signal.SIGKILL)
         if stop != "overflow":  # what the child wrote before it ended or was stopped
@@ -331,7 +344,21 @@ def collect(results, pid, deadline, buffer):
                     pass
     finally:
         os.close(pidfd)
-    return stop
+    return stop, finished
+
+
+def read_done(done):
+    """The CPU seconds a child reports when done, or None if it closed the pipe unheard.
+
+    A submission could forge this early; all it gains is to end its own run.
+    """
+    data = os.read(done, DONE.size)
+    if len(data) != DONE.size:
+        return None
+    mark, cpu = DONE.unpack(data)
+    if mark != DONE_MARK:
+        return None
+    return cpu if 0 <= cpu < 1e6 else 0.0
 
 
 def remove_tree(path):
@@ -363,45 +390,60 @@ class Spare:
         os.mkdir(self.scratch, 0o700)
         control_read, self.control = os.pipe()
         self.results, results_write = os.pipe()
+        self.done, done_write = os.pipe()
         with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
             fcntl.fcntl(results_write, F_SETPIPE_SZ, PIPE_BYTES)
         self.pid = os.fork()
         if self.pid == 0:
             try:
-                # only its two pipes: the protocol and anything else of the daemon's are closed
-                low, high = sorted((control_read, results_write))
-                os.closerange(3, low)
-                os.closerange(low + 1, high)
-                os.closerange(high + 1, MAX_FD)
-                spare_child(np, seccomp, mapped, control_read, results_write, self.scratch)
+                # only its own pipes: the protocol and anything else of the daemon's are closed
+                keep = sorted((control_read, results_write, done_write))
+                for low, high in zip([2, *keep], [*keep, MAX_FD], strict=True):
+                    os.closerange(low + 1, high)
+                spare_child(np, seccomp, mapped, control_read, results_write, done_write, self.scratch)
             finally:
                 os._exit(70)
         os.close(control_read)
         os.close(results_write)
+        os.close(done_write)
 
     def run(self, request, body):
-        """Hand the submission over and wait for the child; the report and its frames."""
+        """Hand the submission over and wait for the child; the report and its frames.
+
+        A child that says it is done is reported at once; :meth:`reap` waits for its
+        exit afterwards, while the grader reads the report.
+        """
         started = time.monotonic()
         buffer = Buffer(request["max_reply"])
         try:
             write_all(self.control, frame_prefix(request, len(body)))
             write_all(self.control, body)
-            stop = collect(self.results, self.pid, started + request["wall"], buffer)
+            stop, finished = collect(self.results, self.done, self.pid, started + request["wall"], buffer)
         except OSError:  # the spare died before taking its submission
             os.kill(self.pid, signal.SIGKILL)
-            stop = "sandbox_error"
+            stop, finished = "sandbox_error", None
         finally:
-            os.close(self.control)
-            os.close(self.results)
-        _, status, usage = os.wait4(self.pid, 0)
-        header = {
-            "stop": stop,
-            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "elapsed_ms": (time.monotonic() - started) * 1000,
-            "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
-        }
+            for fd in (self.control, self.results, self.done):
+                os.close(fd)
+        header = {"stop": stop, "exit_code": 0, "signal": None}
+        if finished is None:
+            status, usage = self.reap()
+            header["exit_code"] = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+            header["signal"] = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+            finished = usage.ru_utime + usage.ru_stime
+        header["elapsed_ms"] = (time.monotonic() - started) * 1000
+        header["cpu_ms"] = finished * 1000
         return header, buffer
+
+    def reap(self):
+        """The child's exit status and resource usage; it is killed first if still there."""
+        if self.pid is None:
+            return None, None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)  # done, or forged done: either way it is over
+        _, status, usage = os.wait4(self.pid, 0)
+        self.pid = None
+        return status, usage
 
 
 def frame_prefix(header, body_length):
@@ -463,6 +505,7 @@ def main():
             write_all(protocol_out, results.data())
             results.close()
             body.close()  # before the next fork: no child inherits another's submission
+            spare.reap()
             if header["retire"]:
                 return
             clear_scratch()

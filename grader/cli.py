@@ -116,6 +116,14 @@ def format_verdict(verdict: Verdict) -> str:
         lines.append(f"  passed {verdict.instances_passed} of {verdict.instances_total} instances")
     for item in verdict.feedback:
         lines.append(f"- [{item.code}] {item.message}")
+    failed = verdict.failed_instance
+    if failed is not None:
+        lines.append("first failing instance:")
+        given = {key: value for key, value in failed.get("instance", {}).items() if key != "kind"}
+        lines.append(f"  given    {json.dumps(given)}")
+        for key in ("expected", "received"):
+            if failed.get(key) is not None:
+                lines.append(f"  {key:8s} {json.dumps(failed[key])}")
     return "\n".join(lines)
 
 

@@ -175,3 +175,15 @@ def test_every_kind_accepts_its_reference_through_the_cli(tmp_path: Path, capsys
             "--json",
         )
         assert code == 0 and json.loads(out)["correct"] is True, (kind, out)
+
+
+def test_a_failing_function_shows_its_first_failing_instance(tmp_path: Path, capsys) -> None:
+    instance = write(tmp_path, "instance.json", json.dumps({"kind": "softmax", "z": [1.0, 2.0, 3.0]}))
+    answer = write(tmp_path, "answer.py", "import numpy as np\ndef softmax(z):\n    return np.exp(z)\n")
+    code, out, _ = run(
+        capsys, "check", "--instance", str(instance), "--answer", str(answer), "--format", "python"
+    )
+    assert code == 0 and out.startswith("not correct: score 0.00")
+    assert "first failing instance:" in out
+    assert 'given    {"z": [1.0, 2.0, 3.0]}' in out
+    assert "expected [0.09003057" in out and "received [2.718281828" in out

@@ -113,10 +113,23 @@ def _lease(job: GradingJob, owner: str, policy: JobPolicy) -> None:
     job.lease_expires_at = utcnow() + timedelta(seconds=policy.lease_seconds)
 
 
+class GraderUnavailable(RuntimeError):
+    """The grader could not judge the answer (the sandbox is down): grade it again later."""
+
+
+# Verdicts that say nothing about the answer: stored, they would cost the student an attempt.
+NOT_A_JUDGEMENT = frozenset({"sandbox_unavailable"})
+
+
 def grade(work: Work) -> Verdict:
     # the hidden instances of a function answer follow from the submission: a re-grade
     # after a crash runs the same suite
-    return grade_answer(work.instance, work.answer, work.format, seed=work.submission_id)
+    verdict = grade_answer(work.instance, work.answer, work.format, seed=work.submission_id)
+    unavailable = NOT_A_JUDGEMENT.intersection(verdict.codes)
+    if unavailable:
+        messages = "; ".join(f.message for f in verdict.feedback if f.code in unavailable)
+        raise GraderUnavailable(messages)
+    return verdict
 
 
 def finish(
@@ -130,9 +143,7 @@ def finish(
     """
     now = utcnow()
     with write_transaction(session.get_bind()) as connection:
-        closed = connection.execute(
-            CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now}
-        )
+        closed = connection.execute(CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now})
         if closed.rowcount != 1:  # nothing written: the empty transaction just ends
             log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
             return None
@@ -153,9 +164,7 @@ def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) ->
     }
 
 
-def fail(
-    session: so.Session, work: Work, owner: str, error: BaseException, policy: JobPolicy
-) -> None:
+def fail(session: so.Session, work: Work, owner: str, error: BaseException, policy: JobPolicy) -> None:
     """Record a grading that raised: queued again, or failed for good; commits."""
     job = session.get(GradingJob, work.job_id, with_for_update=True)
     if job is None or job.state != "running" or job.lease_owner != owner:

@@ -18,9 +18,7 @@ POLICY = jobs.JobPolicy(lease_seconds=60, max_attempts=3)
 
 @pytest.fixture
 def item_id(build, people):
-    _, (item_id,) = build.assignment(
-        people["course_id"], [{"kind": "softmax", "K": 3, "max_attempts": 1}]
-    )
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3, "max_attempts": 1}])
     return item_id
 
 
@@ -124,8 +122,7 @@ def test_an_unusable_instance_fails_at_once(build, people, item_id, monkeypatch)
 
 def test_pending_submission_reads_as_pending(client, build, people, item_id):
     work = store(build, people["alice"], item_id)
-    body = client.get(f"/api/v1/submissions/{work.submission_id}",
-                      headers=people["alice"].headers).get_json()
+    body = client.get(f"/api/v1/submissions/{work.submission_id}", headers=people["alice"].headers).get_json()
     assert (body["status"], body["verdict"]) == ("pending", None)
 
 
@@ -170,3 +167,25 @@ def test_an_instructor_regrades_a_failed_submission(client, build, people, item_
     assert again.status_code == 409
     with build.sessionmaker() as session:
         assert submissions.attempts_used(session, item_id, people["alice"].id) == 1
+
+
+def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_id, monkeypatch):
+    from grader.verdict import Feedback, Verdict
+
+    def sandbox_down(instance, answer, fmt, seed=None):
+        message = "The sandbox is unavailable: bubblewrap is not installed. Your code was not run."
+        return Verdict(
+            correct=False, score=0.0, feedback=[Feedback(code="sandbox_unavailable", message=message)]
+        )
+
+    monkeypatch.setattr(jobs, "grade_answer", sandbox_down)
+    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
+    with build.sessionmaker() as session:
+        assert not jobs.run(session, work, jobs.WORKER_ID, POLICY).stored
+    job = job_of(build, work)
+    assert (job.state, job.attempts) == ("queued", 1)
+    assert "bubblewrap is not installed" in job.last_error
+    assert build.get(Submission, work.submission_id).verdict is None
+    monkeypatch.undo()  # the sandbox is back: the queued job is graded
+    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 1
+    assert build.get(Submission, work.submission_id).correct is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import waitress
 from flask import Flask
@@ -26,6 +27,20 @@ def start_job_runner(app: Flask) -> jobs.JobRunner:
     return runner
 
 
+def warm_sandbox() -> None:
+    """Start the sandbox daemons in the background, so the first function answer waits less."""
+
+    def warm() -> None:
+        from grader.sandbox.pool import default_pool
+
+        try:
+            default_pool().warm()
+        except Exception as error:  # the service still grades matrices; functions wait in the queue
+            log.warning("the sandbox for function answers did not start: %s", error)
+
+    threading.Thread(target=warm, name="sandbox-warm", daemon=True).start()
+
+
 def print_demo_logins(app: Flask, loaded: list[demo_course.Login] | None) -> None:
     logins = loaded or demo_course.saved_logins(app)
     if logins is None:
@@ -47,5 +62,6 @@ def serve(host: str, port: int, demo: bool, threads: int) -> None:
     if demo:
         print_demo_logins(app, demo_course.load_if_empty(app))
     start_job_runner(app)
+    warm_sandbox()
     print(f"Serving on http://{host}:{port}", flush=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="grader", _quiet=True)

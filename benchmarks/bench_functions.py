@@ -2,7 +2,8 @@
 
 For a correct ``softmax_jacobian`` and ``layer_jacobian`` it prints p50 and p95
 latency of ``grader.functions.grade_function`` (one submission at a time, warm
-pool) and submissions per second with concurrent callers, beside the naive way
+pool) and submissions per second with concurrent callers, the same through the
+service's ``POST /api/v1/check`` on a real ``grader serve``, beside the naive way
 measured in the same run: a fresh bubblewrap'd Python importing numpy for every
 submission, with the same root, namespaces and environment.
 
@@ -15,16 +16,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,6 +39,7 @@ from grader.functions import build_cases, grade_function
 from grader.sandbox import default_pool
 from grader.sandbox.launch import daemon_command, daemon_environment
 
+ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = 300
 NAIVE_SUBMISSIONS = 30
 CONCURRENCY = 4
@@ -181,22 +187,77 @@ def _plain(value: object) -> object:
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
+@contextmanager
+def served() -> Iterator[tuple[str, str]]:
+    """``grader serve`` on a free port with a fresh database: its address and a student's token."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    env = {
+        **os.environ,
+        "GRADER_DATABASE_URL": f"sqlite:///{folder / 'grader.sqlite'}",
+        "GRADER_INSTANCE_PATH": str(folder),
+    }
+    grader = [sys.executable, "-m", "grader.cli"]
+    subprocess.run([*grader, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    token = subprocess.run(
+        [*grader, "user", "add", "bench", "--role", "student"],
+        env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (folder / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [*grader, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def http_check(base: str, token: str, kind: str) -> Callable[[], object]:
+    """``POST /api/v1/check`` of a correct function answer, hidden instances drawn by the service."""
+    local = threading.local()
+    body = {"instance": {"kind": kind}, "answer": SOURCES[kind], "format": "python"}
+
+    def call() -> object:
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+            local.http.headers["Authorization"] = f"Bearer {token}"
+        response = local.http.post(f"{base}/api/v1/check", json=body, timeout=30)
+        assert response.status_code == 200 and response.json()["correct"], response.text
+        return response
+
+    return call
+
+
 def main() -> None:
     pool = default_pool()
     pool.warm()
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.2f} at start, pool of {pool.size} daemons")
-    for kind in SOURCES:
-        size = len(build_cases(exercises.get(kind), None, 0))
-        warm = measure(warm_grade(kind), SUBMISSIONS)
-        naive = measure(naive_grade(kind), NAIVE_SUBMISSIONS)
-        print(f"{kind} (a whole suite of {size} instances per submission)")
-        print(warm.line("warm pool"))
-        print(naive.line("naive"))
-        print(
-            f"  warm pool is {naive.latency.p50 / warm.latency.p50:.1f}x faster at p50, "
-            f"{warm.concurrent_per_second / naive.concurrent_per_second:.1f}x in throughput"
-        )
+    with served() as (base, token):
+        for kind in SOURCES:
+            size = len(build_cases(exercises.get(kind), None, 0))
+            warm = measure(warm_grade(kind), SUBMISSIONS)
+            http = measure(http_check(base, token, kind), SUBMISSIONS)
+            naive = measure(naive_grade(kind), NAIVE_SUBMISSIONS)
+            print(f"{kind} (a whole suite of {size} instances per submission)")
+            print(warm.line("warm pool"))
+            print(http.line("HTTP check"))
+            print(naive.line("naive"))
+            print(
+                f"  warm pool is {naive.latency.p50 / warm.latency.p50:.1f}x faster at p50, "
+                f"{warm.concurrent_per_second / naive.concurrent_per_second:.1f}x in throughput"
+            )
 
 
 if __name__ == "__main__":

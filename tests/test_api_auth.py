@@ -101,3 +101,23 @@ def test_tokens_are_stored_as_digests(build, carol):
 def test_bad_accounts_are_refused(build, carol, name, role, password, message):
     with pytest.raises(ValueError, match=message):
         build.user(name, role, password)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [({}, "Authorization: Bearer TOKEN"), ({"Authorization": "Bearer forged"}, "not valid")],
+)
+def test_writes_without_valid_credentials_are_401_not_csrf(client, headers, message):
+    body = {"instance": {"kind": "softmax", "z": [1.0]}, "answer": "[1]", "format": "json"}
+    response = client.post("/api/v1/check", json=body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+    assert message in response.get_json()["error"]["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_unknown_page_is_the_sites_own_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.content_type.startswith("text/html")
+    assert b"<h1>Not Found</h1>" in response.data and b"log in" in response.data

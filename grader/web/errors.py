@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -73,8 +73,11 @@ def _api_error(error: ApiError) -> Response:
     return response
 
 
-def _http_error(error: HTTPException) -> Response | HTTPException:
+def _http_error(error: HTTPException) -> Response | HTTPException | tuple[str, int]:
     if not wants_json():
+        if "pages" in current_app.blueprints:  # an address no page matches: the site's own page
+            page = render_template("error.html", heading=error.name, message=error.description or "")
+            return page, error.code or 500
         return error
     status = error.code or 500
     response = error_response(status, HTTP_CODES.get(status, "error"), error.description or "")

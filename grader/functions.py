@@ -90,6 +90,7 @@ def grade_function(
         grader_version=__version__,
         instances_passed=0,
         instances_total=len(instances),
+        suite_seed=seed,
     )
     if len(source) > MAX_SOURCE_CHARS:
         message = f"Your code is longer than {MAX_SOURCE_CHARS} characters; it was not run."

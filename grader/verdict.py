@@ -57,6 +57,9 @@ class Verdict(BaseModel):
     failed_instance: dict[str, Any] | None = Field(
         default=None, description="function answers: the first hidden instance that failed"
     )
+    suite_seed: int | None = Field(
+        default=None, description="function answers: the seed that draws the hidden instances again"
+    )
     instances_passed: int | None = None
     instances_total: int | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -210,3 +210,13 @@ def test_grade_runs_python_answers_through_the_sandbox() -> None:
     verdict = grade({"kind": "softmax", "z": [1.0, 2.0, 3.0]}, STABLE_SOFTMAX + CORRECT["softmax"], "python")
     assert verdict.correct and verdict.format == "python"
     assert verdict.instance == {"kind": "softmax", "z": [1.0, 2.0, 3.0]}
+
+
+def test_the_verdict_records_the_seed_that_draws_the_suite_again() -> None:
+    exercise = exercises.get("softmax")
+    source = "import numpy as np\ndef softmax(z):\n    return np.exp(z) / np.exp(z).sum()\n"
+    first = grade_function(exercise, source, None)
+    again = grade_function(exercise, source, None, seed=first.suite_seed)
+    assert first.suite_seed is not None
+    assert (again.score, again.instances_total) == (first.score, first.instances_total)
+    assert again.failed_instance["instance"] == first.failed_instance["instance"]

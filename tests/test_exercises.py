@@ -200,6 +200,7 @@ def test_draw_is_reproducible_and_typeable(kind: str) -> None:
     exercise = exercises.get(kind)
     first, again = exercise.draw(42), exercise.draw(42)
     assert first == again
+    assert exercise.validate(first) == first  # drawn instances are already normal
     assert first != exercise.draw(43)
     json.dumps(first)
     for key in exercise.given:
@@ -250,6 +251,7 @@ def test_suite_has_given_random_and_edge_instances(kind: str) -> None:
     edges = exercise.edge_cases(np.random.default_rng(0))
     assert 0 < len(edges) < len(suite) / 2
     for instance in suite:
+        assert exercise.validate(instance) == instance
         assert np.all(np.isfinite(exercise.reference(instance)))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +65,20 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
 # that finds its lock taken sleep and poll (1, 2, 5, 10... ms), so under load the lock
 # sits free while its waiters sleep; a Python lock hands it over at once. SQLite's busy
 # timeout still orders the writers of different processes.
+#
+# Behind the lock, the writers of one process also share one connection. A connection
+# keeps the pages it read until another connection writes: then it must drop them all
+# and read the tables again. Writers taking turns on the pool's connections found every
+# cache cold; one connection that does all the writing keeps its cache warm, and a
+# write transaction skips the pool's checkout and checkin too.
 _writer_gates: weakref.WeakKeyDictionary[sa.Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _gates_lock = threading.Lock()
+_WRITER = "_grader_writer"  # the engine's write connection, an attribute of the engine
 
 
 @contextmanager
 def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A write transaction on a connection of its own (``engine.begin()``), queued fairly."""
+    """A write transaction (on SQLite, on the process's write connection), queued fairly."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
             yield connection
@@ -81,10 +88,40 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     if not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
         raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is busy"))
     try:
-        with engine.begin() as connection:
-            yield connection
+        connection = getattr(engine, _WRITER, None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = engine.connect()
+            setattr(engine, _WRITER, connection)
+        try:
+            with connection.begin():
+                yield connection
+        except BaseException:
+            if connection.invalidated or connection.in_transaction():  # not cleanly rolled back
+                _close_writer(engine)
+            raise
     finally:
         gate.release()
+
+
+def _close_writer(engine: sa.Engine) -> None:
+    connection = getattr(engine, _WRITER, None)
+    setattr(engine, _WRITER, None)
+    if connection is not None:
+        with suppress(sa.exc.SQLAlchemyError):
+            connection.close()
+
+
+def dispose_engine(engine: sa.Engine) -> None:
+    """Close the engine's connections, the write connection among them."""
+    gate = _writer_gates.get(engine)
+    if gate is None or not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        _close_writer(engine)  # no writer yet, or one that hangs: close it all the same
+    else:
+        try:
+            _close_writer(engine)
+        finally:
+            gate.release()
+    engine.dispose()
 
 
 class Database:
@@ -99,7 +136,7 @@ class Database:
         )
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        dispose_engine(self.engine)
 
 
 def init_app(app: Flask) -> None:

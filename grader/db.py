@@ -95,8 +95,14 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
         try:
             with connection.begin():
                 yield connection
-        except BaseException:
-            if connection.invalidated or connection.in_transaction():  # not cleanly rolled back
+        except BaseException as error:
+            # a refusal was rolled back cleanly; after a database error the connection goes
+            # back to the pool, whose reset ends whatever a failed commit or rollback left
+            if (
+                isinstance(error, sa.exc.SQLAlchemyError)
+                or connection.invalidated
+                or connection.in_transaction()
+            ):
                 _close_writer(engine)
             raise
     finally:

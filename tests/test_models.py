@@ -129,3 +129,25 @@ def test_writers_queue_in_the_process_and_time_out(app, monkeypatch):
     assert outcome["second"] == "database is busy"
     second_writer()  # once the first is done, the next goes through
     assert outcome["second"] == "wrote"
+
+
+@sqlite_only
+def test_writers_share_one_connection_until_a_database_error(app):
+    engine = db.database(app).engine
+    with db.write_transaction(engine) as connection:
+        first = connection
+        connection.execute(sa.insert(Course), {"code": "A1", "title": "A"})
+    with pytest.raises(LookupError), db.write_transaction(engine) as connection:
+        assert connection is first
+        connection.execute(sa.insert(Course), {"code": "A2", "title": "B"})
+        raise LookupError("refused")  # rolled back, and the connection kept
+    with db.write_transaction(engine) as connection:
+        assert connection is first and connection.in_transaction()
+    with pytest.raises(sa.exc.IntegrityError), db.write_transaction(engine) as connection:
+        connection.execute(sa.insert(Course), {"code": "A1", "title": "again"})
+    with db.write_transaction(engine) as connection:
+        assert connection is not first  # a fresh one after the error
+        codes = connection.scalars(sa.select(Course.code)).all()
+    assert codes == ["A1"]
+    db.database(app).dispose()
+    assert first.closed and connection.closed

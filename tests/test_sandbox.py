@@ -270,3 +270,23 @@ def test_a_seccomp_filter_the_kernel_refuses_runs_nothing(monkeypatch: pytest.Mo
         result = run_one(pool, "open('/tmp/ran', 'w')\nraise SystemExit\ndef softmax(z):\n    return z\n")
     assert result.stop == "sandbox_error" and result.setup == "sandbox_error"
     assert "seccomp" in result.setup_message
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        ["/usr", "/tmp/ci/.venv/lib/python3.11/site-packages/numpy"],  # a checkout under /tmp
+        ["/usr", "/tmp", "/mnt/x/numpy"],
+        ["/usr", "/root/.pyenv/versions/3.11.7"],
+    ],
+)
+def test_the_stage_never_hides_what_it_mounts(sources: list[str]) -> None:
+    stage = launch.stage_dir(sources)
+    assert os.path.isdir(stage)
+    assert not any(s == stage or s.startswith(stage + "/") for s in sources)
+
+
+def test_no_stage_left_is_unavailable_not_unsandboxed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launch, "STAGE_CANDIDATES", ("/tmp",))
+    with pytest.raises(SandboxUnavailable, match="no directory to stage"):
+        launch.stage_dir(["/tmp/checkout/numpy"])

@@ -26,12 +26,16 @@ from grader.sandbox.limits import SCRATCH_BYTES
 SANDBOX_SITE = "/sandbox/site"
 SLOT_UID_BASE = 61000  # the daemons' uids when the grader runs as root
 BWRAP_SEARCH_PATH = "/usr/bin:/bin"  # where Debian's bubblewrap is, whatever the grader's PATH
-STAGE_DIR = "/tmp"  # inside the private mount namespace only: the host's /tmp is untouched
+# Where the sources are staged, inside the private mount namespace only (the host's directory
+# is untouched): the first of these that holds none of them, since the stage's tmpfs hides
+# what lies below it (a checkout under /tmp, say).
+STAGE_CANDIDATES = ("/tmp", "/mnt", "/media", "/srv", "/run")
 HIDDEN_PACKAGE_DIRS = ("/usr/local", "/usr/lib/python3/dist-packages")
 DAEMON_SOURCE = Path(__file__).with_name("daemon.py")
 
 STAGE_SCRIPT = """
 set -e
+STAGE=$1; shift
 mount -t tmpfs -o size=64k,mode=755 sandbox-stage "$STAGE"
 count=$1; shift
 i=0
@@ -128,18 +132,32 @@ def daemon_command(slot: int) -> list[str]:
     for tool in ("unshare", "mount", "setpriv"):
         if shutil.which(tool) is None:
             raise SandboxUnavailable(f"{tool} (util-linux) is missing: it stages the sandbox's root")
-    staged = [f"{STAGE_DIR}/{i}" for i in range(len(host_sources))]
+    stage = stage_dir(host_sources)
+    staged = [f"{stage}/{i}" for i in range(len(host_sources))]
     return [
         "unshare", "--mount", "--propagation", "private", "--",
-        "/bin/sh", "-c", STAGE_SCRIPT, "stage", str(len(host_sources)), *host_sources,
+        "/bin/sh", "-c", STAGE_SCRIPT, "stage", stage, str(len(host_sources)), *host_sources,
         bwrap, *bwrap_arguments(staged), "--", *program,
     ]  # fmt: skip
+
+
+def stage_dir(sources: list[str]) -> str:
+    """A directory to stage ``sources`` in that is not one of their ancestors."""
+    for candidate in STAGE_CANDIDATES:
+        below = candidate.rstrip("/") + "/"
+        if os.path.isdir(candidate) and not any(
+            source == candidate or source.startswith(below) for source in sources
+        ):
+            return candidate
+    raise SandboxUnavailable(
+        f"no directory to stage the sandbox's root in: each of {', '.join(STAGE_CANDIDATES)} "
+        "holds the Python or numpy it must mount"
+    )
 
 
 def daemon_environment(slot: int) -> dict[str, str]:
     """The launcher's environment: nothing of the grader's, in particular no secret."""
     return {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "STAGE": STAGE_DIR,
         "SLOT_UID": str(SLOT_UID_BASE + slot),
     }

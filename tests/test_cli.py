@@ -34,19 +34,16 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def check(capsys: pytest.CaptureFixture[str], instance: Path, answer: Path, fmt: str, *options: str):
+    """``grader check`` on two files: exit code, standard output, standard error."""
+    return run(
+        capsys, "check", "--instance", str(instance), "--answer", str(answer), "--format", fmt, *options
+    )
+
+
 def test_article_print_is_correct_as_json(tmp_path: Path, layer_instance_file: Path, capsys) -> None:
     answer = write(tmp_path, "answer.txt", articles.LAYER_DL_PRINT)
-    code, out, err = run(
-        capsys,
-        "check",
-        "--instance",
-        str(layer_instance_file),
-        "--answer",
-        str(answer),
-        "--format",
-        "text",
-        "--json",
-    )
+    code, out, err = check(capsys, layer_instance_file, answer, "text", "--json")
     assert code == 0 and err == ""
     verdict = json.loads(out)
     assert verdict["correct"] is True and verdict["score"] == 1.0
@@ -61,9 +58,7 @@ def test_article_print_is_correct_as_json(tmp_path: Path, layer_instance_file: P
 def test_transposed_answer_is_named_for_a_person(tmp_path: Path, layer_instance_file: Path, capsys) -> None:
     transposed = exercises.get("layer_jacobian").reference(articles.layer_instance("layer_jacobian")).T
     answer = write(tmp_path, "answer.json", json.dumps(transposed.tolist()))
-    code, out, _ = run(
-        capsys, "check", "--instance", str(layer_instance_file), "--answer", str(answer), "--format", "json"
-    )
+    code, out, _ = check(capsys, layer_instance_file, answer, "json")
     assert code == 0
     assert out.startswith("not correct: score 0.00")
     assert "[transpose]" in out
@@ -71,17 +66,7 @@ def test_transposed_answer_is_named_for_a_person(tmp_path: Path, layer_instance_
 
 def test_unreadable_answer_is_a_parse_verdict(tmp_path: Path, layer_instance_file: Path, capsys) -> None:
     answer = write(tmp_path, "answer.txt", "[[1, 2], [3, oops]]")
-    code, out, _ = run(
-        capsys,
-        "check",
-        "--instance",
-        str(layer_instance_file),
-        "--answer",
-        str(answer),
-        "--format",
-        "text",
-        "--json",
-    )
+    code, out, _ = check(capsys, layer_instance_file, answer, "text", "--json")
     verdict = json.loads(out)
     assert code == 0
     assert verdict["correct"] is False and verdict["feedback"][0]["code"] == "parse"
@@ -103,30 +88,17 @@ def test_unusable_instance_exits_2_with_one_line(
 ) -> None:
     instance = write(tmp_path, "instance.json", instance_text)
     answer = write(tmp_path, "answer.txt", "[1]")
-    code, out, err = run(
-        capsys, "check", "--instance", str(instance), "--answer", str(answer), "--format", "text"
-    )
+    code, out, err = check(capsys, instance, answer, "text")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
 
 
 def test_missing_and_binary_files_exit_2(tmp_path: Path, layer_instance_file: Path, capsys) -> None:
-    code, _, err = run(
-        capsys,
-        "check",
-        "--instance",
-        str(tmp_path / "no.json"),
-        "--answer",
-        str(layer_instance_file),
-        "--format",
-        "json",
-    )
+    code, _, err = check(capsys, tmp_path / "no.json", layer_instance_file, "json")
     assert code == 2 and "does not exist" in err
     binary = tmp_path / "answer.bin"
     binary.write_bytes(b"\xff\xfe\x00\x81")
-    code, _, err = run(
-        capsys, "check", "--instance", str(layer_instance_file), "--answer", str(binary), "--format", "json"
-    )
+    code, _, err = check(capsys, layer_instance_file, binary, "json")
     assert code == 2 and "not UTF-8" in err
 
 
@@ -163,26 +135,14 @@ def test_every_kind_accepts_its_reference_through_the_cli(tmp_path: Path, capsys
         instance = exercise.draw(11)
         instance_file = write(tmp_path, f"{kind}.json", json.dumps(instance))
         answer = write(tmp_path, f"{kind}.txt", np.array2string(exercise.reference(instance), precision=8))
-        code, out, _ = run(
-            capsys,
-            "check",
-            "--instance",
-            str(instance_file),
-            "--answer",
-            str(answer),
-            "--format",
-            "text",
-            "--json",
-        )
+        code, out, _ = check(capsys, instance_file, answer, "text", "--json")
         assert code == 0 and json.loads(out)["correct"] is True, (kind, out)
 
 
 def test_a_failing_function_shows_its_first_failing_instance(tmp_path: Path, capsys) -> None:
     instance = write(tmp_path, "instance.json", json.dumps({"kind": "softmax", "z": [1.0, 2.0, 3.0]}))
     answer = write(tmp_path, "answer.py", "import numpy as np\ndef softmax(z):\n    return np.exp(z)\n")
-    code, out, _ = run(
-        capsys, "check", "--instance", str(instance), "--answer", str(answer), "--format", "python"
-    )
+    code, out, _ = check(capsys, instance, answer, "python")
     assert code == 0 and out.startswith("not correct: score 0.00")
     assert "first failing instance:" in out
     assert 'given    {"z": [1.0, 2.0, 3.0]}' in out

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import numpy as np
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from live import free_port, wait_until_healthy
 
 import exercises
 from grader.compare import FUNCTION, agrees
@@ -202,21 +203,14 @@ def served() -> Iterator[tuple[str, str]]:
         [*grader, "user", "add", "bench", "--role", "student"],
         env=env, cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(
             [*grader, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_healthy(base)
         yield base, token
     finally:
         server.terminate()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from live import free_port, wait_until_healthy
+
 import exercises
 from grader import accounts, db, variants
 from grader.models import Assignment, Course, Enrolment, GradingJob, Item, Submission
@@ -42,12 +43,6 @@ SERVER_THREADS = int(os.environ.get("BENCH_SERVER_THREADS", "8"))
 STUDENTS = 16
 ROUNDS = 5  # alternating, so that other load on the machine weighs on both alike
 SECONDS_PER_ROUND = float(os.environ.get("BENCH_SECONDS", "3"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(url: str) -> list[tuple[str, int, list[str]]]:
@@ -127,12 +122,7 @@ def main() -> None:
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_healthy(base)
 
         def trivial(http: requests.Session, n: int) -> int:
             return http.get(f"{base}/healthz", timeout=30).status_code

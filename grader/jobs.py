@@ -91,10 +91,14 @@ class Work:
 
 
 def enqueue(
-    session: so.Session | sa.Connection, submission_id: int, owner: str | None, policy: JobPolicy
+    session: so.Session | sa.Connection,
+    submission_id: int,
+    owner: str | None,
+    policy: JobPolicy,
+    now: datetime | None = None,
 ) -> int:
     """The job of a submission being stored (its id); with an owner, already leased to it."""
-    now = utcnow()
+    now = now or utcnow()
     values: dict[str, Any] = {"submission_id": submission_id, "state": "queued", "attempts": 0}
     if owner is not None:
         values.update(

@@ -25,6 +25,7 @@ from grader.models import (
 Executor = so.Session | sa.Connection
 
 RATE_WINDOW = timedelta(minutes=1)
+MAX_COUNTED_ATTEMPTS = 1_000_000  # beyond any max_attempts an instructor sets
 SUBMISSIONS = Submission.__table__
 
 # The statements of the submission path are built once, with bound parameters: building
@@ -33,14 +34,29 @@ ATTEMPTS = sa.select(sa.func.count(SUBMISSIONS.c.id)).where(
     SUBMISSIONS.c.item_id == sa.bindparam("item_id"),
     SUBMISSIONS.c.user_id == sa.bindparam("user_id"),
 )
-RECENT = sa.select(sa.func.count(SUBMISSIONS.c.id)).where(
-    SUBMISSIONS.c.user_id == sa.bindparam("user_id"),
-    SUBMISSIONS.c.submitted_at > sa.bindparam("since"),
-)
 LOCK_USER = sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
 INSERT = sa.insert(SUBMISSIONS).returning(SUBMISSIONS.c.id)
 _items, _assignments = Item.__table__, Assignment.__table__
 _sets, _enrolments, _variants = PracticeSet.__table__, Enrolment.__table__, Variant.__table__
+# counted no further than a rule needs: a count's cost grows with the rows it reads
+_recent = (
+    sa.select(SUBMISSIONS.c.id)
+    .where(
+        SUBMISSIONS.c.user_id == sa.bindparam("user_id"),
+        SUBMISSIONS.c.submitted_at > sa.bindparam("since"),
+    )
+    .limit(sa.bindparam("per_minute"))
+    .subquery()
+)
+_attempts = (
+    sa.select(SUBMISSIONS.c.id)
+    .where(
+        SUBMISSIONS.c.item_id == sa.bindparam("item_id"),
+        SUBMISSIONS.c.user_id == sa.bindparam("user_id"),
+    )
+    .limit(sa.bindparam("attempts_limit"))
+    .subquery()
+)
 TARGET = (
     sa.select(
         _items.c.id.label("item_id"),
@@ -57,6 +73,11 @@ TARGET = (
         _sets.c.user_id.label("practice_owner"),
         _enrolments.c.role,
         _variants.c.instance,
+        sa.select(sa.func.count()).select_from(_recent).scalar_subquery().label("recent"),
+        sa.case(
+            (_items.c.max_attempts.is_(None), None),
+            else_=sa.select(sa.func.count()).select_from(_attempts).scalar_subquery(),
+        ).label("attempts"),
     )
     .select_from(
         _items.outerjoin(_assignments, _assignments.c.id == _items.c.assignment_id)
@@ -137,6 +158,8 @@ class Target:
     practice_owner: int | None
     role: str | None  # the user's role in the item's course
     instance: dict[str, Any] | None  # the user's stored instance, if any
+    recent: int  # the user's submissions since ``now - RATE_WINDOW`` (up to the limit)
+    attempts: int | None  # the user's submissions to the item, where attempts are limited
 
     def answerable_by(self, user_id: int) -> bool:
         """Their own practice item, or an item of a course they are in."""
@@ -145,9 +168,28 @@ class Target:
         return self.role is not None
 
 
-def target(connection: Executor, item_id: int, user_id: int) -> Target | None:
-    """The item and the user's standing with it, in one query; None for no such item."""
-    row = connection.execute(TARGET, {"item_id": item_id, "user_id": user_id}).first()
+def target(
+    connection: Executor, item_id: int, user_id: int, *, per_minute: int, now: datetime
+) -> Target | None:
+    """The item and the user's standing with it, in one query; None for no such item.
+
+    Run it in the write transaction that stores the answer: the counts it reads are
+    those the rules judge, and no other submission of the user's can come between.
+    (SQLite's BEGIN IMMEDIATE holds the write lock already; elsewhere the user's row
+    is locked first.)
+    """
+    if _dialect(connection) != "sqlite":
+        connection.execute(LOCK_USER, {"user_id": user_id})
+    row = connection.execute(
+        TARGET,
+        {
+            "item_id": item_id,
+            "user_id": user_id,
+            "since": now - RATE_WINDOW,
+            "per_minute": per_minute,
+            "attempts_limit": MAX_COUNTED_ATTEMPTS,
+        },
+    ).first()
     if row is None:
         return None
     return Target(**row._mapping)
@@ -166,7 +208,8 @@ def accept(
     now: datetime | None = None,
 ) -> tuple[Accepted, jobs.Work]:
     """Store the answer to ``item`` and its grading job (see :func:`store`); the caller commits."""
-    found = target(session, item.id, user.id)
+    now = now or utcnow()
+    found = target(session, item.id, user.id, per_minute=per_minute, now=now)
     assert found is not None, f"item {item.id} vanished"
     return store(
         session, user.id, found, answer, fmt,
@@ -184,22 +227,18 @@ def store(
     per_minute: int,
     owner: str | None,
     policy: jobs.JobPolicy,
-    now: datetime | None = None,
+    now: datetime,
 ) -> tuple[Accepted, jobs.Work]:
     """Store the answer and its grading job (leased to ``owner``); the caller commits.
 
-    Raises :class:`Refused` when a rule says no. The counts are read after locking the
-    user's row, so concurrent submissions of one user cannot both slip under a limit.
-    Core statements only, on a session or a connection: this is the service's hot path.
+    ``item`` is what :func:`target` read in the same transaction, at ``now``. Raises
+    :class:`Refused` when a rule says no. Core statements only, on a session or a
+    connection: this is the service's hot path.
     """
-    now = now or utcnow()
-    if _dialect(connection) != "sqlite":  # SQLite's BEGIN IMMEDIATE locks already
-        connection.execute(LOCK_USER, {"user_id": user_id})
-    check_rate(connection, user_id, per_minute, now)
-    if item.max_attempts is not None:
-        used = connection.scalar(ATTEMPTS, {"item_id": item.item_id, "user_id": user_id}) or 0
-        if used >= item.max_attempts:
-            raise NoAttemptsLeft(f"all {item.max_attempts} attempts at this item are used")
+    if item.recent >= per_minute:
+        check_rate(connection, user_id, per_minute, now)
+    if item.attempts is not None and item.max_attempts is not None and item.attempts >= item.max_attempts:
+        raise NoAttemptsLeft(f"all {item.max_attempts} attempts at this item are used")
 
     instance = item.instance
     if instance is None:
@@ -224,7 +263,7 @@ def store(
             "late": late,
         },
     ).scalar_one()
-    job_id = jobs.enqueue(connection, submission_id, owner, policy)
+    job_id = jobs.enqueue(connection, submission_id, owner, policy, now)
     accepted = Accepted(submission_id, item.item_id, user_id, instance, answer, fmt, now, late)
     return accepted, jobs.Work(job_id, submission_id, instance, answer, fmt)
 
@@ -237,9 +276,6 @@ def _dialect(connection: Executor) -> str:
 def check_rate(session: Executor, user_id: int, per_minute: int, now: datetime) -> None:
     """Raise :class:`RateLimited` when the user has used up the last minute's submissions."""
     window_start = now - RATE_WINDOW
-    recent = session.scalar(RECENT, {"user_id": user_id, "since": window_start})
-    if recent is None or recent < per_minute:
-        return
     # the oldest submission that keeps the user at the limit leaves the window first
     blocking = session.scalar(
         sa.select(SUBMISSIONS.c.submitted_at)
@@ -248,7 +284,9 @@ def check_rate(session: Executor, user_id: int, per_minute: int, now: datetime) 
         .offset(per_minute - 1)
         .limit(1)
     )
-    wait = (blocking or now) + RATE_WINDOW - now
+    if blocking is None:
+        return
+    wait = blocking + RATE_WINDOW - now
     retry_after = max(1, int(wait.total_seconds()) + 1)
     raise RateLimited(
         f"at most {per_minute} submissions a minute: try again in {retry_after} s", retry_after

@@ -10,7 +10,7 @@ from spectree import Response
 from exercises import InstanceError
 from grader import jobs, submissions
 from grader.db import database, get_session, write_transaction
-from grader.models import GradingJob, Submission, User
+from grader.models import GradingJob, Submission, User, utcnow
 from grader.web.api import bp
 from grader.web.api.access import course_role, load
 from grader.web.api.present import accepted_out, feedback_hidden, submission_out
@@ -46,8 +46,10 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
     user = current_user()
     policy = jobs.JobPolicy.from_config(current_app.config)
     # Core statements on a connection of its own, in one write transaction: the hot path
+    per_minute = current_app.config["SUBMISSIONS_PER_MINUTE"]
     with write_transaction(database().engine) as connection:
-        item = submissions.target(connection, json.item_id, user.id)
+        now = utcnow()
+        item = submissions.target(connection, json.item_id, user.id, per_minute=per_minute, now=now)
         if item is None or not item.answerable_by(user.id):
             raise not_found(f"item {json.item_id}")
         try:
@@ -57,9 +59,10 @@ def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
                 item,
                 json.answer,
                 json.format,
-                per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+                per_minute=per_minute,
                 owner=jobs.WORKER_ID,
                 policy=policy,
+                now=now,
             )
         except submissions.RateLimited as refused:
             raise ApiError(

@@ -7,6 +7,7 @@ so nothing in the rest of the code depends on SQLite.
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_request_context, request
@@ -25,16 +27,34 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 EXTENSION = "grader.db"
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' text: orjson, several times faster than ``json`` on verdicts."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson refuses (an int too large for 64 bits...) json still writes
+        return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN and Infinity, which json wrote before
+        return json.loads(text)
+
+
+JSON_CODEC = {"json_serializer": json_dumps, "json_deserializer": json_loads}
+
+
 def make_engine(url: str, **options: Any) -> sa.Engine:
     """An engine for ``url``; on SQLite, with the pragmas and locking the service relies on."""
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, **options)
+        return sa.create_engine(url, pool_pre_ping=True, **JSON_CODEC, **options)
     if sa_url.database and sa_url.database != ":memory:":
         Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
     if "poolclass" not in options:  # threads of the server each hold one while they work
         options = {"pool_size": 20, "max_overflow": 20, **options}
-    engine = sa.create_engine(url, **options)
+    engine = sa.create_engine(url, **JSON_CODEC, **options)
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -55,10 +75,9 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     # A deferred transaction that reads and then writes cannot wait for the lock: SQLite
     # answers "database is locked" at once, ignoring the busy timeout. Taking the write
     # lock at BEGIN makes writers queue instead. Read-only work may opt out.
-    if connection.get_execution_options().get("read_only"):
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # (on the driver's connection: SQLAlchemy's execution machinery would cost more than it)
+    begin = "BEGIN" if connection.get_execution_options().get("read_only") else "BEGIN IMMEDIATE"
+    connection.connection.driver_connection.execute(begin)
 
 
 # Writers of one process queue on a Python lock before SQLite's: SQLite makes a writer

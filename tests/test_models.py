@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from grader import db
-from grader.models import Base, Course, User
+from grader.models import Base, Course, User, Variant
 from tests.conftest import sqlite_only
 
 
@@ -151,3 +153,35 @@ def test_writers_share_one_connection_until_a_database_error(app):
     assert codes == ["A1"]
     db.database(app).dispose()
     assert first.closed and connection.closed
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"kind": "softmax", "z": [1.0, -2.5, 3e-300]},
+        {"nested": [[1, 2], [3, 4]], "none": None, "text": "é ∂S/∂z"},
+        {"big": 2**70},  # beyond orjson's integers: json writes it
+        {3: "an int key"},
+    ],
+)
+def test_json_columns_read_back_what_was_written(value):
+    assert db.json_loads(db.json_dumps(value)) == json.loads(json.dumps(value))
+
+
+def test_json_written_by_the_standard_library_still_reads():
+    assert db.json_loads('{"received": [NaN, Infinity, -Infinity]}')["received"][1] == float("inf")
+
+
+@sqlite_only  # PostgreSQL never took NaN in JSON
+def test_a_json_column_written_before_reads_back(build, people):
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}])
+    with build.sessionmaker.begin() as session:
+        session.execute(
+            sa.insert(Variant.__table__).values(
+                item_id=item_id, user_id=people["alice"].id, draw_number=0,
+                instance=sa.literal_column("""'{"kind": "softmax", "z": [NaN, 1.0]}'"""),
+            )
+        )
+    with build.sessionmaker() as session:
+        instance = session.scalar(sa.select(Variant.instance))
+    assert instance["z"][1] == 1.0 and math.isnan(instance["z"][0])

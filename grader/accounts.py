@@ -103,7 +103,11 @@ class TokenCache:
         self._lock = threading.Lock()
 
     def cached(self, token: str) -> User | None:
-        """The user of a token seen lately (detached: merge it into a session), or None."""
+        """The user of a token seen lately, or None.
+
+        A detached snapshot of its columns, the same object for every caller: read it,
+        never change it or add it to a session (merge it for a copy that can be).
+        """
         with self._lock:
             entry = self._entries.get(token_digest(token))
         if entry is not None and time.monotonic() - entry[0] < self.seconds:

@@ -37,13 +37,13 @@ def load_user() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        user = None
+        user: User | None = None
         token = token.strip()
         if scheme.lower() == "bearer" and token:
-            known = tokens.cached(token)
-            if known is not None:
-                user = get_session().merge(known, load=False)
-            else:
+            # a cached user is a detached, read-only snapshot shared by the requests of
+            # this process: the views read its columns only, with no session to pay for
+            user = tokens.cached(token)
+            if user is None:
                 with reading(get_session()) as db_session:
                     user = tokens.load(db_session, token)
         if user is None:

@@ -20,5 +20,5 @@ def wait_until_healthy(base: str, attempts: int = 300) -> None:
         try:
             if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted before the app is ready
             time.sleep(0.1)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from grader.sandbox import Limits, SandboxPool, SandboxUnavailable, client, launch
+from grader.sandbox import pool as pool_module
 from grader.sandbox.result import read_result
 
 SOFTMAX = """
@@ -168,6 +169,38 @@ def test_a_daemon_killed_from_outside_is_restarted() -> None:
         assert run_one(pool, SOFTMAX).calls[0].ok
         pool._processes[0]._process.kill()  # type: ignore[union-attr]
         assert run_one(pool, SOFTMAX).calls[0].ok
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="slots have uids of their own when run as root")
+def test_the_slots_of_a_pool_run_as_uids_of_their_own() -> None:
+    whoami = "import os\nimport numpy as np\ndef softmax(z):\n    return np.array([float(os.getuid())])\n"
+    with SandboxPool(2, first_slot=5) as pool:
+        assert [p.slot for p in pool._processes] == [5, 6]
+        uid = run_one(pool, whoami).calls[0].value
+        assert float(uid[0]) in (launch.SLOT_UID_BASE + 5, launch.SLOT_UID_BASE + 6)
+
+
+def test_the_default_pool_is_numbered_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool_module, "_default", None)
+    monkeypatch.setattr(pool_module, "_default_first_slot", 0)
+    pool_module.use_slots_from(8)
+    started = pool_module.default_pool()
+    try:
+        assert started._processes[0].slot == 8
+        with pytest.raises(RuntimeError, match="already started"):
+            pool_module.use_slots_from(16)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a forked server process starts a pool of its own
+            os.write(write, b"fresh" if pool_module._default is None else b"inherited")
+            os._exit(0)
+        os.close(write)
+        assert os.read(read, 20) == b"fresh"
+        os.close(read)
+        os.waitpid(pid, 0)
+    finally:
+        pool_module.close_default_pool()
+    assert pool_module._default is None
 
 
 def test_without_bubblewrap_nothing_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

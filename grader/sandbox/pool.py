@@ -26,13 +26,16 @@ class SandboxPool:
     for the length of one submission.
     """
 
-    def __init__(self, size: int | None = None, limits: Limits | None = None) -> None:
-        self.size = size or max(1, min(os.cpu_count() or 1, 8))
+    def __init__(
+        self, size: int | None = None, limits: Limits | None = None, first_slot: int = 0
+    ) -> None:
+        self.size = size or default_size()
         self.limits = limits or Limits()
         # first in, first out: the daemon taken is the one idle longest, whose next child
         # is already forked
         self._idle: queue.Queue[SandboxProcess] = queue.Queue()
-        self._processes = [SandboxProcess(slot) for slot in range(self.size)]
+        slots = range(first_slot, first_slot + self.size)  # each slot runs as a uid of its own
+        self._processes = [SandboxProcess(slot) for slot in slots]
         for process in reversed(self._processes):
             self._idle.put(process)
         self._closed = False
@@ -163,7 +166,13 @@ class PendingRun:
             return None
 
 
+def default_size() -> int:
+    """Daemons in a pool: one per core, up to 8."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 _default: SandboxPool | None = None
+_default_first_slot = 0
 _default_lock = threading.Lock()
 
 
@@ -172,6 +181,33 @@ def default_pool() -> SandboxPool:
     global _default
     with _default_lock:
         if _default is None:
-            _default = SandboxPool()
+            _default = SandboxPool(first_slot=_default_first_slot)
             atexit.register(_default.close)
         return _default
+
+
+def use_slots_from(first: int) -> None:
+    """Number this process's pool from slot ``first`` (server processes must not share slots)."""
+    global _default_first_slot
+    with _default_lock:
+        if _default is not None:
+            raise RuntimeError("the default sandbox pool is already started")
+        _default_first_slot = first
+
+
+def close_default_pool() -> None:
+    """Stop the process-wide pool, if started (before forking: its daemons are this process's)."""
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+            _default = None
+
+
+def _forget_after_fork() -> None:
+    # the parent's daemons and their pipes are not the child's to use
+    global _default, _default_lock
+    _default, _default_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

@@ -8,12 +8,14 @@ lease (a compare-and-set on state and owner): if two workers ever grade the same
 submission, one verdict is stored and the other is dropped.
 
 The request that accepted a submission grades it at once. A job whose worker died
-(crash, kill, restart) keeps its lease until it expires; a :class:`JobRunner`
-started with the server takes over every such job of an earlier process at
-startup, and expired ones while it runs. Grading again never creates a submission,
-so it never uses up a student's attempts. (Behind several server processes, one that
-starts may take over a job another is still grading: the work is done twice, the
-verdict stored once.)
+(crash, kill, restart) keeps its lease until it expires. A server that starts
+queues every running job again before any of its processes serves
+(:func:`requeue_orphans`; a lone process's :class:`JobRunner` takes them over
+itself), and each process's runner grades queued and expired jobs while it runs.
+Grading again never creates a submission, so it never uses up a student's
+attempts. (Two servers started apart on one database, or the WSGI entry point
+under a server of several processes, may still take over a job another process
+is grading: the work is done twice, the verdict stored once.)
 """
 
 from __future__ import annotations
@@ -39,8 +41,22 @@ from grader.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
-#: this process's name on the leases it takes
-WORKER_ID = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+#: this process's name on the leases it takes (a forked server process takes a name of its own)
+WORKER_ID = _worker_id()
+
+
+def _rename_after_fork() -> None:
+    global WORKER_ID
+    WORKER_ID = _worker_id()
+
+
+os.register_at_fork(after_in_child=_rename_after_fork)
 LEASE_SECONDS_DEFAULT = 120.0
 MAX_ATTEMPTS_DEFAULT = 3
 SWEEP_SECONDS_DEFAULT = 10.0
@@ -275,11 +291,12 @@ def claim(
 
 def sweep(
     sessionmaker: so.sessionmaker[so.Session],
-    owner: str = WORKER_ID,
+    owner: str | None = None,
     policy: JobPolicy | None = None,
     take_over_running: bool = False,
 ) -> int:
     """Claim and grade until no claimable job is left; the number of verdicts stored."""
+    owner = owner or WORKER_ID
     policy = policy or JobPolicy()
     stored = 0
     while True:
@@ -289,6 +306,22 @@ def sweep(
                 return stored
             for work in batch:
                 stored += run(session, work, owner, policy).stored
+
+
+def requeue_orphans(sessionmaker: so.sessionmaker[so.Session]) -> int:
+    """Queue again every running job, whatever its lease says; how many.
+
+    For a server that starts its processes: every job still running belongs to
+    a process that is gone, and the new processes grade what is queued. Grading
+    again costs no attempt of the student's.
+    """
+    with sessionmaker.begin() as session:
+        requeued = session.execute(
+            sa.update(GradingJob)
+            .where(GradingJob.state == "running")
+            .values(state="queued", lease_owner=None, lease_expires_at=None)
+        )
+        return requeued.rowcount
 
 
 def counts(session: so.Session) -> dict[str, int]:
@@ -305,18 +338,22 @@ class JobRunner(threading.Thread):
         sessionmaker: so.sessionmaker[so.Session],
         policy: JobPolicy,
         sweep_seconds: float = SWEEP_SECONDS_DEFAULT,
-        owner: str = WORKER_ID,
+        owner: str | None = None,
+        take_over_at_start: bool = True,
     ) -> None:
         super().__init__(name="grading-job-runner", daemon=True)
         self.sessionmaker = sessionmaker
         self.policy = policy
         self.sweep_seconds = sweep_seconds
-        self.owner = owner
+        self.owner = owner or WORKER_ID
+        self.take_over_at_start = take_over_at_start
         self.stopping = threading.Event()
         self.recovered = threading.Event()
 
     def run(self) -> None:
-        take_over = True  # at startup: every running job belongs to a process that is gone
+        # at startup of a lone process, every running job belongs to a process that is gone;
+        # beside other processes, only expired leases are (see requeue_orphans)
+        take_over = self.take_over_at_start
         while not self.stopping.is_set():
             try:
                 graded = sweep(self.sessionmaker, self.owner, self.policy, take_over)

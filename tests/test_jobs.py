@@ -189,3 +189,34 @@ def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_
     monkeypatch.undo()  # the sandbox is back: the queued job is graded
     assert jobs.sweep(build.sessionmaker, policy=POLICY) == 1
     assert build.get(Submission, work.submission_id).correct is True
+
+
+def test_a_server_that_starts_queues_what_was_left_running(build, people, item_id):
+    left = store(build, people["alice"], item_id, owner="a-process-that-is-gone")
+    finished = store(build, people["bob"], item_id, owner=jobs.WORKER_ID)
+    with build.sessionmaker() as session:
+        jobs.run(session, finished, jobs.WORKER_ID, POLICY)
+    assert jobs.requeue_orphans(build.sessionmaker) == 1
+    job = job_of(build, left)
+    assert (job.state, job.lease_owner, job.lease_expires_at, job.attempts) == ("queued", None, None, 1)
+    assert job_of(build, finished).state == "done"
+    # a worker's ordinary sweep grades it, once, without taking over any live lease
+    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 1
+    assert (job_of(build, left).state, job_of(build, left).attempts) == ("done", 2)
+    assert build.get(Submission, left.submission_id).correct is True
+
+
+def test_a_forked_process_leases_under_a_name_of_its_own():
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports the name it would lease under
+        os.write(write, jobs.WORKER_ID.encode())
+        os._exit(0)
+    os.close(write)
+    child_name = os.read(read, 200).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child_name and child_name != jobs.WORKER_ID
+    assert child_name.split(":")[1] == str(pid)

@@ -7,7 +7,9 @@ so nothing in the rest of the code depends on SQLite.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from grader import settings
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+LOCK_FILE_SUFFIX = "-writers.lock"  # beside the database file: the server's processes queue on it
 EXTENSION = "grader.db"
 
 
@@ -82,8 +85,10 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
 
 # Writers of one process queue on a Python lock before SQLite's: SQLite makes a writer
 # that finds its lock taken sleep and poll (1, 2, 5, 10... ms), so under load the lock
-# sits free while its waiters sleep; a Python lock hands it over at once. SQLite's busy
-# timeout still orders the writers of different processes.
+# sits free while its waiters sleep; a Python lock hands it over at once. The processes
+# of one server then queue likewise on a lock file beside the database (flock: the
+# kernel hands it over, and frees it when its holder dies). SQLite's busy timeout still
+# orders the writers of other programs.
 #
 # Behind the lock, the writers of one process also share one connection. A connection
 # keeps the pages it read until another connection writes: then it must drop them all
@@ -107,25 +112,66 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     if not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
         raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is busy"))
     try:
-        connection = getattr(engine, _WRITER, None)
-        if connection is None or connection.closed or connection.invalidated:
-            connection = engine.connect()
-            setattr(engine, _WRITER, connection)
-        try:
-            with connection.begin():
-                yield connection
-        except BaseException as error:
-            # a refusal was rolled back cleanly; after a database error the connection goes
-            # back to the pool, whose reset ends whatever a failed commit or rollback left
-            if (
-                isinstance(error, sa.exc.SQLAlchemyError)
-                or connection.invalidated
-                or connection.in_transaction()
-            ):
-                _close_writer(engine)
-            raise
+        with _process_turn(engine):
+            yield from _write_on_shared_connection(engine)
     finally:
         gate.release()
+
+
+@contextmanager
+def _process_turn(engine: sa.Engine) -> Iterator[None]:
+    """This process's turn among the server's processes (held by one thread: see the gate).
+
+    No timeout: the holder is a write transaction of this server, which SQLite's own
+    busy timeout bounds; the threads queued behind the gate keep theirs.
+    """
+    fd = _lock_file(engine)
+    if fd is None:  # an in-memory database has this process only
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_lock_files: dict[tuple[str, int], int] = {}  # (database file, pid) -> the open lock file
+
+
+def _lock_file(engine: sa.Engine) -> int | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = (os.path.abspath(database), os.getpid())  # a forked process opens its own
+    fd = _lock_files.get(key)
+    if fd is None:
+        opened = os.open(f"{key[0]}{LOCK_FILE_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = _lock_files.setdefault(key, opened)
+        if fd != opened:  # another thread opened it first
+            os.close(opened)
+    return fd
+
+
+def _write_on_shared_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """The process's write connection, in a transaction (see the comment above)."""
+    connection = getattr(engine, _WRITER, None)
+    if connection is None or connection.closed or connection.invalidated:
+        connection = engine.connect()
+        setattr(engine, _WRITER, connection)
+    try:
+        with connection.begin():
+            yield connection
+    except BaseException as error:
+        # a refusal was rolled back cleanly; after a database error the connection goes
+        # back to the pool, whose reset ends whatever a failed commit or rollback left
+        if (
+            isinstance(error, sa.exc.SQLAlchemyError)
+            or connection.invalidated
+            or connection.in_transaction()
+        ):
+            _close_writer(engine)
+        raise
 
 
 def _close_writer(engine: sa.Engine) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +18,8 @@ from alembic.migration import MigrationContext
 from grader import db
 from grader.models import Base, Course, User, Variant
 from tests.conftest import sqlite_only
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_migrations_build_exactly_the_models(app):
@@ -131,6 +137,57 @@ def test_writers_queue_in_the_process_and_time_out(app, monkeypatch):
     assert outcome["second"] == "database is busy"
     second_writer()  # once the first is done, the next goes through
     assert outcome["second"] == "wrote"
+
+
+@sqlite_only
+def test_the_processes_of_a_server_take_turns_on_the_lock_file(app, database_url):
+    import fcntl
+    import threading
+
+    engine = db.database(app).engine
+    done = threading.Event()
+
+    def writer():
+        with db.write_transaction(engine) as connection:
+            connection.execute(sa.insert(Course), {"code": "W1", "title": "queued"})
+        done.set()
+
+    # another open of the lock file stands for another process of the server
+    other = os.open(sa.make_url(database_url).database + db.LOCK_FILE_SUFFIX, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert not done.wait(0.3)  # waits its turn, without SQLite's lock taken
+        with engine.connect() as reader:
+            assert reader.execute(sa.select(sa.func.count(Course.id))).scalar() == 0
+        fcntl.flock(other, fcntl.LOCK_UN)
+        assert done.wait(5)
+        thread.join()
+    finally:
+        os.close(other)
+
+
+@sqlite_only
+def test_writers_of_two_processes_all_commit(database_url):
+    script = (
+        "import sys, sqlalchemy as sa\n"
+        "from grader import db\n"
+        "from grader.models import Course\n"
+        "engine = db.make_engine(sys.argv[1])\n"
+        "for i in range(150):\n"
+        "    with db.write_transaction(engine) as c:\n"
+        "        c.execute(sa.insert(Course), {'code': f'{sys.argv[2]}{i}', 'title': 't'})\n"
+    )
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, database_url, name], cwd=ROOT)
+        for name in ("P", "Q")
+    ]
+    assert [writer.wait(60) for writer in writers] == [0, 0]
+    engine = db.make_engine(database_url, poolclass=sa.NullPool)
+    with engine.connect() as reader:
+        assert reader.execute(sa.select(sa.func.count(Course.id))).scalar() == 300
+    engine.dispose()
 
 
 @sqlite_only

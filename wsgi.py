@@ -1,7 +1,7 @@
 """The WSGI entry point for any WSGI server, e.g. ``waitress-serve wsgi:app``.
 
-``grader serve`` does the same with waitress; either way the database is migrated and
-the grading jobs an earlier process left unfinished are graded.
+``grader serve`` does the same with waitress, in one process per core; either way the
+database is migrated and the grading jobs an earlier process left unfinished are graded.
 """
 
 from grader.server import start_job_runner

@@ -40,6 +40,7 @@ from grader.models import Assignment, Course, Enrolment, GradingJob, Item, Submi
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_THREADS = int(os.environ.get("BENCH_CLIENT_THREADS", "8"))
 SERVER_THREADS = int(os.environ.get("BENCH_SERVER_THREADS", "8"))
+SERVER_WORKERS = os.environ.get("BENCH_SERVER_WORKERS")  # unset: grader serve's default
 STUDENTS = 16
 ROUNDS = 5  # alternating, so that other load on the machine weighs on both alike
 SECONDS_PER_ROUND = float(os.environ.get("BENCH_SECONDS", "3"))
@@ -119,6 +120,8 @@ def main() -> None:
     }
     command = [sys.executable, "-m", "grader.cli", "serve", "--port", str(port),
                "--threads", str(SERVER_THREADS)]
+    if SERVER_WORKERS:
+        command += ["--workers", SERVER_WORKERS]
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     try:

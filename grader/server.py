@@ -1,9 +1,25 @@
-"""``grader serve``: migrate, optionally load the demo, grade what a restart left, serve."""
+"""``grader serve``: migrate, optionally load the demo, grade what a restart left, serve.
+
+One process grades under one interpreter lock, so a server on several cores runs
+several processes (``--workers``): the parent migrates the database, loads the
+demo and queues again what a crash left running, then binds the port and forks
+the workers, which all accept on it, each with its own threads, database
+connections, sandbox slots and name on the leases it takes. The parent only
+watches: a worker that dies is started again, and the workers die with it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import signal
+import socket
+import sys
 import threading
+import time
+from types import FrameType
 
 import waitress
 from flask import Flask
@@ -11,17 +27,28 @@ from flask import Flask
 from grader import demo as demo_course
 from grader import jobs
 from grader.db import database
+from grader.sandbox import pool as sandbox_pool
 from grader.web import create_app
 
 log = logging.getLogger(__name__)
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+RESPAWN_PAUSE_SECONDS = 1.0  # between the restarts of a worker that keeps dying
+LISTEN_BACKLOG = 1024
 
-def start_job_runner(app: Flask) -> jobs.JobRunner:
+
+def default_workers() -> int:
+    """Server processes by default: one per core, up to 4 (SQLite has one writer at a time)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def start_job_runner(app: Flask, take_over_at_start: bool = True) -> jobs.JobRunner:
     """The background grader of interrupted, expired and queued jobs, started."""
     runner = jobs.JobRunner(
         database(app).sessionmaker,
         jobs.JobPolicy.from_config(app.config),
         app.config["JOB_SWEEP_SECONDS"],
+        take_over_at_start=take_over_at_start,
     )
     runner.start()
     return runner
@@ -31,10 +58,8 @@ def warm_sandbox() -> None:
     """Start the sandbox daemons in the background, so the first function answer waits less."""
 
     def warm() -> None:
-        from grader.sandbox.pool import default_pool
-
         try:
-            default_pool().warm()
+            sandbox_pool.default_pool().warm()
         except Exception as error:  # the service still grades matrices; functions wait in the queue
             log.warning("the sandbox for function answers did not start: %s", error)
 
@@ -52,8 +77,9 @@ def print_demo_logins(app: Flask, loaded: list[demo_course.Login] | None) -> Non
     print("API tokens: `grader user add NAME --role student|instructor` prints one.")
 
 
-def serve(host: str, port: int, demo: bool, threads: int) -> None:
-    """Serve the application with waitress (creating and migrating the database first)."""
+def serve(host: str, port: int, demo: bool, threads: int, workers: int = 1) -> None:
+    """Serve the application with waitress, in ``workers`` processes (creating and migrating
+    the database first)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # "Task queue depth is N" on every request that waits for a thread: load, not news
@@ -61,7 +87,108 @@ def serve(host: str, port: int, demo: bool, threads: int) -> None:
     app = create_app()  # migrates the database to the newest schema
     if demo:
         print_demo_logins(app, demo_course.load_if_empty(app))
-    start_job_runner(app)
+    if workers <= 1:
+        start_job_runner(app)
+        warm_sandbox()
+        print(f"Serving on http://{host}:{port}", flush=True)
+        waitress.serve(app, host=host, port=port, threads=threads, ident="grader", _quiet=True)
+        return
+
+    requeued = jobs.requeue_orphans(database(app).sessionmaker)
+    if requeued:
+        log.warning("%d submission(s) left unfinished by a restart are queued for grading", requeued)
+    # nothing of this process's may reach the workers: connections, daemons, threads
+    database(app).dispose()
+    sandbox_pool.close_default_pool()
+    listener = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+    print(f"Serving on http://{host}:{port} ({workers} processes of {threads} threads)", flush=True)
+    Supervisor(listener, workers, threads).run()
+
+
+class Supervisor:
+    """Forks the worker processes that serve on ``listener``, and starts again any that dies."""
+
+    def __init__(self, listener: socket.socket, workers: int, threads: int) -> None:
+        self.listener = listener
+        self.workers = workers
+        self.threads = threads
+        self.children: dict[int, int] = {}  # pid -> worker number
+        self.stopping = False
+
+    def run(self) -> None:
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            for number in range(self.workers):
+                self._spawn(number)
+            while self.children:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:
+                    break
+                number = self.children.pop(pid, None)
+                if number is None or self.stopping:
+                    continue
+                log.error("worker %d (pid %d) ended (%s): starting it again", number, pid,
+                          _describe(status))
+                time.sleep(RESPAWN_PAUSE_SECONDS)
+                if not self.stopping:
+                    self._spawn(number)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._signal_children(signal.SIGTERM)
+            self.listener.close()
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        self._signal_children(signal.SIGTERM)
+
+    def _signal_children(self, signum: int) -> None:
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    def _spawn(self, number: int) -> None:
+        pid = os.fork()
+        if pid:
+            self.children[pid] = number
+            return
+        code = 1
+        try:
+            worker(self.listener, number, self.threads)
+            code = 0
+        except BaseException:
+            log.exception("worker %d failed", number)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+
+def worker(listener: socket.socket, number: int, threads: int) -> None:
+    """One server process: its own application, grading runner and sandbox slots."""
+    _die_with_parent()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    sandbox_pool.use_slots_from(number * sandbox_pool.default_size())
+    app = create_app({"MIGRATE_ON_START": False})
+    # the parent queued what was left running; a lease another worker holds is not taken
+    start_job_runner(app, take_over_at_start=False)
     warm_sandbox()
-    print(f"Serving on http://{host}:{port}", flush=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="grader", _quiet=True)
+    waitress.serve(app, sockets=[listener], threads=threads, ident="grader", _quiet=True)
+
+
+def _die_with_parent() -> None:
+    """Have the kernel end this process when the supervisor ends, even by SIGKILL."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the supervisor died before the request took hold
+        os._exit(1)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

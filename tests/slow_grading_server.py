@@ -1,6 +1,6 @@
 """``grader serve`` whose grading takes a while, so that a test can kill it mid-grading.
 
-Usage: python tests/slow_grading_server.py SECONDS PORT
+Usage: python tests/slow_grading_server.py SECONDS PORT [WORKERS]
 """
 
 from __future__ import annotations
@@ -21,4 +21,5 @@ def slow_grade(work: jobs.Work) -> Verdict:
 
 if __name__ == "__main__":
     jobs.grade = slow_grade
-    server.serve(host="127.0.0.1", port=int(sys.argv[2]), demo=False, threads=8)
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    server.serve(host="127.0.0.1", port=int(sys.argv[2]), demo=False, threads=8, workers=workers)

@@ -147,3 +147,21 @@ def test_a_failing_function_shows_its_first_failing_instance(tmp_path: Path, cap
     assert "first failing instance:" in out
     assert 'given    {"z": [1.0, 2.0, 3.0]}' in out
     assert "expected [0.09003057" in out and "received [2.718281828" in out
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--threads", "0"], ["--workers", "-2"]])
+def test_serve_refuses_fewer_than_one_process_or_thread(capsys, option: list[str]) -> None:
+    code, out, err = run(capsys, "serve", "--port", "1", *option)
+    assert code == 2 and out == ""
+    assert err.strip() == "grader: --threads and --workers take a whole number of at least 1"
+
+
+def test_serve_says_so_when_the_port_is_taken(tmp_path: Path, monkeypatch, capsys) -> None:
+    import socket
+
+    monkeypatch.setenv("GRADER_INSTANCE_PATH", str(tmp_path))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, _out, err = run(capsys, "serve", "--port", str(port), "--workers", "2")
+    assert code == 2
+    assert err.startswith(f"grader: cannot serve on 127.0.0.1:{port}: ") and "in use" in err

@@ -1,4 +1,5 @@
-"""The real server (waitress, ``grader serve``) on a free port: load, and a kill -9 mid-grading."""
+"""The real server (``grader serve``: waitress, in one or several processes) on a free port:
+load, a kill -9 mid-grading, and workers that die."""
 
 from __future__ import annotations
 
@@ -109,6 +110,15 @@ class Server:
                 time.sleep(0.1)
         raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
 
+    def children(self) -> set[int]:
+        """The server's own child processes (its workers, when it has several)."""
+        assert self.process is not None
+        pid = self.process.pid
+        try:
+            return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+        except FileNotFoundError:
+            return set()
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
@@ -171,8 +181,9 @@ def stored(url: str) -> list[tuple[Submission, GradingJob]]:
         engine.dispose()
 
 
-def test_200_submissions_from_16_threads(server: Server, course: Course):
-    server.start()
+@pytest.mark.parametrize("workers", [1, 2])
+def test_200_submissions_from_16_threads(server: Server, course: Course, workers: int):
+    server.start("-m", "grader.cli", "serve", "--port", str(server.port), "--workers", str(workers))
     specs = [answer_for(course, n) for n in range(SUBMISSIONS)]
     with ThreadPoolExecutor(THREADS) as pool:
         responses = list(pool.map(lambda spec: post(server.base, spec), specs))
@@ -193,8 +204,46 @@ def test_200_submissions_from_16_threads(server: Server, course: Course):
     assert all(s.verdict is not None for s, _ in rows)
 
 
-def test_killed_mid_grading_nothing_is_lost(server: Server, course: Course, tmp_path: Path):
-    server.start(str(ROOT / "tests" / "slow_grading_server.py"), "1.5", str(server.port))
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_workers_are_started_again_and_die_with_the_server(server: Server, course: Course):
+    server.start("-m", "grader.cli", "serve", "--port", str(server.port), "--workers", "2")
+    workers = server.children()
+    assert len(workers) == 2, server.log.read_text()
+    lost = min(workers)
+    os.kill(lost, signal.SIGKILL)
+    assert wait_for(lambda: len(server.children() - {lost}) == 2), server.log.read_text()
+    assert f"(pid {lost}) ended (signal SIGKILL): starting it again" in server.log.read_text()
+    specs = [answer_for(course, n) for n in range(0, 24, 2)]
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(lambda spec: post(server.base, spec).status_code, specs)) == {201}
+    workers = server.children()
+    server.kill()  # SIGKILL: no chance to stop them itself
+    assert wait_for(lambda: not any(alive(pid) for pid in workers)), "workers outlived the server"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_killed_mid_grading_nothing_is_lost(
+    server: Server, course: Course, tmp_path: Path, workers: int
+):
+    server.start(
+        str(ROOT / "tests" / "slow_grading_server.py"), "1.5", str(server.port), str(workers)
+    )
     specs = [answer_for(course, n) for n in range(32)]
     pool = ThreadPoolExecutor(THREADS)
 
@@ -212,7 +261,9 @@ def test_killed_mid_grading_nothing_is_lost(server: Server, course: Course, tmp_
             break
         time.sleep(0.05)
     assert len(running) >= 4, server.log.read_text()
+    processes = server.children() if workers > 1 else set()
     server.kill()
+    assert wait_for(lambda: not any(alive(pid) for pid in processes))
     acknowledged = {f.result() for f in futures} - {None}
     pool.shutdown()
     before = stored(course.url)

@@ -21,7 +21,7 @@ from grader.web.api.schemas import (
     SubmissionQuery,
     SubmissionsOut,
 )
-from grader.web.api.spec import spec
+from grader.web.api.spec import spec, validated_body
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid, not_found
 
@@ -40,10 +40,12 @@ LIST_LIMIT = 200
         HTTP_429=ErrorOut,
     ),
     tags=["submissions"],
+    skip_validation=True,  # the service's hot path: see validated_body
 )
-def submit(json: SubmissionIn) -> tuple[SubmissionOut, int]:
+def submit() -> tuple[SubmissionOut, int]:
     """Store an answer to an item (the caller's own instance of it), grade it, return both."""
     user = current_user()
+    json = validated_body(SubmissionIn)
     policy = jobs.JobPolicy.from_config(current_app.config)
     # Core statements on a connection of its own, in one write transaction: the hot path
     per_minute = current_app.config["SUBMISSIONS_PER_MINUTE"]

@@ -1,22 +1,30 @@
 """Stored, graded matrix submissions per second through HTTP, beside a trivial endpoint.
 
-Starts ``grader serve`` (waitress, 8 threads, SQLite) on a free port with a course
-of students, then alternates timed rounds of ``GET /healthz`` (the trivial
-endpoint: one ``SELECT 1``) and ``POST /api/v1/submissions`` (a 5 x 15 layer
-Jacobian as JSON, right or transposed: authenticated, checked against the
-attempt and rate rules, stored with its grading job, graded, its verdict stored,
-answered), from the same client threads with keep-alive connections, in the same
-run. Target: at least half the trivial endpoint's rate.
+Starts ``grader serve`` (waitress, SQLite; its default processes, or
+BENCH_SERVER_WORKERS) on a free port with a course of students, then alternates
+timed rounds of ``GET /healthz`` (the trivial endpoint: one ``SELECT 1``) and
+``POST /api/v1/submissions`` (a 5 x 15 layer Jacobian as JSON, right or
+transposed: authenticated, checked against the attempt and rate rules, stored
+with its grading job, graded, its verdict stored, answered), from the same
+client with keep-alive connections, in the same run. Target: at least half the
+trivial endpoint's rate.
+
+Two clients, one after the other: Python (requests, one thread per connection)
+and, where it is installed, wrk (C). The client runs on the same machine and
+shares its cores with the server: the Python client costs about as much CPU per
+request as the trivial endpoint does, so its trivial rate is partly the
+client's own limit; wrk's rates are nearer to the server's.
 
 The per-user rate limit is raised for the run (GRADER_SUBMISSIONS_PER_MINUTE):
-it is a rule for students, not for a load test. The client runs on the same
-machine, so both rates include its share of the two cores.
+it is a rule for students, not for a load test.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIENT_THREADS = int(os.environ.get("BENCH_CLIENT_THREADS", "8"))
 SERVER_THREADS = int(os.environ.get("BENCH_SERVER_THREADS", "8"))
 SERVER_WORKERS = os.environ.get("BENCH_SERVER_WORKERS")  # unset: grader serve's default
-STUDENTS = 16
+STUDENTS = int(os.environ.get("BENCH_STUDENTS", "16"))
 ROUNDS = 5  # alternating, so that other load on the machine weighs on both alike
 SECONDS_PER_ROUND = float(os.environ.get("BENCH_SECONDS", "3"))
 
@@ -106,6 +114,63 @@ def rate(call: Callable[[requests.Session, int], int], seconds: float) -> tuple[
     return sum(counts) / elapsed, sum(failures)
 
 
+WRK_SCRIPT = """
+local people = {%s}
+local i = 0
+request = function()
+  i = i %% #people + 1
+  local person = people[i]
+  return wrk.format("POST", "/api/v1/submissions",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. person[1]}, person[2])
+end
+"""
+
+
+def wrk_rate(base: str, path: str, seconds: float, script: Path | None = None) -> tuple[float, int]:
+    """Requests per second from wrk (C, 2 threads, CLIENT_THREADS connections), and failures."""
+    command = ["wrk", "-t2", f"-c{CLIENT_THREADS}", f"-d{seconds:.0f}s", f"{base}{path}"]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: .*?(\d+), write (\d+), timeout (\d+)", out)
+    failed = int(failures.group(1)) if failures else 0
+    failed += sum(int(n) for n in errors.groups()) if errors else 0
+    return per_second, failed
+
+
+def drain(url: str, seconds: float = 10) -> None:
+    """Wait for the gradings a client cut off at its deadline (wrk does) to end."""
+    engine = db.make_engine(url)
+    deadline = time.monotonic() + seconds
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            pending = connection.scalar(
+                sa.select(sa.func.count(GradingJob.id)).where(GradingJob.state != "done")
+            )
+            connection.rollback()
+            if not pending:
+                break
+            time.sleep(0.1)
+    engine.dispose()
+
+
+def report(client: str, trivial_rates: list[float], submit_rates: list[float]) -> None:
+    trivial_median = statistics.median(trivial_rates)
+    submit_median = statistics.median(submit_rates)
+    print(f"-- client: {client}")
+    print(f"GET /healthz (trivial)           median {trivial_median:7.0f} req/s  "
+          f"(rounds: {', '.join(f'{r:.0f}' for r in trivial_rates)})")
+    print(f"POST /api/v1/submissions (5x15)  median {submit_median:7.0f} graded+stored/s  "
+          f"(rounds: {', '.join(f'{r:.0f}' for r in submit_rates)})")
+    # each round's pair ran back to back: its ratio is the least disturbed by other load
+    pairs = [sub / triv for sub, triv in zip(submit_rates, trivial_rates, strict=True)]
+    print(f"ratio submissions / trivial: {submit_median / trivial_median:.2f} of the medians, "
+          f"{statistics.median(pairs):.2f} median of the rounds' "
+          f"({', '.join(f'{r:.2f}' for r in pairs)}); target >= 0.50")
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     url = f"sqlite:///{folder / 'grader.sqlite'}"
@@ -122,8 +187,20 @@ def main() -> None:
                "--threads", str(SERVER_THREADS)]
     if SERVER_WORKERS:
         command += ["--workers", SERVER_WORKERS]
+    script = folder / "submit.lua"
+    bodies = [
+        (token, json.dumps({"item_id": item_id, "answer": answer, "format": "json"}))
+        for token, item_id, answers in people
+        for answer in answers
+    ]
+    # Lua reads JSON's strings as its own: both quote with " and escape with \\
+    script.write_text(WRK_SCRIPT % ", ".join(
+        f"{{{json.dumps(token)}, {json.dumps(body)}}}" for token, body in bodies
+    ))
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    results: dict[str, tuple[list[float], list[float]]] = {}
+    failed = 0
     try:
         wait_until_healthy(base)
 
@@ -140,13 +217,24 @@ def main() -> None:
             )
             return response.status_code
 
-        trivial_rates, submit_rates, failed = [], [], 0
-        for _ in range(ROUNDS):
-            per_second, failures = rate(trivial, SECONDS_PER_ROUND)
-            trivial_rates.append(per_second)
-            per_second, failures = rate(submit, SECONDS_PER_ROUND)
-            submit_rates.append(per_second)
-            failed += failures
+        clients = {
+            f"python requests, {CLIENT_THREADS} threads": (
+                lambda: rate(trivial, SECONDS_PER_ROUND), lambda: rate(submit, SECONDS_PER_ROUND)
+            )
+        }
+        if shutil.which("wrk"):  # a client in C: its own cost weighs less on the shared cores
+            clients[f"wrk, 2 threads, {CLIENT_THREADS} connections"] = (
+                lambda: wrk_rate(base, "/healthz", SECONDS_PER_ROUND),
+                lambda: wrk_rate(base, "/api/v1/submissions", SECONDS_PER_ROUND, script),
+            )
+        for client, (trivial_round, submit_round) in clients.items():
+            trivial_rates, submit_rates = results.setdefault(client, ([], []))
+            for _ in range(ROUNDS):
+                for rates, one_round in ((trivial_rates, trivial_round), (submit_rates, submit_round)):
+                    per_second, failures = one_round()
+                    rates.append(per_second)
+                    failed += failures
+        drain(url)
     finally:
         server.terminate()
         server.wait(30)
@@ -159,19 +247,11 @@ def main() -> None:
         )
     engine.dispose()
 
-    trivial_median = statistics.median(trivial_rates)
-    submit_median = statistics.median(submit_rates)
-    print(f"client threads {CLIENT_THREADS}, server threads {SERVER_THREADS}, "
-          f"{ROUNDS} rounds of {SECONDS_PER_ROUND:.0f} s each, alternating")
-    print(f"GET /healthz (trivial)           median {trivial_median:7.0f} req/s  "
-          f"(rounds: {', '.join(f'{r:.0f}' for r in trivial_rates)})")
-    print(f"POST /api/v1/submissions (5x15)  median {submit_median:7.0f} graded+stored/s  "
-          f"(rounds: {', '.join(f'{r:.0f}' for r in submit_rates)})")
-    # each round's pair ran back to back: its ratio is the least disturbed by other load
-    pairs = [sub / triv for sub, triv in zip(submit_rates, trivial_rates, strict=True)]
-    print(f"ratio submissions / trivial: {submit_median / trivial_median:.2f} of the medians, "
-          f"{statistics.median(pairs):.2f} median of the rounds' "
-          f"({', '.join(f'{r:.2f}' for r in pairs)}); target >= 0.50")
+    workers = SERVER_WORKERS or "grader serve's default"
+    print(f"server: {workers} processes of {SERVER_THREADS} threads; {ROUNDS} rounds of "
+          f"{SECONDS_PER_ROUND:.0f} s each, alternating")
+    for client, (trivial_rates, submit_rates) in results.items():
+        report(client, trivial_rates, submit_rates)
     print(f"stored {stored} submissions, {graded} graded, {failed} failed requests")
 
 

@@ -12,11 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Debian packages the sandbox (bubblewrap) and the browser tests (chromium) need.
+# Debian packages the sandbox (bubblewrap) and the browser tests (chromium) need;
+# the benchmarks add wrk, an HTTP client in C.
 system-deps:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$(BENCH)" ]; then command -v wrk >/dev/null || missing="$$missing wrk"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -33,7 +35,8 @@ test: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP) system-deps
+bench: $(STAMP)
+	$(MAKE) --no-print-directory system-deps BENCH=1
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -12,12 +12,14 @@ import hashlib
 import secrets
 from typing import Any, Protocol
 
+import numpy as np
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import exercises
 from exercises import DrawOptions
-from grader.models import Item, Variant
+from grader.compare import TYPED, close
+from grader.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
 VARIANTS = Variant.__table__
@@ -116,3 +118,49 @@ def _seed(item: Item, user_id: int, draw_number: int) -> int:
     if item.assignment is None:  # practice items are stored with their variant at creation
         raise ValueError(f"item {item.id} has no assignment to draw from")
     return variant_seed(item.assignment.seed, user_id, item.id, draw_number)
+
+
+_assignments, _enrolments = Assignment.__table__, Enrolment.__table__
+# a student's assignment items of one kind, with the instance stored for them if any
+OWN_ITEMS = (
+    sa.select(Item, _assignments.c.seed, VARIANTS.c.instance)
+    .join(_assignments, _assignments.c.id == Item.assignment_id)
+    .join(
+        _enrolments,
+        sa.and_(
+            _enrolments.c.course_id == _assignments.c.course_id,
+            _enrolments.c.user_id == sa.bindparam("user_id"),
+            _enrolments.c.role == "student",
+        ),
+    )
+    .outerjoin(
+        VARIANTS,
+        sa.and_(VARIANTS.c.item_id == Item.id, VARIANTS.c.user_id == sa.bindparam("user_id")),
+    )
+    .where(Item.kind == sa.bindparam("kind"))
+)
+
+
+def own_assignment_item(session: so.Session, user_id: int, instance: dict[str, Any]) -> int | None:
+    """The assignment item whose instance for this student ``instance`` is, or near enough.
+
+    Near enough: every given value within the typed answers' tolerance of the
+    student's own, whatever the layout; such an instance asks the same question.
+    ``instance`` must be valid (see :func:`exercises.validate`); one without given
+    values (a function answer's) is no one's.
+    """
+    exercise = exercises.get(instance.get("kind"))
+    if not any(key in instance for key in exercise.given):
+        return None
+    normal = exercise.validate(instance)
+    rows = session.execute(OWN_ITEMS, {"user_id": user_id, "kind": exercise.name})
+    for item, seed, stored in rows:
+        own = stored or draw(item, variant_seed(seed, user_id, item.id, 0))
+        if all(_same_value(normal[key], own[key]) for key in exercise.given):
+            return item.id
+    return None
+
+
+def _same_value(given: Any, own: Any) -> bool:
+    given_array, own_array = np.asarray(given, dtype=float), np.asarray(own, dtype=float)
+    return given_array.shape == own_array.shape and bool(close(own_array, given_array, TYPED).all())

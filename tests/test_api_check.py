@@ -87,3 +87,62 @@ def test_check_shows_expected_values_to_instructors_only(client, people):
     teacher = client.post("/api/v1/check", json=body, headers=people["teacher"].headers).get_json()
     assert student["wrong_entries"][0]["index"] == [1] and student["wrong_entries"][0]["expected"] is None
     assert teacher["wrong_entries"][0]["expected"] == pytest.approx(0.24472847)
+
+
+FUNCTION = "import numpy as np\ndef softmax(z):\n    e = np.exp(z - z.max())\n    return e / e.sum()\n"
+
+
+@pytest.fixture
+def own(client, build, people):
+    """Alice's own instance of an assignment item, as the item's page shows it to her."""
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 4}])
+    item = client.get(f"/api/v1/items/{item_id}", headers=people["alice"].headers).get_json()
+    return item_id, item["instance"]
+
+
+def check(client, account, instance, answer="[1]", fmt="json"):
+    return client.post("/api/v1/check", json={"instance": instance, "answer": answer, "format": fmt},
+                       headers=account.headers)
+
+
+def scaled(instance, factor):
+    return {**instance, "z": [v * factor for v in instance["z"]]}
+
+
+@pytest.mark.parametrize(("factor", "fmt"), [(1.0, "json"), (1.001, "json"), (1.0, "python")])
+def test_a_student_cannot_check_their_own_assignment_instance(client, people, own, factor, fmt):
+    item_id, instance = own
+    answer = FUNCTION if fmt == "python" else "[1]"
+    response = check(client, people["alice"], scaled(instance, factor), answer, fmt)
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "own_assignment_instance"
+    assert f"item_id {item_id}" in error["message"]
+
+
+def test_other_instances_of_the_kind_are_checked(client, people, own):
+    _, instance = own
+    assert check(client, people["alice"], scaled(instance, 1.1)).status_code == 200  # another question
+    assert check(client, people["bob"], instance).status_code == 200  # not bob's instance
+    assert check(client, people["teacher"], instance).status_code == 200  # instructors check anything
+    # a function answer with no given values runs on hidden instances only
+    response = check(client, people["alice"], {"kind": "softmax"}, FUNCTION, "python")
+    assert response.status_code == 200 and response.get_json()["correct"] is True
+
+
+def test_practice_instances_are_checked(client, people):
+    created = client.post("/api/v1/practice", json={"kinds": ["softmax"], "count": 1},
+                          headers=people["alice"].headers).get_json()
+    instance = created["items"][0]["instance"]
+    assert check(client, people["alice"], instance).status_code == 200
+
+
+def test_after_a_redraw_the_new_instance_is_the_one_kept_for_submissions(client, people, own):
+    item_id, first = own
+    response = client.post(f"/api/v1/items/{item_id}/redraw", json={"user_id": people["alice"].id},
+                           headers=people["teacher"].headers)
+    assert response.status_code == 200
+    second = response.get_json()["instance"]
+    assert second != first
+    assert check(client, people["alice"], second).status_code == 409
+    assert check(client, people["alice"], first).status_code == 200  # no longer hers to answer

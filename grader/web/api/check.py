@@ -6,6 +6,8 @@ from spectree import Response
 
 import exercises
 from exercises import DrawOptions, InstanceError
+from grader import variants
+from grader.db import get_session
 from grader.grading import grade
 from grader.variants import fresh_seed
 from grader.verdict import Verdict
@@ -13,17 +15,33 @@ from grader.web.api import bp
 from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
-from grader.web.errors import invalid
+from grader.web.errors import ApiError, invalid
 
 ERRORS = {"HTTP_401": ErrorOut, "HTTP_422": ErrorOut}
 
 
 @bp.post("/check")
-@spec.validate(json=CheckIn, resp=Response(HTTP_200=Verdict, **ERRORS), tags=["grading"])
+@spec.validate(
+    json=CheckIn, resp=Response(HTTP_200=Verdict, HTTP_409=ErrorOut, **ERRORS), tags=["grading"]
+)
 def check(json: CheckIn) -> Verdict:
-    """Grade an answer against an instance; nothing is stored."""
+    """Grade an answer against an instance; nothing is stored.
+
+    Not a student's own instance of an assignment item (409): there an answer is
+    judged as a submission, which the item's attempts and feedback rules govern.
+    """
     user = current_user()
     try:
+        if not user.is_instructor:
+            item_id = variants.own_assignment_item(get_session(), user.id, json.instance)
+            if item_id is not None:
+                raise ApiError(
+                    409,
+                    "own_assignment_instance",
+                    f"this is your own instance of assignment item {item_id}: submit your answer "
+                    f"to it (POST /api/v1/submissions with item_id {item_id}), where it counts "
+                    "as an attempt",
+                )
         verdict = grade(json.instance, json.answer, json.format)
     except InstanceError as error:
         raise invalid(f"unusable instance: {error}") from None

@@ -8,6 +8,7 @@ property of the true answer fails and where the wrong entries lie.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -132,18 +133,20 @@ def name_mistake(
 
 def _candidates(
     exercise: Exercise, instance: Instance, expected: Array
-) -> list[tuple[tuple[str, ...], Array]]:
-    """Wrong answers to compare with, each with the codes that name it."""
-    found: list[tuple[tuple[str, ...], Array]] = []
+) -> Iterator[tuple[tuple[str, ...], Array]]:
+    """Wrong answers to compare with, each with the codes that name it, commonest first.
+
+    Lazily: the kind's own mistakes are computed only when no transpose or sign
+    explains the answer.
+    """
     if expected.ndim == 2:
-        found.append((("transpose",), expected.T))
-    found.append((("sign",), -expected))
+        yield ("transpose",), expected.T
+    yield ("sign",), -expected
     for code, wrong in exercise.mistakes(instance).items():
-        found.append(((code,), wrong))
+        yield (code,), wrong
         if wrong.ndim == 2:
-            found.append(((code, "transpose"), wrong.T))
-        found.append(((code, "sign"), -wrong))
-    return found
+            yield (code, "transpose"), wrong.T
+        yield (code, "sign"), -wrong
 
 
 def _scale_feedback(expected: Array, received: Array, tol: Tolerance) -> list[Feedback] | None:

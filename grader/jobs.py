@@ -162,12 +162,12 @@ def finish(
     transaction), so the session must not be holding a write transaction: commit first.
     """
     now = utcnow()
+    columns = verdict_columns(verdict, now, grading_ms)  # before the write lock, not under it
     with write_transaction(session.get_bind()) as connection:
         closed = connection.execute(CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now})
         if closed.rowcount != 1:  # nothing written: the empty transaction just ends
             log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
             return None
-        columns = verdict_columns(verdict, now, grading_ms)
         connection.execute(STORE_VERDICT, {"submission_id_": work.submission_id, **columns})
     return columns
 

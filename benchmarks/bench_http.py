@@ -173,7 +173,8 @@ def report(client: str, trivial_rates: list[float], submit_rates: list[float]) -
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="grader-bench-"))
-    url = f"sqlite:///{folder / 'grader.sqlite'}"
+    # an empty database of one's own, e.g. postgresql+psycopg://user@/bench?host=/tmp/pgsock
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'grader.sqlite'}"
     people = prepare(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

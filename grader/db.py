@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -80,7 +81,10 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     # lock at BEGIN makes writers queue instead. Read-only work may opt out.
     # (on the driver's connection: SQLAlchemy's execution machinery would cost more than it)
     begin = "BEGIN" if connection.get_execution_options().get("read_only") else "BEGIN IMMEDIATE"
-    connection.connection.driver_connection.execute(begin)
+    try:
+        connection.connection.driver_connection.execute(begin)
+    except sqlite3.Error as error:  # as SQLAlchemy would raise it: a busy database is a 503
+        raise sa.exc.OperationalError(begin, None, error) from error
 
 
 # Writers of one process queue on a Python lock before SQLite's: SQLite makes a writer

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 import exercises
 from grader.models import GradingJob, Submission
+from tests.conftest import sqlite_only
 
 ITEMS = [
     {"kind": "softmax_jacobian", "K": 3, "points": 2.0},
@@ -260,3 +261,25 @@ def test_a_failing_function_does_not_reveal_the_students_instance(client, homewo
     failed = body["verdict"]["failed_instance"]
     assert failed["instance"] == my_instance(client, alice, item_id)
     assert "expected" not in failed and "received" in failed
+
+
+@sqlite_only
+def test_a_database_locked_by_another_program_is_a_503(app, client, homework, database_url, monkeypatch):
+    import sqlite3
+
+    from grader import db
+
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    db.database(app).dispose()  # the next connections take the short timeout below
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # e.g. the sqlite3 shell in the middle of a change
+        response = submit(client, alice, item_id, "[1]")
+        assert response.status_code == 503, response.get_json()
+        assert response.get_json()["error"]["code"] == "unavailable"
+        assert response.headers["Retry-After"] == "1"
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert submit(client, alice, item_id, "[1]").status_code == 201

@@ -12,13 +12,13 @@ import hashlib
 import secrets
 from typing import Any, Protocol
 
-import numpy as np
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import exercises
 from exercises import DrawOptions
-from grader.compare import TYPED, close
+from exercises.base import as_numerator
+from grader.compare import TYPED, agrees
 from grader.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
@@ -142,25 +142,22 @@ OWN_ITEMS = (
 
 
 def own_assignment_item(session: so.Session, user_id: int, instance: dict[str, Any]) -> int | None:
-    """The assignment item whose instance for this student ``instance`` is, or near enough.
+    """The assignment item whose instance for this student asks what ``instance`` asks.
 
-    Near enough: every given value within the typed answers' tolerance of the
-    student's own, whatever the layout; such an instance asks the same question.
+    The same question: its right answer (in numerator layout) agrees with the right
+    answer to the student's own instance within the typed answers' tolerance, so
+    that grading an answer to ``instance`` grades one to theirs (z shifted by a
+    constant, a given value nudged, the other layout: all the same question).
     ``instance`` must be valid (see :func:`exercises.validate`); one without given
     values (a function answer's) is no one's.
     """
     exercise = exercises.get(instance.get("kind"))
     if not any(key in instance for key in exercise.given):
         return None
-    normal = exercise.validate(instance)
+    answer = as_numerator(normal := exercise.validate(instance), exercise.reference(normal))
     rows = session.execute(OWN_ITEMS, {"user_id": user_id, "kind": exercise.name})
     for item, seed, stored in rows:
         own = stored or draw(item, variant_seed(seed, user_id, item.id, 0))
-        if all(_same_value(normal[key], own[key]) for key in exercise.given):
+        if agrees(as_numerator(own, exercise.reference(own)), answer, TYPED):
             return item.id
     return None
-
-
-def _same_value(given: Any, own: Any) -> bool:
-    given_array, own_array = np.asarray(given, dtype=float), np.asarray(own, dtype=float)
-    return given_array.shape == own_array.shape and bool(close(own_array, given_array, TYPED).all())

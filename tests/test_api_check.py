@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import exercises
+from tests.conftest import sqlite_only
 
 ARTICLE_Z = [1.0, 2.0, 3.0]
 
@@ -146,3 +147,43 @@ def test_after_a_redraw_the_new_instance_is_the_one_kept_for_submissions(client,
     assert second != first
     assert check(client, people["alice"], second).status_code == 409
     assert check(client, people["alice"], first).status_code == 200  # no longer hers to answer
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda z: [v + 5.0 for v in z],  # softmax is blind to a shift: the same answer
+        lambda z: [*z[:3], z[3] + 0.0056],  # one value nudged past 1%, the answer within it
+    ],
+)
+def test_an_instance_with_the_same_answer_as_ones_own_is_refused(client, people, own, change):
+    _, instance = own
+    response = check(client, people["alice"], {**instance, "z": change(instance["z"])})
+    assert response.status_code == 409
+
+
+@sqlite_only
+def test_checking_holds_no_write_lock_while_grading(app, client, people, own, database_url, monkeypatch):
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from grader.grading import grade
+    from grader.web.api import check as check_view
+
+    seen = []
+
+    def grade_and_try_to_write(*args, **kwargs):
+        other = sqlite3.connect(sa.make_url(database_url).database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if the request held the lock
+            other.execute("ROLLBACK")
+            seen.append("free")
+        finally:
+            other.close()
+        return grade(*args, **kwargs)
+
+    monkeypatch.setattr(check_view, "grade", grade_and_try_to_write)
+    _, instance = own
+    assert check(client, people["alice"], scaled(instance, 1.5)).status_code == 200
+    assert seen == ["free"]

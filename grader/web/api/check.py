@@ -7,7 +7,7 @@ from spectree import Response
 import exercises
 from exercises import DrawOptions, InstanceError
 from grader import variants
-from grader.db import get_session
+from grader.db import get_session, reading
 from grader.grading import grade
 from grader.variants import fresh_seed
 from grader.verdict import Verdict
@@ -33,7 +33,8 @@ def check(json: CheckIn) -> Verdict:
     user = current_user()
     try:
         if not user.is_instructor:
-            item_id = variants.own_assignment_item(get_session(), user.id, json.instance)
+            with reading(get_session()) as session:  # no write lock held while grading
+                item_id = variants.own_assignment_item(session, user.id, json.instance)
             if item_id is not None:
                 raise ApiError(
                     409,

@@ -138,10 +138,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError("--threads and --workers take a whole number of at least 1")
     workers = args.workers or default_workers()
     try:
-        serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads, workers=workers)
+        return serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads,
+                     workers=workers)
     except OSError as error:  # the port is taken, the host is not this machine's...
         raise UsageError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
-    return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

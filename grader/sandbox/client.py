@@ -38,6 +38,15 @@ MAX_DAEMON_BODY = MAX_REPLY_BYTES + (1 << 20)
 _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-launcher")
 
 
+def _new_launcher_after_fork() -> None:
+    # a forked process has none of its parent's threads: the old executor would never run
+    global _launcher
+    _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-launcher")
+
+
+os.register_at_fork(after_in_child=_new_launcher_after_fork)
+
+
 class DaemonLost(RuntimeError):
     """The daemon died, hung or spoke nonsense; it has been killed."""
 

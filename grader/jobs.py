@@ -42,7 +42,6 @@ from grader.verdict import Verdict
 log = logging.getLogger(__name__)
 
 
-
 def _worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -57,6 +56,7 @@ def _rename_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_rename_after_fork)
+
 LEASE_SECONDS_DEFAULT = 120.0
 MAX_ATTEMPTS_DEFAULT = 3
 SWEEP_SECONDS_DEFAULT = 10.0

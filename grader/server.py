@@ -2,8 +2,8 @@
 
 One process grades under one interpreter lock, so a server on several cores runs
 several processes (``--workers``): the parent migrates the database, loads the
-demo and queues again what a crash left running, then binds the port and forks
-the workers, which all accept on it, each with its own threads, database
+demo, binds the port, queues again what a crash left running, and forks the
+workers, which all accept on it, each with its own threads, database
 connections, sandbox slots and name on the leases it takes. The parent only
 watches: a worker that dies is started again, and the workers die with it.
 """

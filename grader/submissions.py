@@ -25,7 +25,6 @@ from grader.models import (
 Executor = so.Session | sa.Connection
 
 RATE_WINDOW = timedelta(minutes=1)
-MAX_COUNTED_ATTEMPTS = 1_000_000  # beyond any max_attempts an instructor sets
 SUBMISSIONS = Submission.__table__
 
 # The statements of the submission path are built once, with bound parameters: building
@@ -48,15 +47,6 @@ _recent = (
     .limit(sa.bindparam("per_minute"))
     .subquery()
 )
-_attempts = (
-    sa.select(SUBMISSIONS.c.id)
-    .where(
-        SUBMISSIONS.c.item_id == sa.bindparam("item_id"),
-        SUBMISSIONS.c.user_id == sa.bindparam("user_id"),
-    )
-    .limit(sa.bindparam("attempts_limit"))
-    .subquery()
-)
 TARGET = (
     sa.select(
         _items.c.id.label("item_id"),
@@ -75,8 +65,7 @@ TARGET = (
         _variants.c.instance,
         sa.select(sa.func.count()).select_from(_recent).scalar_subquery().label("recent"),
         sa.case(
-            (_items.c.max_attempts.is_(None), None),
-            else_=sa.select(sa.func.count()).select_from(_attempts).scalar_subquery(),
+            (_items.c.max_attempts.is_(None), None), else_=ATTEMPTS.scalar_subquery()
         ).label("attempts"),
     )
     .select_from(
@@ -187,7 +176,6 @@ def target(
             "user_id": user_id,
             "since": now - RATE_WINDOW,
             "per_minute": per_minute,
-            "attempts_limit": MAX_COUNTED_ATTEMPTS,
         },
     ).first()
     if row is None:
@@ -237,7 +225,7 @@ def store(
     """
     if item.recent >= per_minute:
         check_rate(connection, user_id, per_minute, now)
-    if item.attempts is not None and item.max_attempts is not None and item.attempts >= item.max_attempts:
+    if item.max_attempts is not None and (item.attempts or 0) >= item.max_attempts:
         raise NoAttemptsLeft(f"all {item.max_attempts} attempts at this item are used")
 
     instance = item.instance

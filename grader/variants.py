@@ -154,7 +154,8 @@ def own_assignment_item(session: so.Session, user_id: int, instance: dict[str, A
     exercise = exercises.get(instance.get("kind"))
     if not any(key in instance for key in exercise.given):
         return None
-    answer = as_numerator(normal := exercise.validate(instance), exercise.reference(normal))
+    normal = exercise.validate(instance)
+    answer = as_numerator(normal, exercise.reference(normal))
     rows = session.execute(OWN_ITEMS, {"user_id": user_id, "kind": exercise.name})
     for item, seed, stored in rows:
         own = stored or draw(item, variant_seed(seed, user_id, item.id, 0))

@@ -39,9 +39,9 @@ def check(json: CheckIn) -> Verdict:
                 raise ApiError(
                     409,
                     "own_assignment_instance",
-                    f"this is your own instance of assignment item {item_id}: submit your answer "
-                    f"to it (POST /api/v1/submissions with item_id {item_id}), where it counts "
-                    "as an attempt",
+                    f"this asks what your own instance of assignment item {item_id} asks: submit "
+                    f"your answer to it (POST /api/v1/submissions with item_id {item_id}), where "
+                    "it counts as an attempt",
                 )
         verdict = grade(json.instance, json.answer, json.format)
     except InstanceError as error:

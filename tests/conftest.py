@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -181,5 +182,24 @@ def people(build: Builder) -> dict[str, Any]:
     return {"teacher": teacher, "alice": alice, "bob": bob, "eve": eve, "course_id": course_id}
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    """Whether ``condition()`` holds within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
 # keep User importable for tests that look rows up through the builder
-__all__ = ["Account", "Builder", "User", "bearer", "sqlite_only"]
+__all__ = ["Account", "Builder", "User", "alive", "bearer", "sqlite_only", "wait_for"]

@@ -25,7 +25,7 @@ import exercises
 from grader import db, variants
 from grader.models import GradingJob, Item, Submission
 from grader.web import create_app
-from tests.conftest import Account, Builder
+from tests.conftest import Account, Builder, alive, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -202,23 +202,6 @@ def test_200_submissions_from_16_threads(server: Server, course: Course, workers
     assert [s.id for s, _ in rows] == sorted(ids)  # each stored exactly once
     assert all(job.state == "done" and job.attempts == 1 for _, job in rows)
     assert all(s.verdict is not None for s, _ in rows)
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-def wait_for(condition, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_workers_are_started_again_and_die_with_the_server(server: Server, course: Course):

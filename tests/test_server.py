@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
-from pathlib import Path
 
 import pytest
 
 from grader import server
+from tests.conftest import alive, wait_for
 
 
 def forked(child) -> int:
@@ -54,20 +53,9 @@ def test_a_worker_dies_with_its_supervisor_even_by_sigkill():
         os.close(fd)
     os.kill(middle, signal.SIGKILL)
     os.waitpid(middle, 0)
-    deadline = time.monotonic() + 5
-    while alive(worker) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if alive(worker):
+    if not wait_for(lambda: not alive(worker), seconds=5):
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its supervisor")
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ def _submit(session: so.Session, user: User, item: Item, answer: str, policy: jo
         per_minute=len(SUBMISSIONS), owner=jobs.WORKER_ID, policy=policy,
     )
     session.commit()
-    jobs.run(session, work, jobs.WORKER_ID, policy)
+    jobs.run(session.get_bind(), work, jobs.WORKER_ID, policy)
 
 
 def _answer(instance: dict, answer: str) -> str:

@@ -82,6 +82,15 @@ CLOSE_JOB = (
         last_error=None,
     )
 )
+HELD_ATTEMPTS = (
+    sa.select(JOBS.c.attempts)
+    .where(
+        JOBS.c.id == sa.bindparam("job_id_"),
+        JOBS.c.state == "running",
+        JOBS.c.lease_owner == sa.bindparam("owner_"),
+    )
+    .with_for_update()
+)
 STORE_VERDICT = sa.update(SUBMISSIONS).where(SUBMISSIONS.c.id == sa.bindparam("submission_id_"))
 
 
@@ -153,17 +162,15 @@ def grade(work: Work) -> Verdict:
 
 
 def finish(
-    session: so.Session, work: Work, owner: str, verdict: Verdict, grading_ms: float
+    engine: sa.Engine, work: Work, owner: str, verdict: Verdict, grading_ms: float
 ) -> dict[str, Any] | None:
     """Store the verdict and close the job, if ``owner`` still holds it, in one transaction.
 
-    Returns the submission's columns as stored, or None when the lease was lost. The
-    two statements run on a connection of their own (half the cost of a session's
-    transaction), so the session must not be holding a write transaction: commit first.
+    Returns the submission's columns as stored, or None when the lease was lost.
     """
     now = utcnow()
     columns = verdict_columns(verdict, now, grading_ms)  # before the write lock, not under it
-    with write_transaction(session.get_bind()) as connection:
+    with write_transaction(engine) as connection:
         closed = connection.execute(CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now})
         if closed.rowcount != 1:  # nothing written: the empty transaction just ends
             log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
@@ -184,20 +191,24 @@ def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) ->
     }
 
 
-def fail(session: so.Session, work: Work, owner: str, error: BaseException, policy: JobPolicy) -> None:
-    """Record a grading that raised: queued again, or failed for good; commits."""
-    job = session.get(GradingJob, work.job_id, with_for_update=True)
-    if job is None or job.state != "running" or job.lease_owner != owner:
-        session.rollback()
-        return
-    permanent = isinstance(error, InstanceError) or job.attempts >= policy.max_attempts
-    job.state = "failed" if permanent else "queued"
-    job.lease_owner = None
-    job.lease_expires_at = None
-    job.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-    if permanent:
-        job.finished_at = utcnow()
-    session.commit()
+def fail(engine: sa.Engine, work: Work, owner: str, error: BaseException, policy: JobPolicy) -> None:
+    """Record a grading that raised, if ``owner`` still holds it: queued again, or failed for good."""
+    with write_transaction(engine) as connection:
+        attempts = connection.scalar(HELD_ATTEMPTS, {"job_id_": work.job_id, "owner_": owner})
+        if attempts is None:  # taken over meanwhile: its new holder decides
+            return
+        permanent = isinstance(error, InstanceError) or attempts >= policy.max_attempts
+        connection.execute(
+            sa.update(JOBS)
+            .where(JOBS.c.id == work.job_id)
+            .values(
+                state="failed" if permanent else "queued",
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS],
+                finished_at=utcnow() if permanent else None,
+            )
+        )
 
 
 def retry(session: so.Session, submission_id: int, owner: str, policy: JobPolicy) -> Work | None:
@@ -227,17 +238,17 @@ class Outcome:
         return self.columns is not None
 
 
-def run(session: so.Session, work: Work, owner: str, policy: JobPolicy) -> Outcome:
-    """Grade a job ``owner`` holds and record the outcome."""
+def run(engine: sa.Engine, work: Work, owner: str, policy: JobPolicy) -> Outcome:
+    """Grade a job ``owner`` holds and record the outcome (no session: Core statements only)."""
     started = time.perf_counter()
     try:
         verdict = grade(work)
     except Exception as error:
         log.exception("grading submission %s failed", work.submission_id)
-        fail(session, work, owner, error, policy)
+        fail(engine, work, owner, error, policy)
         return Outcome(None)
     elapsed = (time.perf_counter() - started) * 1000
-    columns = finish(session, work, owner, verdict, elapsed)
+    columns = finish(engine, work, owner, verdict, elapsed)
     return Outcome(columns, verdict if columns is not None else None)
 
 
@@ -304,8 +315,9 @@ def sweep(
             batch = claim(session, owner, policy, take_over_running=take_over_running)
             if not batch:
                 return stored
+            engine = session.get_bind()
             for work in batch:
-                stored += run(session, work, owner, policy).stored
+                stored += run(engine, work, owner, policy).stored
 
 
 def requeue_orphans(sessionmaker: so.sessionmaker[so.Session]) -> int:

@@ -111,6 +111,7 @@ class Builder:
     """Data builders (as CTFd's gen_*): each commits and returns ids, not live objects."""
 
     def __init__(self, app: Flask) -> None:
+        self.engine = db.database(app).engine
         self.sessionmaker = db.database(app).sessionmaker
 
     def user(

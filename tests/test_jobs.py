@@ -42,8 +42,7 @@ def job_of(build, work):
 
 def test_the_request_path_grades_once(build, people, item_id):
     work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    with build.sessionmaker() as session:
-        outcome = jobs.run(session, work, jobs.WORKER_ID, POLICY)
+    outcome = jobs.run(build.engine, work, jobs.WORKER_ID, POLICY)
     assert outcome.stored and outcome.columns["correct"] is True
     job = job_of(build, work)
     assert (job.state, job.attempts, job.lease_owner) == ("done", 1, None)
@@ -71,9 +70,8 @@ def test_a_late_finisher_does_not_grade_twice(build, people, item_id):
     # the first worker wakes up and tries to store its (different) verdict
     from grader.verdict import Verdict
 
-    with build.sessionmaker() as session:
-        stale = Verdict(correct=False, score=0.0)
-        assert jobs.finish(session, work, "slow-worker", stale, 1.0) is None
+    stale = Verdict(correct=False, score=0.0)
+    assert jobs.finish(build.engine, work, "slow-worker", stale, 1.0) is None
     assert build.get(Submission, work.submission_id).verdict == verdict
 
 
@@ -97,8 +95,7 @@ def test_a_failing_grading_is_retried_then_given_up(build, people, item_id, monk
 
     monkeypatch.setattr(jobs, "grade", broken)
     work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    with build.sessionmaker() as session:
-        assert not jobs.run(session, work, jobs.WORKER_ID, POLICY).stored
+    assert not jobs.run(build.engine, work, jobs.WORKER_ID, POLICY).stored
     job = job_of(build, work)
     assert (job.state, job.attempts) == ("queued", 1)
     assert "the sandbox is away" in job.last_error
@@ -114,8 +111,7 @@ def test_an_unusable_instance_fails_at_once(build, people, item_id, monkeypatch)
 
     monkeypatch.setattr(jobs, "grade", unusable)
     work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    with build.sessionmaker() as session:
-        jobs.run(session, work, jobs.WORKER_ID, POLICY)
+    jobs.run(build.engine, work, jobs.WORKER_ID, POLICY)
     job = job_of(build, work)
     assert (job.state, job.attempts) == ("failed", 1)
 
@@ -152,8 +148,7 @@ def test_an_instructor_regrades_a_failed_submission(client, build, people, item_
 
     monkeypatch.setattr(jobs, "grade", broken)
     work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    with build.sessionmaker() as session:
-        jobs.run(session, work, jobs.WORKER_ID, POLICY)
+    jobs.run(build.engine, work, jobs.WORKER_ID, POLICY)
     url = f"/api/v1/submissions/{work.submission_id}"
     assert client.get(url, headers=people["alice"].headers).get_json()["status"] == "failed"
     assert client.post(f"{url}/regrade", headers=people["alice"].headers).status_code == 403
@@ -180,8 +175,7 @@ def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_
 
     monkeypatch.setattr(jobs, "grade_answer", sandbox_down)
     work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    with build.sessionmaker() as session:
-        assert not jobs.run(session, work, jobs.WORKER_ID, POLICY).stored
+    assert not jobs.run(build.engine, work, jobs.WORKER_ID, POLICY).stored
     job = job_of(build, work)
     assert (job.state, job.attempts) == ("queued", 1)
     assert "bubblewrap is not installed" in job.last_error
@@ -194,8 +188,7 @@ def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_
 def test_a_server_that_starts_queues_what_was_left_running(build, people, item_id):
     left = store(build, people["alice"], item_id, owner="a-process-that-is-gone")
     finished = store(build, people["bob"], item_id, owner=jobs.WORKER_ID)
-    with build.sessionmaker() as session:
-        jobs.run(session, finished, jobs.WORKER_ID, POLICY)
+    jobs.run(build.engine, finished, jobs.WORKER_ID, POLICY)
     assert jobs.requeue_orphans(build.sessionmaker) == 1
     job = job_of(build, left)
     assert (job.state, job.lease_owner, job.lease_expires_at, job.attempts) == ("queued", None, None, 1)

@@ -76,13 +76,12 @@ def submit() -> tuple[SubmissionOut, int]:
             raise invalid(f"this item cannot be drawn: {error}") from None
     # committed: stored, with its job; from here on nothing is lost
 
-    session = get_session()
-    outcome = jobs.run(session, work, jobs.WORKER_ID, policy)
+    outcome = jobs.run(database().engine, work, jobs.WORKER_ID, policy)
     hidden = feedback_hidden(item.feedback_before_due, item.due_at, user)
     if outcome.verdict is not None and outcome.columns is not None:
         return accepted_out(accepted, outcome.verdict, outcome.columns, hidden), 201
     # graded elsewhere meanwhile, or grading failed (and will be tried again)
-    stored = load(session, Submission, accepted.id, "submission")
+    stored = load(get_session(), Submission, accepted.id, "submission")
     return submission_out(stored, user), 201
 
 
@@ -154,6 +153,6 @@ def regrade(submission_id: int) -> SubmissionOut:
         state = submission.job.state
         raise ApiError(409, "conflict", f"its grading is {state}, not failed: nothing to redo")
     session.commit()
-    jobs.run(session, work, jobs.WORKER_ID, policy)
+    jobs.run(database().engine, work, jobs.WORKER_ID, policy)
     session.expire_all()
     return submission_out(load(session, Submission, submission_id, "submission"), user)

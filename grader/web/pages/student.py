@@ -14,7 +14,7 @@ import exercises
 from exercises import Exercise, InstanceError
 from grader import gradebook, jobs, practice, submissions, variants
 from grader.answers import ParseError, read_answer
-from grader.db import get_session
+from grader.db import database, get_session
 from grader.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.web.api import access
 from grader.web.api.present import feedback_waits
@@ -291,7 +291,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
         session.rollback()
         return error_page(422, f"This item cannot be drawn: {error}. Tell your instructor.")
     session.commit()
-    jobs.run(session, work, jobs.WORKER_ID, jobs.JobPolicy.from_config(config))
+    jobs.run(database().engine, work, jobs.WORKER_ID, jobs.JobPolicy.from_config(config))
     flash("Your answer is stored.", "success")
     return redirect(url_for("pages.exercise", item_id=item.id, _anchor="verdict"))  # type: ignore[return-value]
 

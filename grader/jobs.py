@@ -34,7 +34,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from exercises import InstanceError
-from grader.db import write_transaction
+from grader.db import Prepared, on_connection, write_transaction
 from grader.grading import grade as grade_answer
 from grader.models import GradingJob, Submission, utcnow
 from grader.verdict import Verdict
@@ -92,6 +92,14 @@ HELD_ATTEMPTS = (
     .with_for_update()
 )
 STORE_VERDICT = sa.update(SUBMISSIONS).where(SUBMISSIONS.c.id == sa.bindparam("submission_id_"))
+VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
+# on the driver's cursor (see grader.db.Prepared): these run for every submission
+PREPARED_INSERT_JOB = Prepared(
+    INSERT_JOB,
+    ("submission_id", "state", "attempts", "lease_owner", "lease_expires_at", "created_at"),
+)
+PREPARED_CLOSE_JOB = Prepared(CLOSE_JOB, ("job_id_", "owner_", "finished_at_"))
+PREPARED_STORE_VERDICT = Prepared(STORE_VERDICT, ("submission_id_", *VERDICT_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -124,15 +132,18 @@ def enqueue(
 ) -> int:
     """The job of a submission being stored (its id); with an owner, already leased to it."""
     now = now or utcnow()
-    values: dict[str, Any] = {"submission_id": submission_id, "state": "queued", "attempts": 0}
-    if owner is not None:
-        values.update(
-            state="running",
-            attempts=1,
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
-        )
-    return session.execute(INSERT_JOB, {"created_at": now, **values}).scalar_one()
+    leased = owner is not None
+    return PREPARED_INSERT_JOB.scalar(
+        on_connection(session),
+        {
+            "submission_id": submission_id,
+            "state": "running" if leased else "queued",
+            "attempts": 1 if leased else 0,
+            "lease_owner": owner,
+            "lease_expires_at": now + timedelta(seconds=policy.lease_seconds) if leased else None,
+            "created_at": now,
+        },
+    )
 
 
 def _lease(job: GradingJob, owner: str, policy: JobPolicy) -> None:
@@ -171,11 +182,13 @@ def finish(
     now = utcnow()
     columns = verdict_columns(verdict, now, grading_ms)  # before the write lock, not under it
     with write_transaction(engine) as connection:
-        closed = connection.execute(CLOSE_JOB, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now})
-        if closed.rowcount != 1:  # nothing written: the empty transaction just ends
+        closed = PREPARED_CLOSE_JOB.rowcount(
+            connection, {"job_id_": work.job_id, "owner_": owner, "finished_at_": now}
+        )
+        if closed != 1:  # nothing written: the empty transaction just ends
             log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
             return None
-        connection.execute(STORE_VERDICT, {"submission_id_": work.submission_id, **columns})
+        PREPARED_STORE_VERDICT.rowcount(connection, {"submission_id_": work.submission_id, **columns})
     return columns
 
 

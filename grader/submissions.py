@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader import jobs, variants
+from grader.db import Prepared, on_connection
 from grader.models import (
     Assignment,
     Enrolment,
@@ -34,7 +35,6 @@ ATTEMPTS = sa.select(sa.func.count(SUBMISSIONS.c.id)).where(
     SUBMISSIONS.c.user_id == sa.bindparam("user_id"),
 )
 LOCK_USER = sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
-INSERT = sa.insert(SUBMISSIONS).returning(SUBMISSIONS.c.id)
 _items, _assignments = Item.__table__, Assignment.__table__
 _sets, _enrolments, _variants = PracticeSet.__table__, Enrolment.__table__, Variant.__table__
 # counted no further than a rule needs: a count's cost grows with the rows it reads
@@ -86,6 +86,12 @@ TARGET = (
         )
     )
     .where(_items.c.id == sa.bindparam("item_id"))
+)
+# run on the driver's cursor (see grader.db.Prepared): these run for every submission
+PREPARED_TARGET = Prepared(TARGET, ("item_id", "user_id", "since", "per_minute"))
+INSERT = sa.insert(SUBMISSIONS).returning(SUBMISSIONS.c.id)
+PREPARED_INSERT = Prepared(
+    INSERT, ("item_id", "user_id", "instance", "answer", "format", "submitted_at", "late")
 )
 
 
@@ -167,20 +173,14 @@ def target(
     (SQLite's BEGIN IMMEDIATE holds the write lock already; elsewhere the user's row
     is locked first.)
     """
-    if _dialect(connection) != "sqlite":
+    connection = on_connection(connection)
+    if connection.dialect.name != "sqlite":
         connection.execute(LOCK_USER, {"user_id": user_id})
-    row = connection.execute(
-        TARGET,
-        {
-            "item_id": item_id,
-            "user_id": user_id,
-            "since": now - RATE_WINDOW,
-            "per_minute": per_minute,
-        },
-    ).first()
-    if row is None:
-        return None
-    return Target(**row._mapping)
+    row = PREPARED_TARGET.first(
+        connection,
+        {"item_id": item_id, "user_id": user_id, "since": now - RATE_WINDOW, "per_minute": per_minute},
+    )
+    return None if row is None else Target(**row)
 
 
 def accept(
@@ -239,8 +239,8 @@ def store(
         )
     late = item.due_at is not None and now > item.due_at
 
-    submission_id = connection.execute(
-        INSERT,
+    submission_id = PREPARED_INSERT.scalar(
+        on_connection(connection),
         {
             "item_id": item.item_id,
             "user_id": user_id,
@@ -250,15 +250,10 @@ def store(
             "submitted_at": now,
             "late": late,
         },
-    ).scalar_one()
+    )
     job_id = jobs.enqueue(connection, submission_id, owner, policy, now)
     accepted = Accepted(submission_id, item.item_id, user_id, instance, answer, fmt, now, late)
     return accepted, jobs.Work(job_id, submission_id, instance, answer, fmt)
-
-
-def _dialect(connection: Executor) -> str:
-    bind = connection.get_bind() if isinstance(connection, so.Session) else connection
-    return bind.dialect.name
 
 
 def check_rate(session: Executor, user_id: int, per_minute: int, now: datetime) -> None:

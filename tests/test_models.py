@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from grader import db
-from grader.models import Base, Course, User, Variant
+from grader import db, jobs, submissions
+from grader.models import Base, Course, GradingJob, Submission, User, Variant
 from tests.conftest import sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,3 +242,70 @@ def test_a_json_column_written_before_reads_back(build, people):
     with build.sessionmaker() as session:
         instance = session.scalar(sa.select(Variant.instance))
     assert instance["z"][1] == 1.0 and math.isnan(instance["z"][0])
+
+
+# ---- statements run on the driver's cursor ------------------------------------------
+
+
+def _stored_submission(build, people) -> tuple[int, int]:
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}])
+    with build.engine.begin() as connection:
+        submission_id = submissions.PREPARED_INSERT.scalar(
+            connection,
+            {
+                "item_id": item_id, "user_id": people["alice"].id,
+                "instance": {"kind": "softmax", "z": [1.5, -2.0, 0.25]}, "answer": "[1, 2, 3]",
+                "format": "json", "submitted_at": datetime(2026, 3, 1, 12, tzinfo=UTC),
+                "late": True,
+            },
+        )
+    return item_id, submission_id
+
+
+def test_a_prepared_statement_reads_what_sqlalchemy_reads(build, people):
+    _stored_submission(build, people)
+    statement = sa.select(
+        Submission.id, Submission.instance, Submission.submitted_at, Submission.late,
+        Submission.score, sa.func.count().over().label("rows"),
+    ).where(Submission.user_id == sa.bindparam("user_id"))
+    prepared = db.Prepared(statement, ["user_id"])
+    with build.engine.connect() as connection:
+        expected = connection.execute(statement, {"user_id": people["alice"].id}).one()._asdict()
+        row = prepared.first(connection, {"user_id": people["alice"].id})
+        assert prepared.first(connection, {"user_id": people["bob"].id}) is None
+    assert row == expected
+    assert row["submitted_at"] == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert row["submitted_at"].tzinfo is not None and row["late"] is True
+    assert row["instance"]["z"] == [1.5, -2.0, 0.25] and row["rows"] == 1
+
+
+def test_prepared_updates_count_their_rows_and_write_their_types(build, people):
+    _, submission_id = _stored_submission(build, people)
+    graded_at = datetime(2026, 3, 1, 13, 30, tzinfo=timezone(timedelta(hours=2)))
+    columns = {"verdict": {"score": 0.5}, "score": 0.5, "correct": False, "codes": ["transposed"],
+               "graded_at": graded_at, "grading_ms": 1.25}
+    with build.engine.begin() as connection:
+        params = {"submission_id_": submission_id, **columns}
+        assert jobs.PREPARED_STORE_VERDICT.rowcount(connection, params) == 1
+        assert jobs.PREPARED_STORE_VERDICT.rowcount(connection, {**params, "submission_id_": -1}) == 0
+    stored = build.get(Submission, submission_id)
+    assert (stored.verdict, stored.codes, stored.correct) == ({"score": 0.5}, ["transposed"], False)
+    assert stored.graded_at == graded_at and stored.graded_at.utcoffset() == timedelta(0)
+
+
+def test_a_statement_that_needs_a_python_default_is_refused(build):
+    prepared = db.Prepared(sa.insert(Variant.__table__), ["item_id", "user_id", "instance"])
+    with build.engine.connect() as connection, pytest.raises(ValueError, match="created_at"):
+        prepared.first(connection, {"item_id": 1, "user_id": 1, "instance": {}})
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(build, people):
+    _, submission_id = _stored_submission(build, people)
+    job = {"submission_id": submission_id, "state": "queued", "attempts": 0, "lease_owner": None,
+           "lease_expires_at": None, "created_at": datetime.now(UTC)}
+    with build.engine.begin() as connection:
+        jobs.PREPARED_INSERT_JOB.scalar(connection, job)
+    with pytest.raises(sa.exc.IntegrityError), build.engine.begin() as connection:
+        jobs.PREPARED_INSERT_JOB.scalar(connection, job)  # one job per submission
+    with build.engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(GradingJob)) == 1

@@ -102,6 +102,7 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
 _writer_gates: weakref.WeakKeyDictionary[sa.Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _gates_lock = threading.Lock()
 _WRITER = "_grader_writer"  # the engine's write connection, an attribute of the engine
+_DATABASE_PATH = "_grader_database_path"  # the database file's absolute path, likewise
 
 
 @contextmanager
@@ -144,10 +145,15 @@ _lock_files: dict[tuple[str, int], int] = {}  # (database file, pid) -> the open
 
 
 def _lock_file(engine: sa.Engine) -> int | None:
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = getattr(engine, _DATABASE_PATH, None)
+    if database is None:  # resolved once: abspath asks the kernel for the working directory
+        database = engine.url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            database = os.path.abspath(database)
+        setattr(engine, _DATABASE_PATH, database)
+    if not database.startswith("/"):  # in memory: this process only
         return None
-    key = (os.path.abspath(database), os.getpid())  # a forked process opens its own
+    key = (database, os.getpid())  # a forked process opens its own
     fd = _lock_files.get(key)
     if fd is None:
         opened = os.open(f"{key[0]}{LOCK_FILE_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -327,10 +333,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        #: the engine for work that only reads (on SQLite: no write lock)
+        self.read_engine = self.engine.execution_options(read_only=True)
         self.sessionmaker = so.sessionmaker(self.engine, expire_on_commit=False)
-        self.read_only_sessionmaker = so.sessionmaker(
-            self.engine.execution_options(read_only=True), expire_on_commit=False
-        )
+        self.read_only_sessionmaker = so.sessionmaker(self.read_engine, expire_on_commit=False)
 
     def dispose(self) -> None:
         dispose_engine(self.engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from grader import accounts, db
 from grader.cli import main
@@ -67,3 +68,18 @@ def test_demo_course_loads_once(app):
         graded = session.scalars(sa.select(Submission.correct)).all()
     assert len(graded) == len(demo.SUBMISSIONS) and None not in graded
     assert True in graded and False in graded
+
+
+def test_the_token_cache_remembers_a_detached_snapshot(build, people):
+    cache = accounts.TokenCache()
+    alice = people["alice"]
+    assert cache.cached(alice.token) is None
+    with build.engine.connect() as connection:
+        user = cache.load(connection, alice.token)
+        assert cache.load(connection, "not-a-token") is None
+    assert (user.id, user.name, user.role, user.full_name) == (
+        alice.id, "alice", "student", "Alice Liddell"
+    )
+    assert sa.inspect(user).detached
+    assert cache.cached(alice.token) is user
+    assert cache.cached(people["bob"].token) is None

@@ -226,6 +226,21 @@ def test_bodies_that_are_not_json(client, homework, data, content_type, status):
     assert response.get_json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [  # JSON the fast reader refuses and the standard library reads: judged as it reads them
+        ('{"item_id": 99999999999999999999999, "answer": "1", "format": "json"}', "maximum size"),
+        ('{"item_id": NaN, "answer": "1", "format": "json"}', "finite number"),
+        ('{"item_id": 1, "answer": Infinity, "format": "json"}', "valid string"),
+    ],
+)
+def test_bodies_beyond_strict_json_are_validated(client, homework, body, problem):
+    response = client.post("/api/v1/submissions", data=body, content_type="application/json",
+                           headers=homework["alice"].headers)
+    assert response.status_code == 422
+    assert problem in response.get_json()["error"]["message"]
+
+
 def test_bad_json_says_where(client, homework):
     response = client.post("/api/v1/submissions", data='{"item_id": 1,}',
                            content_type="application/json", headers=homework["alice"].headers)

@@ -7,10 +7,18 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from grader import db, settings
 
 MAX_BODY_BYTES = 1024 * 1024  # an answer is a few kilobytes; a megabyte is plenty
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Request bodies read by orjson (what it refuses, ``json`` still reads or explains)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return db.json_loads(s) if not kwargs else super().loads(s, **kwargs)
 
 
 def default_config(config: settings.Settings) -> dict[str, Any]:
@@ -37,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     values = default_config(config)
     values.update(test_config or {})
     app = Flask(__name__, instance_path=values["INSTANCE_PATH"])
+    app.json = JSONProvider(app)
     app.config.from_mapping(values)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = settings.secret_key(

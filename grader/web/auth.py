@@ -16,7 +16,7 @@ from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from grader import accounts
-from grader.db import get_session, reading
+from grader.db import database, get_session, reading
 from grader.models import User
 from grader.web.errors import ApiError, forbidden
 
@@ -44,8 +44,8 @@ def load_user() -> None:
             # this process: the views read its columns only, with no session to pay for
             user = tokens.cached(token)
             if user is None:
-                with reading(get_session()) as db_session:
-                    user = tokens.load(db_session, token)
+                with database().read_engine.connect() as connection:
+                    user = tokens.load(connection, token)
         if user is None:
             g.auth_error = "the bearer token is not valid"
         else:

@@ -105,6 +105,15 @@ def test_a_failing_grading_is_retried_then_given_up(build, people, item_id, monk
     assert build.get(Submission, work.submission_id).verdict is None
 
 
+def test_a_failure_after_a_takeover_leaves_the_new_holders_job_alone(build, people, item_id):
+    work = store(build, people["alice"], item_id, owner="slow-worker")
+    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
+    done = job_of(build, work)
+    jobs.fail(build.engine, work, "slow-worker", RuntimeError("late and broken"), POLICY)
+    job = job_of(build, work)
+    assert (job.state, job.attempts, job.last_error) == ("done", done.attempts, None)
+
+
 def test_an_unusable_instance_fails_at_once(build, people, item_id, monkeypatch):
     def unusable(work):
         raise InstanceError("unknown kind 'retired'")

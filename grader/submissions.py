@@ -223,6 +223,7 @@ def store(
     :class:`Refused` when a rule says no. Core statements only, on a session or a
     connection: this is the service's hot path.
     """
+    connection = on_connection(connection)
     if item.recent >= per_minute:
         check_rate(connection, user_id, per_minute, now)
     if item.max_attempts is not None and (item.attempts or 0) >= item.max_attempts:
@@ -240,7 +241,7 @@ def store(
     late = item.due_at is not None and now > item.due_at
 
     submission_id = PREPARED_INSERT.scalar(
-        on_connection(connection),
+        connection,
         {
             "item_id": item.item_id,
             "user_id": user_id,

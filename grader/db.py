@@ -218,7 +218,8 @@ class Prepared:
 
     def __init__(self, statement: sa.Executable, keys: Iterable[str]) -> None:
         self.statement = statement
-        self.keys = tuple(keys)  # the parameters every execution gives
+        self.keys = tuple(keys)  # the parameters every execution gives, no more, no fewer
+        self._key_set = frozenset(self.keys)
         self._plans: dict[tuple[str, str], _Plan] = {}
 
     def first(self, connection: sa.Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -257,6 +258,9 @@ class Prepared:
         return plan
 
     def _run(self, connection: sa.Connection, params: Mapping[str, Any]) -> tuple[_Plan, Any]:
+        # compiled for these keys only: a value under another key would be dropped unseen
+        if params.keys() != self._key_set:
+            raise ValueError(f"give exactly {sorted(self._key_set)}, not {sorted(params)}")
         dialect = connection.dialect
         plan = self._plan(dialect)
         parameters = plan.parameters(params)

@@ -299,6 +299,20 @@ def test_a_statement_that_needs_a_python_default_is_refused(build):
         prepared.first(connection, {"item_id": 1, "user_id": 1, "instance": {}})
 
 
+def test_a_prepared_statement_takes_exactly_its_keys(build, people):
+    _, submission_id = _stored_submission(build, people)
+    columns = {"verdict": {}, "score": 1.0, "correct": True, "codes": [],
+               "graded_at": datetime.now(UTC), "grading_ms": 1.0}
+    with build.engine.begin() as connection:
+        for params in (
+            {"submission_id_": submission_id, **columns, "late": False},  # would not be stored
+            {"submission_id_": submission_id, "score": 1.0},
+        ):
+            with pytest.raises(ValueError, match="give exactly"):
+                jobs.PREPARED_STORE_VERDICT.rowcount(connection, params)
+    assert build.get(Submission, submission_id).score is None
+
+
 def test_a_driver_error_is_raised_as_sqlalchemys(build, people):
     _, submission_id = _stored_submission(build, people)
     job = {"submission_id": submission_id, "state": "queued", "attempts": 0, "lease_owner": None,

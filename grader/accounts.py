@@ -20,12 +20,8 @@ MIN_PASSWORD_LENGTH = 8
 TOKEN_BYTES = 32
 TOKEN_CACHE_SECONDS = 30.0
 TOKEN_CACHE_SIZE = 10_000
-# built once: it runs on every API call
-USER_FOR_TOKEN = (
-    sa.select(User).join(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash"))
-)
-# the same, as columns on the driver's cursor: what a token not seen lately costs
-_USER_COLUMNS_FOR_TOKEN = Prepared(
+# built once, on the driver's cursor: it runs for every token not seen lately
+USER_FOR_TOKEN = Prepared(
     sa.select(*User.__table__.columns)
     .join(ApiToken.__table__)
     .where(ApiToken.__table__.c.token_hash == sa.bindparam("token_hash")),
@@ -93,10 +89,6 @@ def issue_token(session: so.Session, user: User) -> str:
     return token
 
 
-def user_for_token(session: so.Session, token: str) -> User | None:
-    return session.scalar(USER_FOR_TOKEN, {"token_hash": token_digest(token)})
-
-
 class TokenCache:
     """Users of recently seen tokens, so that most API calls skip the token lookup.
 
@@ -125,7 +117,7 @@ class TokenCache:
     def load(self, connection: sa.Connection, token: str) -> User | None:
         """The user of a token, looked up and remembered: a snapshot, as :meth:`cached` gives."""
         digest = token_digest(token)
-        row = _USER_COLUMNS_FOR_TOKEN.first(connection, {"token_hash": digest})
+        row = USER_FOR_TOKEN.first(connection, {"token_hash": digest})
         if row is None:
             return None
         snapshot = User(**row)

@@ -247,6 +247,7 @@ def _call_feedback(index: int, case: Case, outcome: CallOutcome) -> Feedback:
 def _failed_instance(index: int, case: Case, outcome: CallOutcome | None) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "index": index,
+        "given": case.given,
         "instance": case.instance,
         "expected": case.expected.tolist(),
         "received": None,

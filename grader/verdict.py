@@ -69,20 +69,24 @@ class Verdict(BaseModel):
         return [f.code for f in self.feedback]
 
     def without_answers(self) -> Verdict:
-        """The verdict without the expected values of the graded instance.
+        """The verdict without the expected values of any instance the caller gave.
 
-        On a student's own instance those values are the answer; a function's
-        hidden random instances keep theirs, which help to debug.
+        A given instance is the student's own question (or one they chose), whatever
+        its layout or order, so its expected values are the answer. Only the hidden
+        instances the grader drew itself keep theirs, which help to debug.
         """
         failed = self.failed_instance
-        reveals_instance = (
-            failed is not None and "expected" in failed and failed.get("instance") == self.instance
-        )
-        if not self.wrong_entries and not reveals_instance:
+        reveals_given = failed is not None and "expected" in failed and _is_given(failed)
+        if not self.wrong_entries and not reveals_given:
             return self
         update: dict[str, Any] = {
             "wrong_entries": [entry.model_copy(update={"expected": None}) for entry in self.wrong_entries]
         }
-        if reveals_instance:
+        if reveals_given:
             update["failed_instance"] = {key: value for key, value in failed.items() if key != "expected"}
         return self.model_copy(update=update)
+
+
+def _is_given(failed: dict[str, Any]) -> bool:
+    """Whether a failing instance is one the caller gave; a verdict stored without the flag is."""
+    return bool(failed.get("given", True))

@@ -1,7 +1,7 @@
 """Function answers: latency and throughput of a whole hidden suite through the warm sandbox pool.
 
 For a correct ``softmax_jacobian`` and ``layer_jacobian`` it prints p50 and p95
-latency of ``grader.functions.grade_function`` (one submission at a time, warm
+latency of ``grader.judge.functions.grade_function`` (one submission at a time, warm
 pool) and submissions per second with concurrent callers, the same through the
 service's ``POST /api/v1/check`` on a real ``grader serve``, beside the naive way
 measured in the same run: a fresh bubblewrap'd Python importing numpy for every
@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from live import free_port, wait_until_healthy
 
 import exercises
-from grader.compare import FUNCTION, agrees
-from grader.functions import build_cases, grade_function
+from grader.judge.compare import FUNCTION, agrees
+from grader.judge.functions import build_cases, grade_function
 from grader.sandbox import default_pool
 from grader.sandbox.launch import daemon_command, daemon_environment
 

@@ -1,6 +1,6 @@
 """Verdicts per second for a pasted 5 x 15 layer Jacobian in numpy print format, in process.
 
-Each verdict parses the text, compares it and diagnoses it (grader.grading.grade).
+Each verdict parses the text, compares it and diagnoses it (grader.judge.grading.grade).
 Prints the median of several runs, for a right answer and for a transposed one.
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exercises import get
-from grader.answers import read_answer
-from grader.grading import grade
+from grader.judge.answers import read_answer
+from grader.judge.grading import grade
 from tests.articles import LAYER_DL_PRINT, layer_instance
 
 RUNS = 7

@@ -47,8 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from live import free_port, wait_until_healthy
 
 import exercises
-from grader import accounts, db, variants
-from grader.models import Assignment, Course, Enrolment, GradingJob, Item, Submission
+from grader.service import accounts, db, variants
+from grader.service.models import Assignment, Course, Enrolment, GradingJob, Item, Submission
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_THREADS = int(os.environ.get("BENCH_CLIENT_THREADS", "8"))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from grader.verdict import FORMATS, Verdict
+from grader.judge.verdict import FORMATS, Verdict
 
 EXIT_UNUSABLE = 2
 
@@ -89,7 +89,7 @@ def _read_text(path: Path, what: str) -> str:
 
 def _check(args: argparse.Namespace) -> int:
     from exercises import InstanceError
-    from grader.grading import grade
+    from grader.judge.grading import grade
 
     instance_text = _read_text(args.instance, "instance")
     try:
@@ -145,7 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from grader.db import upgrade_database
+    from grader.service.db import upgrade_database
 
     upgrade_database()
     print("database is at the newest migration")
@@ -153,7 +153,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from grader.accounts import create_user_with_token
+    from grader.service.accounts import create_user_with_token
 
     password = None
     if args.password_file is not None:

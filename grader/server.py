@@ -25,10 +25,10 @@ from typing import NoReturn
 import waitress
 from flask import Flask
 
-from grader import demo as demo_course
-from grader import jobs
-from grader.db import database
 from grader.sandbox import pool as sandbox_pool
+from grader.service import demo as demo_course
+from grader.service import jobs
+from grader.service.db import database
 from grader.web import create_app
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,12 @@
-"""Alembic environment: migrations run on the service's own engine (grader.db.make_engine)."""
+"""Alembic environment: migrations run on the service's own engine (grader.service.db.make_engine)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from grader.db import make_engine
-from grader.models import Base
-from grader.settings import database_url
+from grader.service.db import make_engine
+from grader.service.models import Base
+from grader.service.settings import database_url
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,7 +25,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
-    if connection is not None:  # grader.db.upgrade_database passes its own
+    if connection is not None:  # grader.service.db.upgrade_database passes its own
         _run(connection)
         return
     engine = make_engine(_url())

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from grader import accounts, db
-from grader.models import Assignment, Course, Enrolment, Item, User
+from grader.service import accounts, db
+from grader.service.models import Assignment, Course, Enrolment, Item, User
 from grader.web import create_app
 
 SERVER_URL = os.environ.get("GRADER_TEST_DATABASE_URL")

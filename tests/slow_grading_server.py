@@ -8,8 +8,9 @@ from __future__ import annotations
 import sys
 import time
 
-from grader import jobs, server
-from grader.verdict import Verdict
+from grader import server
+from grader.judge.verdict import Verdict
+from grader.service import jobs
 
 _grade = jobs.grade
 

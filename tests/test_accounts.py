@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from grader import accounts, db
 from grader.cli import main
+from grader.service import accounts, db
 
 
 @pytest.fixture
@@ -55,9 +55,9 @@ def test_user_add_refuses_with_one_line(configured, capsys, argv, message):
 
 
 def test_demo_course_loads_once(app):
-    from grader import demo
-    from grader.db import database
-    from grader.models import Submission
+    from grader.service import demo
+    from grader.service.db import database
+    from grader.service.models import Submission
 
     logins = demo.load_if_empty(app)
     assert {login.name for login in logins} == {"ada", "alan", "grace", "edsger"}

@@ -13,7 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.answers import ParseError, ReadAnswer, common, json_reader, latex_reader, read_answer, text_reader
+from grader.judge.answers import (
+    ParseError,
+    ReadAnswer,
+    common,
+    json_reader,
+    latex_reader,
+    read_answer,
+    text_reader,
+)
 from tests.articles import (
     LAYER_DL,
     LAYER_DL_PRINT,

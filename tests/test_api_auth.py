@@ -72,7 +72,7 @@ def test_bearer_posts_need_no_csrf_token(client, people):
 
 
 def test_passwords_are_stored_hashed(build, carol):
-    from grader.models import User
+    from grader.service.models import User
 
     stored = build.get(User, carol.id).password_hash
     assert "carol-password-1" not in stored
@@ -82,7 +82,7 @@ def test_passwords_are_stored_hashed(build, carol):
 def test_tokens_are_stored_as_digests(build, carol):
     import sqlalchemy as sa
 
-    from grader.models import ApiToken
+    from grader.service.models import ApiToken
 
     with build.sessionmaker() as session:
         digests = session.scalars(sa.select(ApiToken.token_hash)).all()

@@ -15,7 +15,7 @@ def test_check_grades_without_storing(client, people, build):
 
     import sqlalchemy as sa
 
-    from grader.models import Submission
+    from grader.service.models import Submission
 
     instance = {"kind": "softmax", "z": ARTICLE_Z}
     answer = json.dumps([0.09003057, 0.24472847, 0.66524096])
@@ -168,7 +168,7 @@ def test_checking_holds_no_write_lock_while_grading(app, client, people, own, da
 
     import sqlalchemy as sa
 
-    from grader.grading import grade
+    from grader.judge.grading import grade
     from grader.web.api import check as check_view
 
     seen = []

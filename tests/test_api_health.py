@@ -52,8 +52,8 @@ def test_request_bodies_are_described_from_the_models(client):
 def test_a_server_error_is_json_and_rolls_back(app, build, people):
     import sqlalchemy as sa
 
-    from grader.db import get_session
-    from grader.models import Course
+    from grader.service.db import get_session
+    from grader.service.models import Course
 
     def boom():
         get_session().add(Course(code="HALF", title="Half written"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import exercises
-from grader import practice
+from grader.service import practice
 
 
 def new_set(client, account, body=None):

@@ -63,14 +63,14 @@ def test_gradebook_csv_is_in_canvas_form(client, graded):
 
 
 def test_csv_cells_are_not_formulas(build, people):
-    from grader import gradebook
-    from grader.models import Course
+    from grader.service import gradebook
+    from grader.service.models import Course
 
     build.user("mallory", full_name="=HYPERLINK(\"http://x\")")
     with build.sessionmaker() as session:
         import sqlalchemy as sa
 
-        from grader.models import Enrolment, User
+        from grader.service.models import Enrolment, User
         mallory = session.scalar(sa.select(User).where(User.name == "mallory"))
         session.add(Enrolment(course_id=people["course_id"], user_id=mallory.id, role="student"))
         session.commit()

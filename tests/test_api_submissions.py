@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import exercises
-from grader.models import GradingJob, Submission
+from grader.service.models import GradingJob, Submission
 from tests.conftest import sqlite_only
 
 ITEMS = [
@@ -282,7 +282,7 @@ def test_a_failing_function_does_not_reveal_the_students_instance(client, homewo
 def test_a_database_locked_by_another_program_is_a_503(app, client, homework, database_url, monkeypatch):
     import sqlite3
 
-    from grader import db
+    from grader.service import db
 
     alice, item_id = homework["alice"], homework["item_ids"][0]
     db.database(app).dispose()  # the next connections take the short timeout below

@@ -24,8 +24,8 @@ import pytest
 import requests
 
 import exercises
-from grader import db, variants
-from grader.models import Item
+from grader.service import db, variants
+from grader.service.models import Item
 from grader.web import create_app
 from tests.conftest import Builder
 

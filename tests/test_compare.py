@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import exercises
-from grader.compare import FUNCTION, TYPED, agrees, close
+from grader.judge.compare import FUNCTION, TYPED, agrees, close
 from tests import articles
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import exercises
 from exercises import DrawOptions
-from grader.diagnose import judge_array
+from grader.judge.diagnose import judge_array
 from tests import articles
 
 SEEDS = range(8)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import exercises
-from grader.functions import build_cases, grade_function
-from grader.grading import grade
+from grader.judge.functions import build_cases, grade_function
+from grader.judge.grading import grade
 from grader.sandbox import SandboxPool, SandboxUnavailable
 from tests import articles
 

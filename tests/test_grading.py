@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import exercises
 from exercises import InstanceError
-from grader.grading import grade
+from grader.judge.grading import grade
 from tests import articles
 
 LAYER_Z = (np.array(articles.LAYER_W).T @ np.array(articles.LAYER_X)).tolist()

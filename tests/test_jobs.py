@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 import exercises
 from exercises import InstanceError
-from grader import jobs, submissions, variants
-from grader.models import GradingJob, Item, Submission, User, utcnow
+from grader.service import jobs, submissions, variants
+from grader.service.models import GradingJob, Item, Submission, User, utcnow
 
 POLICY = jobs.JobPolicy(lease_seconds=60, max_attempts=3)
 
@@ -68,7 +68,7 @@ def test_a_late_finisher_does_not_grade_twice(build, people, item_id):
     assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
     verdict = build.get(Submission, work.submission_id).verdict
     # the first worker wakes up and tries to store its (different) verdict
-    from grader.verdict import Verdict
+    from grader.judge.verdict import Verdict
 
     stale = Verdict(correct=False, score=0.0)
     assert jobs.finish(build.engine, work, "slow-worker", stale, 1.0) is None
@@ -174,7 +174,7 @@ def test_an_instructor_regrades_a_failed_submission(client, build, people, item_
 
 
 def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_id, monkeypatch):
-    from grader.verdict import Feedback, Verdict
+    from grader.judge.verdict import Feedback, Verdict
 
     def sandbox_down(instance, answer, fmt, seed=None):
         message = "The sandbox is unavailable: bubblewrap is not installed. Your code was not run."

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import exercises
-from grader import db, variants
-from grader.models import GradingJob, Item, Submission
+from grader.service import db, variants
+from grader.service.models import GradingJob, Item, Submission
 from grader.web import create_app
 from tests.conftest import Account, Builder, alive, wait_for
 

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from grader import db, jobs, submissions
-from grader.models import Base, Course, GradingJob, Submission, User, Variant
+from grader.service import db, jobs, submissions
+from grader.service.models import Base, Course, GradingJob, Submission, User, Variant
 from tests.conftest import sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def test_sqlite_pragmas(app, pragma, expected):
 
 
 def test_foreign_keys_are_enforced(build):
-    from grader.models import Enrolment
+    from grader.service.models import Enrolment
 
     with pytest.raises(sa.exc.IntegrityError), build.sessionmaker.begin() as session:
         session.add(Enrolment(course_id=999, user_id=999, role="student"))
@@ -107,7 +107,7 @@ def test_read_only_sessions_do_not_take_the_lock(app):
 
 
 def test_an_item_has_exactly_one_parent(build):
-    from grader.models import Item
+    from grader.service.models import Item
 
     with pytest.raises(sa.exc.IntegrityError), build.sessionmaker.begin() as session:
         session.add(Item(kind="softmax"))
@@ -172,8 +172,8 @@ def test_the_processes_of_a_server_take_turns_on_the_lock_file(app, database_url
 def test_writers_of_two_processes_all_commit(database_url):
     script = (
         "import sys, sqlalchemy as sa\n"
-        "from grader import db\n"
-        "from grader.models import Course\n"
+        "from grader.service import db\n"
+        "from grader.service.models import Course\n"
         "engine = db.make_engine(sys.argv[1])\n"
         "for i in range(150):\n"
         "    with db.write_transaction(engine) as c:\n"

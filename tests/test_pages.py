@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 
 import exercises
-from grader import variants
-from grader.models import Item, Submission
+from grader.service import variants
+from grader.service.models import Item, Submission
 from grader.web import charts
 from grader.web.mathml import render_statement
 from grader.web.pages import display

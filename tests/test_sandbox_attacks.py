@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 
 import exercises
-import grader.functions
-from grader.functions import grade_function
+import grader.judge.functions
+from grader.judge.functions import grade_function
+from grader.judge.verdict import Verdict
 from grader.sandbox import SandboxPool
-from grader.verdict import Verdict
 
 STOP_WITHIN_SECONDS = 10.0  # containment, not speed: a stop must never hang the grader
 SECRET = f"grader-secret-{uuid.uuid4().hex}"
-PROJECT = Path(grader.functions.__file__).resolve().parents[1]
+PROJECT = Path(grader.judge.functions.__file__).resolve().parents[1]
 CORRECT = """
 import numpy as np
 

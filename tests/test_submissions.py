@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from grader import jobs, submissions
-from grader.models import Item, User, utcnow
+from grader.service import jobs, submissions
+from grader.service.models import Item, User, utcnow
 
 POLICY = jobs.JobPolicy()
 

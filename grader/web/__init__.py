@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from grader import db, settings
+from grader.service import db, settings
 
 MAX_BODY_BYTES = 1024 * 1024  # an answer is a few kilobytes; a megabyte is plenty
 

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
-from grader import accounts
-from grader.db import database, get_session, reading
-from grader.models import User
+from grader.service import accounts
+from grader.service.db import database, get_session, reading
+from grader.service.models import User
 from grader.web.errors import ApiError, forbidden
 
 csrf = CSRFProtect()

@@ -11,7 +11,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.models import Assignment, Course, Enrolment, Item, PracticeSet, User
+from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, User
 from grader.web.api.schemas import MAX_ID
 from grader.web.errors import forbidden, not_found
 

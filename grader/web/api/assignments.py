@@ -8,9 +8,9 @@ from spectree import Response
 
 import exercises
 from exercises import InstanceError
-from grader import gradebook, variants
-from grader.db import get_session
-from grader.models import Assignment, Item, User
+from grader.service import gradebook, variants
+from grader.service.db import get_session
+from grader.service.models import Assignment, Item, User
 from grader.web.api import bp
 from grader.web.api.access import instructed_course, load, member_course
 from grader.web.api.present import assignment_out, item_out

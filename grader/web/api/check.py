@@ -6,11 +6,11 @@ from spectree import Response
 
 import exercises
 from exercises import DrawOptions, InstanceError
-from grader import variants
-from grader.db import get_session, reading
-from grader.grading import grade
-from grader.variants import fresh_seed
-from grader.verdict import Verdict
+from grader.judge.grading import grade
+from grader.judge.verdict import Verdict
+from grader.service import variants
+from grader.service.db import get_session, reading
+from grader.service.variants import fresh_seed
 from grader.web.api import bp
 from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
 from grader.web.api.spec import spec

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from spectree import Response
 
-from grader.db import get_session
-from grader.models import Course, Enrolment, User
+from grader.service.db import get_session
+from grader.service.models import Course, Enrolment, User
 from grader.web.api import bp
 from grader.web.api.access import instructed_course, member_course
 from grader.web.api.present import user_out

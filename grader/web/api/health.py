@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint
 from spectree import Response
 
-from grader.db import get_session
+from grader.service.db import get_session
 from grader.web.api.schemas import ErrorOut, HealthOut
 from grader.web.api.spec import spec
 from grader.web.errors import ApiError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from spectree import Response
 
-from grader import gradebook, variants
-from grader.db import get_session
-from grader.models import Submission
+from grader.service import gradebook, variants
+from grader.service.db import get_session
+from grader.service.models import Submission
 from grader.web.api import bp
 from grader.web.api.access import course_role, instructed_item, member_item
 from grader.web.api.present import item_out

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from spectree import Response
 
 from exercises import InstanceError
-from grader import practice, variants
-from grader.db import get_session
-from grader.models import PracticeSet
+from grader.service import practice, variants
+from grader.service.db import get_session
+from grader.service.models import PracticeSet
 from grader.web.api import bp
 from grader.web.api.access import load
 from grader.web.api.present import item_out

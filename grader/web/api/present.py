@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import exercises
-from grader import submissions
-from grader.models import Assignment, Item, Submission, User, utcnow
-from grader.verdict import Verdict
+from grader.judge.verdict import Verdict
+from grader.service import submissions
+from grader.service.models import Assignment, Item, Submission, User, utcnow
 from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from spectree import Response
 
-from grader import gradebook
-from grader.db import get_session
-from grader.models import User
+from grader.service import gradebook
+from grader.service.db import get_session
+from grader.service.models import User
 from grader.web.api import bp
 from grader.web.api.access import course_role, instructed_course, instructed_item, load
 from grader.web.api.courses import course_out

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from exercises.base import MAX_SIZE
-from grader.verdict import AnswerFormat, Verdict
+from grader.judge.verdict import AnswerFormat, Verdict
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
 MAX_ID = 2**31 - 1

@@ -6,8 +6,8 @@ from flask import g
 from flask_wtf.csrf import generate_csrf
 from spectree import Response
 
-from grader import accounts
-from grader.db import get_session
+from grader.service import accounts
+from grader.service.db import get_session
 from grader.web.api import bp
 from grader.web.api.present import user_out
 from grader.web.api.schemas import ErrorOut, LoginIn, SessionOut, UserOut

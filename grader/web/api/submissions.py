@@ -8,9 +8,9 @@ from flask import current_app
 from spectree import Response
 
 from exercises import InstanceError
-from grader import jobs, submissions
-from grader.db import database, get_session, write_transaction
-from grader.models import GradingJob, Submission, User, utcnow
+from grader.service import jobs, submissions
+from grader.service.db import database, get_session, write_transaction
+from grader.service.models import GradingJob, Submission, User, utcnow
 from grader.web.api import bp
 from grader.web.api.access import course_role, load
 from grader.web.api.present import accepted_out, feedback_hidden, submission_out

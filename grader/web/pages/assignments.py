@@ -13,9 +13,9 @@ from werkzeug.datastructures import MultiDict
 
 import exercises
 from exercises import InstanceError
-from grader import variants
-from grader.db import get_session
-from grader.models import Assignment, Course, Item, Submission, Variant
+from grader.service import variants
+from grader.service.db import get_session
+from grader.service.models import Assignment, Course, Item, Submission, Variant
 from grader.web.api.assignments import check_item
 from grader.web.api.schemas import AssignmentIn, ItemSpec
 from grader.web.api.spec import describe_validation_error

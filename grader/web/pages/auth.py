@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from grader import accounts
-from grader.db import get_session
+from grader.service import accounts
+from grader.service.db import get_session
 from grader.web.auth import login_user, logout_user
 from grader.web.pages.base import bp
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from grader.models import User
+from grader.service.models import User
 from grader.web.errors import ApiError, rollback
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask import Response, flash, redirect, render_template, request, url_for
 
 import exercises
-from grader import gradebook, variants
-from grader.db import get_session
-from grader.models import Course, Enrolment, Item, Submission, User
+from grader.service import gradebook, variants
+from grader.service.db import get_session
+from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
 from grader.web.api import access
 from grader.web.pages.base import bp, not_found, page_instructor

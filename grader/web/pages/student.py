@@ -12,10 +12,10 @@ from markupsafe import Markup
 
 import exercises
 from exercises import Exercise, InstanceError
-from grader import gradebook, jobs, practice, submissions, variants
-from grader.answers import ParseError, read_answer
-from grader.db import database, get_session
-from grader.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
+from grader.judge.answers import ParseError, read_answer
+from grader.service import gradebook, jobs, practice, submissions, variants
+from grader.service.db import database, get_session
+from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.web.api import access
 from grader.web.api.present import feedback_waits
 from grader.web.mathml import render_statement

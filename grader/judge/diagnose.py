@@ -15,8 +15,8 @@ import numpy as np
 
 from exercises import CATALOG_VERSION, Exercise, Instance
 from grader import __version__
-from grader.compare import TYPED, Array, Tolerance, agrees, close
-from grader.verdict import Entry, Feedback, Verdict
+from grader.judge.compare import TYPED, Array, Tolerance, agrees, close
+from grader.judge.verdict import Entry, Feedback, Verdict
 
 MAX_LISTED_ENTRIES = 20  # entries listed in a verdict; the count says how many more
 MAX_NAMED_IN_MESSAGE = 6

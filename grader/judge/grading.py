@@ -9,10 +9,10 @@ from typing import Any
 import exercises
 from exercises import CATALOG_VERSION, InstanceError
 from grader import __version__
-from grader.answers import ParseError, read_answer
-from grader.compare import TYPED
-from grader.diagnose import judge_array
-from grader.verdict import FORMATS, Feedback, Verdict
+from grader.judge.answers import ParseError, read_answer
+from grader.judge.compare import TYPED
+from grader.judge.diagnose import judge_array
+from grader.judge.verdict import FORMATS, Feedback, Verdict
 
 
 def grade(instance: Mapping[str, Any], answer: str, fmt: str, *, seed: int | None = None) -> Verdict:
@@ -55,7 +55,7 @@ def parse_verdict(kind: str, instance: Mapping[str, Any], message: str) -> Verdi
 
 
 def _grade_function(instance: Mapping[str, Any], source: str, seed: int | None) -> Verdict:
-    from grader.functions import grade_function
+    from grader.judge.functions import grade_function
 
     if not isinstance(instance, Mapping):
         raise InstanceError("the instance must be a JSON object with a 'kind'")

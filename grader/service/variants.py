@@ -2,7 +2,7 @@
 
 The instance of draw ``d`` is a pure function of the assignment's seed, the student,
 the item and ``d``: it can be shown before it is stored, and it is stored (a
-:class:`~grader.models.Variant`) when the student first submits or an instructor
+:class:`~grader.service.models.Variant`) when the student first submits or an instructor
 re-draws it.
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy.orm as so
 import exercises
 from exercises import DrawOptions
 from exercises.base import as_numerator
-from grader.compare import TYPED, agrees
-from grader.models import Assignment, Enrolment, Item, Variant
+from grader.judge.compare import TYPED, agrees
+from grader.service.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
 VARIANTS = Variant.__table__

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import numpy.typing as npt
 
-from grader.answers.common import (
+from grader.judge.answers.common import (
     ABBREVIATED,
     MAX_ENTRIES,
     NUMBER,
@@ -21,7 +21,7 @@ from grader.answers.common import (
     quote,
     ragged,
 )
-from grader.answers.latex_reader import read_latex
+from grader.judge.answers.latex_reader import read_latex
 
 # ---- text: the fast path for [[...], [...]] ------------------------------------------
 

@@ -23,12 +23,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_request_context, request
 
-from grader import settings
+from grader.service import settings
 
-MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 LOCK_FILE_SUFFIX = "-writers.lock"  # beside the database file: the server's processes queue on it
-EXTENSION = "grader.db"
+EXTENSION = "grader.service.db"
 
 
 def json_dumps(value: Any) -> str:

@@ -19,9 +19,9 @@ import sqlalchemy.orm as so
 from flask import Flask
 
 import exercises
-from grader import accounts, jobs, submissions, variants
-from grader.db import database
-from grader.models import Assignment, Course, Enrolment, Item, User, utcnow
+from grader.service import accounts, jobs, submissions, variants
+from grader.service.db import database
+from grader.service.models import Assignment, Course, Enrolment, Item, User, utcnow
 
 LOGINS_FILE = "demo-logins.json"
 COURSE_CODE = "ML101"

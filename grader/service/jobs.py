@@ -1,6 +1,6 @@
 """Grading jobs: the record of truth that every accepted submission gets graded, once.
 
-A submission is stored together with its :class:`~grader.models.GradingJob`, in one
+A submission is stored together with its :class:`~grader.service.models.GradingJob`, in one
 transaction. The job is then leased to one worker (``state = running``, an owner and
 an expiry) and graded outside any transaction. The verdict is written in the same
 transaction that moves the job to ``done``, and only if the worker still holds the
@@ -34,10 +34,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from exercises import InstanceError
-from grader.db import Prepared, on_connection, write_transaction
-from grader.grading import grade as grade_answer
-from grader.models import GradingJob, Submission, utcnow
-from grader.verdict import Verdict
+from grader.judge.grading import grade as grade_answer
+from grader.judge.verdict import Verdict
+from grader.service.db import Prepared, on_connection, write_transaction
+from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ MAX_ERROR_CHARS = 2000
 # the grading path uses Core statements on the tables: no unit of work to pay for
 JOBS = GradingJob.__table__
 SUBMISSIONS = Submission.__table__
-# built once, with bound parameters (see grader.submissions)
+# built once, with bound parameters (see grader.service.submissions)
 INSERT_JOB = sa.insert(JOBS).returning(JOBS.c.id)
 CLOSE_JOB = (
     sa.update(JOBS)
@@ -93,7 +93,7 @@ HELD_ATTEMPTS = (
 )
 STORE_VERDICT = sa.update(SUBMISSIONS).where(SUBMISSIONS.c.id == sa.bindparam("submission_id_"))
 VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
-# on the driver's cursor (see grader.db.Prepared): these run for every submission
+# on the driver's cursor (see grader.service.db.Prepared): these run for every submission
 PREPARED_INSERT_JOB = Prepared(
     INSERT_JOB,
     ("submission_id", "state", "attempts", "lease_owner", "lease_expires_at", "created_at"),

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import numpy.typing as npt
 
-from grader.answers.common import (
+from grader.judge.answers.common import (
     ABBREVIATED,
     MAX_ENTRIES,
     UNSIGNED,

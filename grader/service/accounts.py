@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from grader.db import Prepared
-from grader.models import ROLES, ApiToken, User
+from grader.service.db import Prepared
+from grader.service.models import ROLES, ApiToken, User
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 MIN_PASSWORD_LENGTH = 8
@@ -144,7 +144,7 @@ def authenticate(session: so.Session, name: str, password: str) -> User | None:
 
 def create_user_with_token(name: str, role: str, password: str | None) -> str:
     """``grader user add``: create the user in the configured database, return a new token."""
-    from grader import db, settings
+    from grader.service import db, settings
 
     url = settings.database_url()
     db.upgrade_database(url)

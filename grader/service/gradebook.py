@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.models import Assignment, Course, Enrolment, Item, Submission, User
+from grader.service.models import Assignment, Course, Enrolment, Item, Submission, User
 
 #: Canvas's gradebook import reads these columns, then one per assignment by its exact title
 CSV_COLUMNS = ("Student", "SIS Login ID", "Section")

@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: where the SQLite database, the generated secret key and the demo logins live by default
-DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parents[2] / "instance"
 DATABASE_FILE = "grader.sqlite"
 SECRET_KEY_FILE = "secret_key"
 

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import exercises
-from grader import variants
-from grader.models import Item, PracticeSet, Submission, Variant
+from grader.service import variants
+from grader.service.models import Item, PracticeSet, Submission, Variant
 
 HISTORY_LIMIT = 300  # the most recent graded submissions that count
 RECENT = 5  # answers per kind that decide "mastered" and the error rate

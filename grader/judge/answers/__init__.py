@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from grader.answers.common import (
+from grader.judge.answers.common import (
     MAX_CHARS,
     ParseError,
     ReadAnswer,
@@ -27,8 +27,8 @@ from grader.answers.common import (
     describe,
     line_column,
 )
-from grader.answers.json_reader import read_json
-from grader.answers.text_reader import read_bracketed_fast, read_text
+from grader.judge.answers.json_reader import read_json
+from grader.judge.answers.text_reader import read_bracketed_fast, read_text
 
 __all__ = ["ParseError", "ReadAnswer", "read_answer"]
 

@@ -17,11 +17,11 @@ import numpy as np
 
 from exercises import CATALOG_VERSION, Exercise, Instance
 from grader import __version__
-from grader.compare import FUNCTION, Array, agrees
-from grader.diagnose import judge_array
+from grader.judge.compare import FUNCTION, Array, agrees
+from grader.judge.diagnose import judge_array
+from grader.judge.verdict import Feedback, Verdict
 from grader.sandbox import CallOutcome, SandboxPool, SandboxResult, SandboxUnavailable, default_pool
 from grader.sandbox.limits import MAX_SOURCE_CHARS
-from grader.verdict import Feedback, Verdict
 
 LARGE_LOGIT = 500.0  # beyond this, exp(z) over- or underflows unless the maximum is subtracted
 MAX_RECEIVED_SHOWN = 4096  # entries of a received array copied into the verdict

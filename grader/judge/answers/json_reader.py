@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
-from grader.answers.common import (
+from grader.judge.answers.common import (
     MAX_ENTRIES,
     TOO_DEEP,
     Unreadable,

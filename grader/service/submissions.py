@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader import jobs, variants
-from grader.db import Prepared, on_connection
-from grader.models import (
+from grader.service import jobs, variants
+from grader.service.db import Prepared, on_connection
+from grader.service.models import (
     Assignment,
     Enrolment,
     Item,
@@ -87,7 +87,7 @@ TARGET = (
     )
     .where(_items.c.id == sa.bindparam("item_id"))
 )
-# run on the driver's cursor (see grader.db.Prepared): these run for every submission
+# run on the driver's cursor (see grader.service.db.Prepared): these run for every submission
 PREPARED_TARGET = Prepared(TARGET, ("item_id", "user_id", "since", "per_minute"))
 INSERT = sa.insert(SUBMISSIONS).returning(SUBMISSIONS.c.id)
 PREPARED_INSERT = Prepared(

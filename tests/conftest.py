@@ -26,6 +26,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from grader.service import accounts, db
 from grader.service.models import Assignment, Course, Enrolment, Item, User
+from grader.service.queue import grading_queue
 from grader.web import create_app
 
 SERVER_URL = os.environ.get("GRADER_TEST_DATABASE_URL")
@@ -68,17 +69,21 @@ def database_url(tmp_path: Path, template_database: Path | str) -> Iterator[str]
 
 
 @pytest.fixture
-def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+def app(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """The application on the test's database, migrated by the template (``create_app``
+    never migrates); ``@pytest.mark.config(KEY=value)`` overrides its configuration."""
+    marker = request.node.get_closest_marker("config")
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test secret",
-            "MIGRATE_ON_START": False,
             "INSTANCE_PATH": str(tmp_path),
+            **(marker.kwargs if marker else {}),
         }
     )
     yield app
+    grading_queue(app).stop()
     db.database(app).dispose()
 
 

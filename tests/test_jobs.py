@@ -1,8 +1,11 @@
-"""Grading jobs: every stored submission is graded exactly once, crashes and restarts included."""
+"""Grading jobs and the grading queue: every stored submission is graded exactly once,
+crashes, restarts and database errors included."""
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -10,10 +13,14 @@ import sqlalchemy as sa
 
 import exercises
 from exercises import InstanceError
+from grader.judge.verdict import Feedback, Verdict
 from grader.service import jobs, submissions, variants
 from grader.service.models import GradingJob, Item, Submission, User, utcnow
+from grader.service.queue import GradingQueue, grading_queue
+from tests.conftest import sqlite_only, wait_for
 
 POLICY = jobs.JobPolicy(lease_seconds=60, max_attempts=3)
+LAPSED = timedelta(seconds=POLICY.lease_seconds + 1)  # when every lease taken now has lapsed
 
 
 @pytest.fixture
@@ -22,143 +29,151 @@ def item_id(build, people):
     return item_id
 
 
-def store(build, account, item_id, owner="a-worker-that-died", right=True):
-    """A submission stored with its job leased to ``owner``, as a request leaves it."""
+@pytest.fixture
+def queue(build) -> GradingQueue:
+    return GradingQueue(build.sessionmaker, POLICY)
+
+
+def right_answer(session, item, user_id, right=True) -> str:
+    instance = variants.ensure(session, item, user_id).instance
+    exercise, normal = exercises.validate(instance)
+    return json.dumps((exercise.reference(normal) * (1 if right else 2)).tolist())
+
+
+def store(build, account, item_id, queue: GradingQueue, right=True) -> GradingJob:
+    """A submission stored with its job leased to ``queue``, as a request leaves it."""
     with build.sessionmaker() as session:
         user, item = session.get(User, account.id), session.get(Item, item_id)
-        instance = variants.ensure(session, item, user.id).instance
-        exercise, normal = exercises.validate(instance)
-        answer = json.dumps((exercise.reference(normal) * (1 if right else 2)).tolist())
-        _, work = submissions.accept(
-            session, user, item, answer, "json", per_minute=100, owner=owner, policy=POLICY
+        answer = right_answer(session, item, user.id, right)
+        submission = submissions.submit(
+            session, user, item, answer, "json", queue=queue, per_minute=100
         )
-        session.commit()
-        return work
+        return submission.job
 
 
-def job_of(build, work):
-    return build.get(GradingJob, work.job_id)
+def job_of(build, job: GradingJob) -> GradingJob:
+    return build.get(GradingJob, job.id)
 
 
-def test_the_request_path_grades_once(build, people, item_id):
-    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    outcome = jobs.run(build.engine, work, jobs.WORKER_ID, POLICY)
-    assert outcome.stored and outcome.columns["correct"] is True
-    job = job_of(build, work)
-    assert (job.state, job.attempts, job.lease_owner) == ("done", 1, None)
-    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 0  # nothing left to do
+def job_for(build, submission_id: int) -> GradingJob:
+    with build.sessionmaker() as session:
+        return session.scalars(sa.select(GradingJob).where(GradingJob.submission_id == submission_id)).one()
 
 
-def test_a_job_cut_short_is_graded_at_startup_without_using_attempts(build, people, item_id):
-    work = store(build, people["alice"], item_id)  # its worker died holding a live lease
-    assert build.get(Submission, work.submission_id).verdict is None
-    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 0  # the lease is still live
-    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
-    submission = build.get(Submission, work.submission_id)
+def test_the_request_path_grades_once(build, people, item_id, queue):
+    job = store(build, people["alice"], item_id, queue)
+    verdict = queue.grade_now(job)
+    assert verdict is not None and verdict.correct is True
+    assert job.submission.correct is True and job.state == "done"  # shows what was stored
+    stored = job_of(build, job)
+    assert (stored.state, stored.attempts, stored.lease_owner) == ("done", 1, None)
+    assert queue.sweep(now=utcnow() + LAPSED) == 0  # nothing left to do
+
+
+def test_a_job_whose_process_died_is_graded_once_its_lease_lapses(build, people, item_id, queue):
+    job = store(build, people["alice"], item_id, GradingQueue(build.sessionmaker, POLICY))
+    assert build.get(Submission, job.submission_id).verdict is None
+    assert queue.sweep() == 0  # the lease is still live
+    assert queue.sweep(now=utcnow() + LAPSED) == 1
+    submission = build.get(Submission, job.submission_id)
     assert submission.correct is True and submission.score == 1.0
-    job = job_of(build, work)
-    assert (job.state, job.attempts) == ("done", 2)
+    assert (job_of(build, job).state, job_of(build, job).attempts) == ("done", 2)
     with build.sessionmaker() as session:
         assert submissions.attempts_used(session, item_id, people["alice"].id) == 1
         assert session.scalar(sa.select(sa.func.count(Submission.id))) == 1
 
 
-def test_a_late_finisher_does_not_grade_twice(build, people, item_id):
-    work = store(build, people["alice"], item_id, owner="slow-worker")
-    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
-    verdict = build.get(Submission, work.submission_id).verdict
-    # the first worker wakes up and tries to store its (different) verdict
-    from grader.judge.verdict import Verdict
-
-    stale = Verdict(correct=False, score=0.0)
-    assert jobs.finish(build.engine, work, "slow-worker", stale, 1.0) is None
-    assert build.get(Submission, work.submission_id).verdict == verdict
-
-
-def test_expired_leases_are_taken_over(build, people, item_id):
-    work = store(build, people["alice"], item_id)
-    with build.sessionmaker.begin() as session:
-        session.get(GradingJob, work.job_id).lease_expires_at = utcnow() - timedelta(seconds=1)
-    assert jobs.sweep(build.sessionmaker, owner="another", policy=POLICY) == 1
-    assert job_of(build, work).state == "done"
+def test_a_late_finisher_does_not_grade_twice(build, people, item_id, queue):
+    slow = GradingQueue(build.sessionmaker, POLICY)
+    job = store(build, people["alice"], item_id, slow)
+    held = jobs.Lease.of(job)
+    assert queue.sweep(now=utcnow() + LAPSED) == 1
+    verdict = build.get(Submission, job.submission_id).verdict
+    # the first grader wakes up and tries to store its (different) verdict
+    with build.sessionmaker() as session:
+        assert jobs.finish(session, held, Verdict(correct=False, score=0.0), 1.0) is None
+    assert build.get(Submission, job.submission_id).verdict == verdict
 
 
-def test_own_running_jobs_are_not_taken_at_startup(build, people, item_id):
-    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 0
-    assert job_of(build, work).state == "running"
+def test_a_lapsed_lease_of_its_own_is_taken_again_and_the_old_one_is_void(build, people, item_id, queue):
+    job = store(build, people["alice"], item_id, queue)
+    first = jobs.Lease.of(job)
+    assert queue.sweep() == 0  # its own live lease: the request is grading it
+    assert queue.sweep(now=utcnow() + LAPSED) == 1  # lapsed: its own process grades it
+    # the first lease, same owner, one attempt earlier, stores nothing
+    with build.sessionmaker() as session:
+        assert jobs.finish(session, first, Verdict(correct=False, score=0.0), 1.0) is None
+    assert build.get(Submission, job.submission_id).correct is True
 
 
-def test_a_failing_grading_is_retried_then_given_up(build, people, item_id, monkeypatch):
-    def broken(work):
+def test_a_failing_grading_is_retried_then_given_up(build, people, item_id, queue, monkeypatch):
+    def broken(held):
         raise RuntimeError("the sandbox is away")
 
     monkeypatch.setattr(jobs, "grade", broken)
-    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    assert not jobs.run(build.engine, work, jobs.WORKER_ID, POLICY).stored
-    job = job_of(build, work)
-    assert (job.state, job.attempts) == ("queued", 1)
-    assert "the sandbox is away" in job.last_error
-    jobs.sweep(build.sessionmaker, policy=POLICY)
-    job = job_of(build, work)
-    assert (job.state, job.attempts) == ("failed", 3)
-    assert build.get(Submission, work.submission_id).verdict is None
+    job = store(build, people["alice"], item_id, queue)
+    assert queue.grade_now(job) is None
+    stored = job_of(build, job)
+    assert (stored.state, stored.attempts) == ("queued", 1)
+    assert "the sandbox is away" in stored.last_error
+    queue.sweep()
+    stored = job_of(build, job)
+    assert (stored.state, stored.attempts) == ("failed", 3)
+    assert build.get(Submission, job.submission_id).verdict is None
 
 
-def test_a_failure_after_a_takeover_leaves_the_new_holders_job_alone(build, people, item_id):
-    work = store(build, people["alice"], item_id, owner="slow-worker")
-    assert jobs.sweep(build.sessionmaker, policy=POLICY, take_over_running=True) == 1
-    done = job_of(build, work)
-    jobs.fail(build.engine, work, "slow-worker", RuntimeError("late and broken"), POLICY)
-    job = job_of(build, work)
-    assert (job.state, job.attempts, job.last_error) == ("done", done.attempts, None)
+def test_a_failure_after_a_takeover_leaves_the_new_holders_job_alone(build, people, item_id, queue):
+    job = store(build, people["alice"], item_id, GradingQueue(build.sessionmaker, POLICY))
+    held = jobs.Lease.of(job)
+    assert queue.sweep(now=utcnow() + LAPSED) == 1
+    done = job_of(build, job)
+    with build.sessionmaker() as session:
+        jobs.fail(session, held, RuntimeError("late and broken"), POLICY)
+    stored = job_of(build, job)
+    assert (stored.state, stored.attempts, stored.last_error) == ("done", done.attempts, None)
 
 
-def test_an_unusable_instance_fails_at_once(build, people, item_id, monkeypatch):
-    def unusable(work):
+def test_an_unusable_instance_fails_at_once(build, people, item_id, queue, monkeypatch):
+    def unusable(held):
         raise InstanceError("unknown kind 'retired'")
 
     monkeypatch.setattr(jobs, "grade", unusable)
-    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    jobs.run(build.engine, work, jobs.WORKER_ID, POLICY)
-    job = job_of(build, work)
-    assert (job.state, job.attempts) == ("failed", 1)
+    job = store(build, people["alice"], item_id, queue)
+    queue.grade_now(job)
+    stored = job_of(build, job)
+    assert (stored.state, stored.attempts) == ("failed", 1)
 
 
-def test_pending_submission_reads_as_pending(client, build, people, item_id):
-    work = store(build, people["alice"], item_id)
-    body = client.get(f"/api/v1/submissions/{work.submission_id}", headers=people["alice"].headers).get_json()
+def test_pending_submission_reads_as_pending(client, build, people, item_id, queue):
+    job = store(build, people["alice"], item_id, queue)
+    body = client.get(f"/api/v1/submissions/{job.submission_id}", headers=people["alice"].headers).get_json()
     assert (body["status"], body["verdict"]) == ("pending", None)
 
 
-def test_the_runner_recovers_then_keeps_sweeping(build, people, item_id):
-    first = store(build, people["alice"], item_id)
-    runner = jobs.JobRunner(build.sessionmaker, POLICY, sweep_seconds=0.05, owner="new-process")
-    runner.start()
+def test_the_sweeper_grades_in_the_background_until_stopped(build, people, item_id):
+    queue = GradingQueue(build.sessionmaker, POLICY, sweep_seconds=0.05)
+    with build.sessionmaker.begin() as session:  # queued, nobody's: as a restart leaves it
+        job = store(build, people["bob"], item_id, queue)
+        session.execute(sa.update(GradingJob).values(state="queued", lease_owner=None))
+    queue.start()
     try:
-        assert runner.recovered.wait(10)
-        assert job_of(build, first).state == "done"
-        second = store(build, people["bob"], item_id, owner=None)  # queued, nobody's
-        for _ in range(200):
-            if job_of(build, second).state == "done":
-                break
-            runner.stopping.wait(0.05)
-        assert job_of(build, second).state == "done"
+        assert wait_for(lambda: job_of(build, job).state == "done")
     finally:
-        runner.stop(timeout=5)
-    assert not runner.is_alive()
+        queue.stop(timeout=5)
+    assert not queue.sweeping
     with build.sessionmaker() as session:
-        assert jobs.counts(session) == {"done": 2}
+        assert jobs.counts(session) == {"done": 1}
 
 
-def test_an_instructor_regrades_a_failed_submission(client, build, people, item_id, monkeypatch):
-    def broken(work):
+def test_an_instructor_regrades_a_failed_submission(app, client, build, people, item_id, monkeypatch):
+    def broken(held):
         raise InstanceError("the catalog was away")
 
     monkeypatch.setattr(jobs, "grade", broken)
-    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    jobs.run(build.engine, work, jobs.WORKER_ID, POLICY)
-    url = f"/api/v1/submissions/{work.submission_id}"
+    queue = grading_queue(app)
+    job = store(build, people["alice"], item_id, queue)
+    queue.grade_now(job)
+    url = f"/api/v1/submissions/{job.submission_id}"
     assert client.get(url, headers=people["alice"].headers).get_json()["status"] == "failed"
     assert client.post(f"{url}/regrade", headers=people["alice"].headers).status_code == 403
     assert client.post(f"{url}/regrade", headers=people["eve"].headers).status_code == 404
@@ -173,9 +188,7 @@ def test_an_instructor_regrades_a_failed_submission(client, build, people, item_
         assert submissions.attempts_used(session, item_id, people["alice"].id) == 1
 
 
-def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_id, monkeypatch):
-    from grader.judge.verdict import Feedback, Verdict
-
+def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_id, queue, monkeypatch):
     def sandbox_down(instance, answer, fmt, seed=None):
         message = "The sandbox is unavailable: bubblewrap is not installed. Your code was not run."
         return Verdict(
@@ -183,42 +196,118 @@ def test_an_unavailable_sandbox_is_no_verdict_the_job_waits(build, people, item_
         )
 
     monkeypatch.setattr(jobs, "grade_answer", sandbox_down)
-    work = store(build, people["alice"], item_id, owner=jobs.WORKER_ID)
-    assert not jobs.run(build.engine, work, jobs.WORKER_ID, POLICY).stored
-    job = job_of(build, work)
-    assert (job.state, job.attempts) == ("queued", 1)
-    assert "bubblewrap is not installed" in job.last_error
-    assert build.get(Submission, work.submission_id).verdict is None
+    job = store(build, people["alice"], item_id, queue)
+    assert queue.grade_now(job) is None
+    stored = job_of(build, job)
+    assert (stored.state, stored.attempts) == ("queued", 1)
+    assert "bubblewrap is not installed" in stored.last_error
+    assert build.get(Submission, job.submission_id).verdict is None
     monkeypatch.undo()  # the sandbox is back: the queued job is graded
-    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 1
-    assert build.get(Submission, work.submission_id).correct is True
+    assert queue.sweep() == 1
+    assert build.get(Submission, job.submission_id).correct is True
 
 
-def test_a_server_that_starts_queues_what_was_left_running(build, people, item_id):
-    left = store(build, people["alice"], item_id, owner="a-process-that-is-gone")
-    finished = store(build, people["bob"], item_id, owner=jobs.WORKER_ID)
-    jobs.run(build.engine, finished, jobs.WORKER_ID, POLICY)
-    assert jobs.requeue_orphans(build.sessionmaker) == 1
-    job = job_of(build, left)
-    assert (job.state, job.lease_owner, job.lease_expires_at, job.attempts) == ("queued", None, None, 1)
+def test_a_server_that_starts_queues_what_was_left_running(build, people, item_id, queue):
+    left = store(build, people["alice"], item_id, GradingQueue(build.sessionmaker, POLICY))
+    finished = store(build, people["bob"], item_id, queue)
+    queue.grade_now(finished)
+    with build.sessionmaker() as session:
+        assert jobs.requeue(session) == 1
+    stored = job_of(build, left)
+    assert (stored.state, stored.lease_owner, stored.lease_expires_at, stored.attempts) == (
+        "queued", None, None, 1
+    )
     assert job_of(build, finished).state == "done"
-    # a worker's ordinary sweep grades it, once, without taking over any live lease
-    assert jobs.sweep(build.sessionmaker, policy=POLICY) == 1
+    # an ordinary sweep grades it, once, without taking over any live lease
+    assert queue.sweep() == 1
     assert (job_of(build, left).state, job_of(build, left).attempts) == ("done", 2)
     assert build.get(Submission, left.submission_id).correct is True
 
 
-def test_a_forked_process_leases_under_a_name_of_its_own():
-    import os
+def test_a_dead_workers_jobs_and_only_its_are_queued_again(build, people, item_id, queue):
+    mine = store(build, people["alice"], item_id, queue)
+    other = store(build, people["bob"], item_id, GradingQueue(build.sessionmaker, POLICY))
+    with build.sessionmaker() as session:
+        # another process of this machine, whose pid starts like this one's
+        assert jobs.requeue(session, jobs.owner_prefix(os.getpid() * 10)) == 0
+        assert jobs.requeue(session, jobs.owner_prefix(os.getpid())) == 2
+    assert {job_of(build, mine).state, job_of(build, other).state} == {"queued"}
 
+
+def test_a_forked_process_leases_under_a_name_of_its_own(queue):
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child reports the name it would lease under
-        os.write(write, jobs.WORKER_ID.encode())
+        os.write(write, queue.name.encode())
         os._exit(0)
     os.close(write)
     child_name = os.read(read, 200).decode()
     os.close(read)
     os.waitpid(pid, 0)
-    assert child_name and child_name != jobs.WORKER_ID
-    assert child_name.split(":")[1] == str(pid)
+    assert child_name and child_name != queue.name
+    assert child_name.startswith(jobs.owner_prefix(pid))
+
+
+# ---- issue 12, finding 2: a stored submission is never reported as not stored -------------
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=100)
+def test_a_busy_database_after_storing_answers_stored_and_pending(
+    app, client, build, people, item_id, database_url, monkeypatch
+):
+    """The reproduction: another writer holds SQLite's lock while the answer is graded, so
+    storing the verdict fails ("database is locked") after the submission is committed."""
+    holder = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
+    grade = jobs.grade
+
+    def grade_while_another_writer_holds_the_lock(held):
+        verdict = grade(held)
+        holder.execute("BEGIN IMMEDIATE")
+        return verdict
+
+    monkeypatch.setattr(jobs, "grade", grade_while_another_writer_holds_the_lock)
+    with build.sessionmaker() as session:
+        answer = right_answer(session, session.get(Item, item_id), people["alice"].id)
+    try:
+        response = client.post(
+            "/api/v1/submissions",
+            json={"item_id": item_id, "answer": answer, "format": "json"},
+            headers=people["alice"].headers,
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    monkeypatch.undo()
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["status"], body["verdict"]) == ("pending", None)
+    assert build.get(Submission, body["id"]).verdict is None
+    assert job_for(build, body["id"]).state == "running"
+    # graded by a sweep once its lease lapses: by any process, this one included
+    queue = grading_queue(app)
+    assert queue.sweep() == 0
+    assert queue.sweep(now=utcnow() + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1)) == 1
+    again = client.get(f"/api/v1/submissions/{body['id']}", headers=people["alice"].headers)
+    assert (again.get_json()["status"], again.get_json()["correct"]) == ("graded", True)
+    assert job_for(build, body["id"]).attempts == 2
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=100)
+def test_a_busy_database_before_storing_stores_nothing(app, client, build, people, item_id, database_url):
+    holder = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = client.post(
+            "/api/v1/submissions",
+            json={"item_id": item_id, "answer": "[1, 0, 0]", "format": "json"},
+            headers=people["alice"].headers,
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 503
+    assert "nothing was applied" in response.get_json()["error"]["message"]
+    with build.sessionmaker() as session:
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from grader.service import db, jobs, submissions
+from grader.service import db, jobs
 from grader.service.models import Base, Course, GradingJob, Submission, User, Variant
 from tests.conftest import sqlite_only
 
@@ -114,70 +113,32 @@ def test_an_item_has_exactly_one_parent(build):
 
 
 @sqlite_only
-def test_writers_queue_in_the_process_and_time_out(app, monkeypatch):
-    import threading
-
-    engine = db.database(app).engine
-    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
-    outcome = {}
-
-    def second_writer():
-        try:
-            with db.write_transaction(engine) as connection:
-                connection.exec_driver_sql("SELECT 1")
-            outcome["second"] = "wrote"
-        except sa.exc.OperationalError as error:
-            outcome["second"] = str(error.orig)
-
-    with db.write_transaction(engine) as connection:
-        connection.exec_driver_sql("SELECT 1")
-        waiter = threading.Thread(target=second_writer)
-        waiter.start()
-        waiter.join()
-    assert outcome["second"] == "database is busy"
-    second_writer()  # once the first is done, the next goes through
-    assert outcome["second"] == "wrote"
-
-
-@sqlite_only
-def test_the_processes_of_a_server_take_turns_on_the_lock_file(app, database_url):
-    import fcntl
-    import threading
-
-    engine = db.database(app).engine
-    done = threading.Event()
-
-    def writer():
-        with db.write_transaction(engine) as connection:
-            connection.execute(sa.insert(Course), {"code": "W1", "title": "queued"})
-        done.set()
-
-    # another open of the lock file stands for another process of the server
-    other = os.open(sa.make_url(database_url).database + db.LOCK_FILE_SUFFIX, os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(other, fcntl.LOCK_EX)
-        thread = threading.Thread(target=writer)
-        thread.start()
-        assert not done.wait(0.3)  # waits its turn, without SQLite's lock taken
-        with engine.connect() as reader:
-            assert reader.execute(sa.select(sa.func.count(Course.id))).scalar() == 0
-        fcntl.flock(other, fcntl.LOCK_UN)
-        assert done.wait(5)
-        thread.join()
-    finally:
-        os.close(other)
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=200)
+def test_a_writer_waits_for_the_lock_then_gives_up(app):
+    database = db.database(app)
+    with database.sessionmaker() as first:
+        first.execute(sa.select(1))  # BEGIN IMMEDIATE: first holds the write lock
+        with pytest.raises(sa.exc.OperationalError, match="locked"), database.sessionmaker() as second:
+            second.execute(sa.select(1))
+        first.add(Course(code="W1", title="first"))
+        first.commit()
+    with database.sessionmaker.begin() as second:  # once the first is done, the next goes through
+        second.add(Course(code="W2", title="second"))
+    with database.sessionmaker() as reader:
+        assert sorted(reader.scalars(sa.select(Course.code))) == ["W1", "W2"]
 
 
 @sqlite_only
 def test_writers_of_two_processes_all_commit(database_url):
+    # BEGIN IMMEDIATE and the busy timeout: the writers of other processes queue, none fails
     script = (
-        "import sys, sqlalchemy as sa\n"
+        "import sys, sqlalchemy as sa, sqlalchemy.orm as so\n"
         "from grader.service import db\n"
         "from grader.service.models import Course\n"
-        "engine = db.make_engine(sys.argv[1])\n"
+        "sessions = so.sessionmaker(db.make_engine(sys.argv[1]))\n"
         "for i in range(150):\n"
-        "    with db.write_transaction(engine) as c:\n"
-        "        c.execute(sa.insert(Course), {'code': f'{sys.argv[2]}{i}', 'title': 't'})\n"
+        "    with sessions.begin() as session:\n"
+        "        session.add(Course(code=f'{sys.argv[2]}{i}', title='t'))\n"
     )
     writers = [
         subprocess.Popen([sys.executable, "-c", script, database_url, name], cwd=ROOT)
@@ -190,26 +151,16 @@ def test_writers_of_two_processes_all_commit(database_url):
     engine.dispose()
 
 
-@sqlite_only
-def test_writers_share_one_connection_until_a_database_error(app):
-    engine = db.database(app).engine
-    with db.write_transaction(engine) as connection:
-        first = connection
-        connection.execute(sa.insert(Course), {"code": "A1", "title": "A"})
-    with pytest.raises(LookupError), db.write_transaction(engine) as connection:
-        assert connection is first
-        connection.execute(sa.insert(Course), {"code": "A2", "title": "B"})
-        raise LookupError("refused")  # rolled back, and the connection kept
-    with db.write_transaction(engine) as connection:
-        assert connection is first and connection.in_transaction()
-    with pytest.raises(sa.exc.IntegrityError), db.write_transaction(engine) as connection:
-        connection.execute(sa.insert(Course), {"code": "A1", "title": "again"})
-    with db.write_transaction(engine) as connection:
-        assert connection is not first  # a fresh one after the error
-        codes = connection.scalars(sa.select(Course.code)).all()
-    assert codes == ["A1"]
-    db.database(app).dispose()
-    assert first.closed and connection.closed
+def test_no_private_sqlalchemy_name_is_used():
+    private = ("_bind_processors", "_cached_result_processor", "._returning", "driver_connection",
+               "Prepared(", "write_transaction")
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "grader").rglob("*.py"))
+        for name in private
+        if name in path.read_text()
+    ]
+    assert found == []
 
 
 @pytest.mark.parametrize(
@@ -244,82 +195,42 @@ def test_a_json_column_written_before_reads_back(build, people):
     assert instance["z"][1] == 1.0 and math.isnan(instance["z"][0])
 
 
-# ---- statements run on the driver's cursor ------------------------------------------
+# ---- Core statements of the grading path, through the session ------------------------
 
 
-def _stored_submission(build, people) -> tuple[int, int]:
+def _stored_submission(build, people) -> int:
     _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}])
-    with build.engine.begin() as connection:
-        submission_id = submissions.PREPARED_INSERT.scalar(
-            connection,
-            {
-                "item_id": item_id, "user_id": people["alice"].id,
-                "instance": {"kind": "softmax", "z": [1.5, -2.0, 0.25]}, "answer": "[1, 2, 3]",
-                "format": "json", "submitted_at": datetime(2026, 3, 1, 12, tzinfo=UTC),
-                "late": True,
-            },
+    with build.sessionmaker.begin() as session:
+        submission = Submission(
+            item_id=item_id, user_id=people["alice"].id,
+            instance={"kind": "softmax", "z": [1.5, -2.0, 0.25]}, answer="[1, 2, 3]",
+            format="json", submitted_at=datetime(2026, 3, 1, 12, tzinfo=UTC), late=True,
         )
-    return item_id, submission_id
+        session.add(submission)
+        session.flush()
+        return submission.id
 
 
-def test_a_prepared_statement_reads_what_sqlalchemy_reads(build, people):
-    _stored_submission(build, people)
-    statement = sa.select(
-        Submission.id, Submission.instance, Submission.submitted_at, Submission.late,
-        Submission.score, sa.func.count().over().label("rows"),
-    ).where(Submission.user_id == sa.bindparam("user_id"))
-    prepared = db.Prepared(statement, ["user_id"])
-    with build.engine.connect() as connection:
-        expected = connection.execute(statement, {"user_id": people["alice"].id}).one()._asdict()
-        row = prepared.first(connection, {"user_id": people["alice"].id})
-        assert prepared.first(connection, {"user_id": people["bob"].id}) is None
-    assert row == expected
-    assert row["submitted_at"] == datetime(2026, 3, 1, 12, tzinfo=UTC)
-    assert row["submitted_at"].tzinfo is not None and row["late"] is True
-    assert row["instance"]["z"] == [1.5, -2.0, 0.25] and row["rows"] == 1
-
-
-def test_prepared_updates_count_their_rows_and_write_their_types(build, people):
-    _, submission_id = _stored_submission(build, people)
+def test_the_verdict_update_counts_its_rows_and_writes_its_types(build, people):
+    submission_id = _stored_submission(build, people)
     graded_at = datetime(2026, 3, 1, 13, 30, tzinfo=timezone(timedelta(hours=2)))
     columns = {"verdict": {"score": 0.5}, "score": 0.5, "correct": False, "codes": ["transposed"],
                "graded_at": graded_at, "grading_ms": 1.25}
-    with build.engine.begin() as connection:
+    with build.sessionmaker.begin() as session:
         params = {"submission_id_": submission_id, **columns}
-        assert jobs.PREPARED_STORE_VERDICT.rowcount(connection, params) == 1
-        assert jobs.PREPARED_STORE_VERDICT.rowcount(connection, {**params, "submission_id_": -1}) == 0
+        assert session.execute(jobs.STORE_VERDICT, params).rowcount == 1
+        assert session.execute(jobs.STORE_VERDICT, {**params, "submission_id_": -1}).rowcount == 0
     stored = build.get(Submission, submission_id)
     assert (stored.verdict, stored.codes, stored.correct) == ({"score": 0.5}, ["transposed"], False)
     assert stored.graded_at == graded_at and stored.graded_at.utcoffset() == timedelta(0)
+    assert stored.submitted_at == datetime(2026, 3, 1, 12, tzinfo=UTC) and stored.late is True
 
 
-def test_a_statement_that_needs_a_python_default_is_refused(build):
-    prepared = db.Prepared(sa.insert(Variant.__table__), ["item_id", "user_id", "instance"])
-    with build.engine.connect() as connection, pytest.raises(ValueError, match="created_at"):
-        prepared.first(connection, {"item_id": 1, "user_id": 1, "instance": {}})
-
-
-def test_a_prepared_statement_takes_exactly_its_keys(build, people):
-    _, submission_id = _stored_submission(build, people)
-    columns = {"verdict": {}, "score": 1.0, "correct": True, "codes": [],
-               "graded_at": datetime.now(UTC), "grading_ms": 1.0}
-    with build.engine.begin() as connection:
-        for params in (
-            {"submission_id_": submission_id, **columns, "late": False},  # would not be stored
-            {"submission_id_": submission_id, "score": 1.0},
-        ):
-            with pytest.raises(ValueError, match="give exactly"):
-                jobs.PREPARED_STORE_VERDICT.rowcount(connection, params)
-    assert build.get(Submission, submission_id).score is None
-
-
-def test_a_driver_error_is_raised_as_sqlalchemys(build, people):
-    _, submission_id = _stored_submission(build, people)
-    job = {"submission_id": submission_id, "state": "queued", "attempts": 0, "lease_owner": None,
-           "lease_expires_at": None, "created_at": datetime.now(UTC)}
-    with build.engine.begin() as connection:
-        jobs.PREPARED_INSERT_JOB.scalar(connection, job)
-    with pytest.raises(sa.exc.IntegrityError), build.engine.begin() as connection:
-        jobs.PREPARED_INSERT_JOB.scalar(connection, job)  # one job per submission
-    with build.engine.connect() as connection:
-        assert connection.scalar(sa.select(sa.func.count()).select_from(GradingJob)) == 1
+def test_a_submission_has_one_job(build, people):
+    submission_id = _stored_submission(build, people)
+    with build.sessionmaker.begin() as session:
+        session.add(GradingJob(submission_id=submission_id))
+    with pytest.raises(sa.exc.IntegrityError), build.sessionmaker.begin() as session:
+        session.add(GradingJob(submission_id=submission_id))
+    with build.sessionmaker() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(GradingJob)) == 1

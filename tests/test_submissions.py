@@ -1,15 +1,15 @@
-"""Accepting a submission: the counts the rules judge, read in the one query that stores it."""
+"""Accepting a submission: the rules judged in the transaction that stores it, with its job."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
-from grader.service import jobs, submissions
-from grader.service.models import Item, User, utcnow
-
-POLICY = jobs.JobPolicy()
+from grader.service import submissions
+from grader.service.models import GradingJob, Item, Submission, User, Variant, utcnow
+from grader.service.queue import GradingQueue
 
 
 @pytest.fixture
@@ -21,68 +21,77 @@ def item_ids(build, people):
     return ids
 
 
-def accept(build, account, item_id, when, per_minute=100):
+@pytest.fixture
+def queue(build) -> GradingQueue:
+    return GradingQueue(build.sessionmaker)
+
+
+def submit(build, queue, account, item_id, when, per_minute=100) -> int:
     with build.sessionmaker() as session:
         user, item = session.get(User, account.id), session.get(Item, item_id)
-        accepted, _ = submissions.accept(
-            session, user, item, "[1, 0, 0]", "json",
-            per_minute=per_minute, owner=None, policy=POLICY, now=when,
+        submission = submissions.submit(
+            session, user, item, "[1, 0, 0]", "json", queue=queue, per_minute=per_minute, now=when
         )
-        session.commit()
-        return accepted
+        return submission.id
 
 
-def standing(build, account, item_id, when, per_minute=100):
+def count(build, model) -> int:
     with build.sessionmaker() as session:
-        return submissions.target(session, item_id, account.id, per_minute=per_minute, now=when)
+        return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_the_target_counts_the_window_and_the_attempts(build, people, item_ids):
-    limited, unlimited = item_ids
-    alice, bob = people["alice"], people["bob"]
+def test_a_submission_is_stored_with_its_job_and_first_variant(build, people, item_ids, queue):
+    submission_id = submit(build, queue, people["alice"], item_ids[0], utcnow())
+    with build.sessionmaker() as session:
+        submission = session.get(Submission, submission_id)
+        job, variant = submission.job, session.scalars(sa.select(Variant)).one()
+        assert submission.instance == variant.instance and variant.user_id == people["alice"].id
+        assert (job.state, job.attempts, job.lease_owner) == ("running", 1, queue.name)
+        assert job.lease_expires_at > utcnow()
+
+
+def test_the_window_counts_the_last_minute_only(build, people, item_ids, queue):
+    alice, unlimited = people["alice"], item_ids[1]
     start = utcnow()
-    accept(build, alice, limited, start)
-    accept(build, alice, unlimited, start + timedelta(seconds=30))
-    accept(build, bob, limited, start + timedelta(seconds=30))
-
-    seen = standing(build, alice, limited, start + timedelta(seconds=45))
-    assert (seen.recent, seen.attempts, seen.max_attempts) == (2, 1, 2)
-    # a minute on, the first submission has left the window; attempts never leave
-    seen = standing(build, alice, limited, start + timedelta(seconds=61))
-    assert (seen.recent, seen.attempts) == (1, 1)
-    # no limit on the item: its attempts are not counted at all
-    seen = standing(build, alice, unlimited, start + timedelta(seconds=45))
-    assert (seen.recent, seen.attempts) == (2, None)
-    assert standing(build, alice, 10_000, start) is None
+    submit(build, queue, alice, unlimited, start, per_minute=2)
+    submit(build, queue, alice, unlimited, start + timedelta(seconds=30), per_minute=2)
+    with pytest.raises(submissions.RateLimited):
+        submit(build, queue, alice, unlimited, start + timedelta(seconds=45), per_minute=2)
+    # a minute on, the first submission has left the window
+    submit(build, queue, alice, unlimited, start + timedelta(seconds=61), per_minute=2)
+    # another student's submissions are theirs
+    submit(build, queue, people["bob"], unlimited, start + timedelta(seconds=61), per_minute=2)
 
 
-def test_the_window_is_counted_no_further_than_the_limit(build, people, item_ids):
-    start = utcnow()
-    for i in range(5):
-        accept(build, people["alice"], item_ids[1], start + timedelta(seconds=i))
-    seen = standing(build, people["alice"], item_ids[1], start + timedelta(seconds=10), per_minute=3)
-    assert seen.recent == 3
-
-
-def test_the_limit_refuses_until_the_oldest_leaves_the_window(build, people, item_ids):
+def test_the_limit_refuses_until_the_oldest_leaves_the_window(build, people, item_ids, queue):
     alice, item_id = people["alice"], item_ids[1]
     start = utcnow()
     for i in range(3):
-        accept(build, alice, item_id, start + timedelta(seconds=10 * i), per_minute=3)
+        submit(build, queue, alice, item_id, start + timedelta(seconds=10 * i), per_minute=3)
     with pytest.raises(submissions.RateLimited) as refused:
-        accept(build, alice, item_id, start + timedelta(seconds=25), per_minute=3)
+        submit(build, queue, alice, item_id, start + timedelta(seconds=25), per_minute=3)
     assert refused.value.retry_after == 36  # the one at 0 s leaves at 60 s
     # refused answers are not stored, so they do not count against the next minute
-    accept(build, alice, item_id, start + timedelta(seconds=60.5), per_minute=3)
+    assert (count(build, Submission), count(build, GradingJob)) == (3, 3)
+    submit(build, queue, alice, item_id, start + timedelta(seconds=60.5), per_minute=3)
 
 
-def test_attempts_run_out_per_item_and_user(build, people, item_ids):
+def test_attempts_run_out_per_item_and_user(build, people, item_ids, queue):
     limited = item_ids[0]
     start = utcnow()
-    accept(build, people["alice"], limited, start)
-    accept(build, people["alice"], limited, start)
+    submit(build, queue, people["alice"], limited, start)
+    submit(build, queue, people["alice"], limited, start)
     with pytest.raises(submissions.NoAttemptsLeft, match="all 2 attempts"):
-        accept(build, people["alice"], limited, start)
-    accept(build, people["bob"], limited, start)
+        submit(build, queue, people["alice"], limited, start)
+    submit(build, queue, people["bob"], limited, start)
     with build.sessionmaker() as session:
         assert submissions.attempts_used(session, limited, people["alice"].id) == 2
+    assert count(build, Submission) == 3
+
+
+def test_a_late_answer_is_marked_late(build, people, queue):
+    due = utcnow() - timedelta(hours=1)
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}],
+                                     title="Past", due_at=due)
+    submission_id = submit(build, queue, people["alice"], item_id, utcnow())
+    assert build.get(Submission, submission_id).late is True

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from grader.service.db import Prepared
 from grader.service.models import ROLES, ApiToken, User
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
@@ -20,12 +19,11 @@ MIN_PASSWORD_LENGTH = 8
 TOKEN_BYTES = 32
 TOKEN_CACHE_SECONDS = 30.0
 TOKEN_CACHE_SIZE = 10_000
-# built once, on the driver's cursor: it runs for every token not seen lately
-USER_FOR_TOKEN = Prepared(
+# built once: it runs for every token not seen lately
+USER_FOR_TOKEN = (
     sa.select(*User.__table__.columns)
     .join(ApiToken.__table__)
-    .where(ApiToken.__table__.c.token_hash == sa.bindparam("token_hash")),
-    ["token_hash"],
+    .where(ApiToken.__table__.c.token_hash == sa.bindparam("token_hash"))
 )
 # checked against when the name is unknown, so both paths take as long
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
@@ -117,7 +115,7 @@ class TokenCache:
     def load(self, connection: sa.Connection, token: str) -> User | None:
         """The user of a token, looked up and remembered: a snapshot, as :meth:`cached` gives."""
         digest = token_digest(token)
-        row = USER_FOR_TOKEN.first(connection, {"token_hash": digest})
+        row = connection.execute(USER_FOR_TOKEN, {"token_hash": digest}).mappings().first()
         if row is None:
             return None
         snapshot = User(**row)

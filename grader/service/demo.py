@@ -19,9 +19,10 @@ import sqlalchemy.orm as so
 from flask import Flask
 
 import exercises
-from grader.service import accounts, jobs, submissions, variants
+from grader.service import accounts, submissions, variants
 from grader.service.db import database
 from grader.service.models import Assignment, Course, Enrolment, Item, User, utcnow
+from grader.service.queue import GradingQueue, grading_queue
 
 LOGINS_FILE = "demo-logins.json"
 COURSE_CODE = "ML101"
@@ -67,7 +68,7 @@ def load_if_empty(app: Flask) -> list[Login] | None:
             return None
     logins = [Login(name, role, secrets.token_urlsafe(9)) for name, role, _, _ in PEOPLE]
     with sessionmaker() as session:
-        _load(session, logins)
+        _load(session, grading_queue(app), logins)
     _save_logins(Path(app.instance_path), logins)
     return logins
 
@@ -88,7 +89,7 @@ def _save_logins(folder: Path, logins: list[Login]) -> None:
         json.dump([asdict(login) for login in logins], file, indent=2)
 
 
-def _load(session: so.Session, logins: list[Login]) -> None:
+def _load(session: so.Session, queue: GradingQueue, logins: list[Login]) -> None:
     users = {}
     for (name, role, full_name, _), login in zip(PEOPLE, logins, strict=True):
         users[name] = accounts.create_user(session, name, role, login.password, full_name)
@@ -104,10 +105,9 @@ def _load(session: so.Session, logins: list[Login]) -> None:
     session.add_all([homework, quiz])
     session.commit()
 
-    policy = jobs.JobPolicy()
     for name, which, position, answer in SUBMISSIONS:
         item = (homework, quiz)[which].items[position]
-        _submit(session, users[name], item, answer, policy)
+        _submit(session, queue, users[name], item, answer)
 
 
 def _assignment(course: Course, title: str, items: list[dict], due: datetime) -> Assignment:
@@ -118,14 +118,12 @@ def _assignment(course: Course, title: str, items: list[dict], due: datetime) ->
     return assignment
 
 
-def _submit(session: so.Session, user: User, item: Item, answer: str, policy: jobs.JobPolicy) -> None:
+def _submit(session: so.Session, queue: GradingQueue, user: User, item: Item, answer: str) -> None:
     instance = variants.ensure(session, item, user.id).instance
-    _, work = submissions.accept(
-        session, user, item, _answer(instance, answer), "json",
-        per_minute=len(SUBMISSIONS), owner=jobs.WORKER_ID, policy=policy,
+    submission = submissions.submit(
+        session, user, item, _answer(instance, answer), "json", queue=queue, per_minute=len(SUBMISSIONS)
     )
-    session.commit()
-    jobs.run(session.get_bind(), work, jobs.WORKER_ID, policy)
+    queue.grade_now(submission.job)
 
 
 def _answer(instance: dict, answer: str) -> str:

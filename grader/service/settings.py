@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     job_sweep_seconds: float = Field(default=10.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(
+        default=10_000, ge=0, description="how long a writer waits for SQLite's write lock"
+    )
 
 
 def instance_path(settings: Settings | None = None) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -23,14 +23,13 @@ from grader.service.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
 VARIANTS = Variant.__table__
-# built once: they run on every submission
+# built once: they run on most item views
 FIND = sa.select(Variant).where(
     Variant.item_id == sa.bindparam("item_id"), Variant.user_id == sa.bindparam("user_id")
 )
 STORED_INSTANCE = sa.select(VARIANTS.c.instance).where(
     VARIANTS.c.item_id == sa.bindparam("item_id"), VARIANTS.c.user_id == sa.bindparam("user_id")
 )
-INSERT = sa.insert(VARIANTS)
 
 
 def variant_seed(assignment_seed: int, user_id: int, item_id: int, draw_number: int) -> int:
@@ -42,16 +41,7 @@ def fresh_seed() -> int:
     return secrets.randbits(SEED_BITS)
 
 
-class Sized(Protocol):
-    """An item's kind and size options (an :class:`Item`, or a row of one)."""
-
-    kind: str
-    n: int | None
-    K: int | None
-    layout: str
-
-
-def draw(item: Sized, seed: int) -> dict[str, Any]:
+def draw(item: Item, seed: int) -> dict[str, Any]:
     """An instance of ``item``'s kind and sizes from ``seed``."""
     exercise = exercises.get(item.kind)
     layout = item.layout if item.layout in exercise.layouts else exercise.layouts[0]
@@ -81,25 +71,19 @@ def instance_for_practice(session: so.Session, item: Item, user_id: int) -> dict
     return instance
 
 
-def ensure_instance(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
-    """The student's instance as stored, stored now (draw 0) if it was not yet."""
-    instance = stored_instance(session, item.id, user_id)
-    if instance is None:
-        instance = draw(item, _seed(item, user_id, 0))
-        session.execute(
-            INSERT,
-            {"item_id": item.id, "user_id": user_id, "draw_number": 0, "instance": instance},
-        )
-    return instance
+def first_draw(item: Item, user_id: int) -> Variant:
+    """The student's first variant of an assignment item (draw 0), not yet added to a session."""
+    if item.assignment is None:  # practice items are stored with their variant at creation
+        raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
+    instance = draw(item, _seed(item, user_id, 0))
+    return Variant(item_id=item.id, user_id=user_id, draw_number=0, instance=instance)
 
 
 def ensure(session: so.Session, item: Item, user_id: int) -> Variant:
     """The student's stored variant, stored now if it was not yet."""
     variant = find(session, item, user_id)
     if variant is None:
-        variant = Variant(
-            item_id=item.id, user_id=user_id, draw_number=0, instance=draw(item, _seed(item, user_id, 0))
-        )
+        variant = first_draw(item, user_id)
         session.add(variant)
         session.flush()
     return variant

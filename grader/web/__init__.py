@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from grader.service import db, settings
+from grader.service import db, queue, settings
 
 MAX_BODY_BYTES = 1024 * 1024  # an answer is a few kilobytes; a megabyte is plenty
 
@@ -26,7 +26,7 @@ def default_config(config: settings.Settings) -> dict[str, Any]:
     return {
         "DATABASE_URL": settings.database_url(config),
         "SECRET_KEY": None,  # filled from the instance folder below unless given
-        "MIGRATE_ON_START": True,
+        "SQLITE_BUSY_TIMEOUT_MS": config.sqlite_busy_timeout_ms,
         "SUBMISSIONS_PER_MINUTE": config.submissions_per_minute,
         "JOB_LEASE_SECONDS": config.job_lease_seconds,
         "JOB_MAX_ATTEMPTS": config.job_max_attempts,
@@ -52,9 +52,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             settings.instance_path(config), config
         )
 
-    if app.config["MIGRATE_ON_START"]:
-        db.upgrade_database(app.config["DATABASE_URL"])
+    # the schema is migrated by whoever starts the service (``grader serve``, ``grader db
+    # upgrade``), never as a side effect of building the application
     db.init_app(app)
+    queue.init_app(app)
 
     from grader.web import auth, errors
     from grader.web.api import init_app as init_api

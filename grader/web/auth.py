@@ -16,7 +16,7 @@ from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from grader.service import accounts
-from grader.service.db import database, get_session, reading
+from grader.service.db import database, get_session, read_only_transaction
 from grader.service.models import User
 from grader.web.errors import ApiError, forbidden
 
@@ -53,7 +53,7 @@ def load_user() -> None:
         return
     user_id = session.get(SESSION_USER_KEY)
     if isinstance(user_id, int):
-        with reading(get_session()) as db_session:
+        with read_only_transaction(get_session()) as db_session:
             g.user = db_session.get(User, user_id)
         g.auth = "session" if g.user is not None else None
 

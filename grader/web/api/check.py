@@ -9,7 +9,7 @@ from exercises import DrawOptions, InstanceError
 from grader.judge.grading import grade
 from grader.judge.verdict import Verdict
 from grader.service import variants
-from grader.service.db import get_session, reading
+from grader.service.db import get_session, read_only_transaction
 from grader.service.variants import fresh_seed
 from grader.web.api import bp
 from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
@@ -33,7 +33,7 @@ def check(json: CheckIn) -> Verdict:
     user = current_user()
     try:
         if not user.is_instructor:
-            with reading(get_session()) as session:  # no write lock held while grading
+            with read_only_transaction(get_session()) as session:  # no write lock held while grading
                 item_id = variants.own_assignment_item(session, user.id, json.instance)
             if item_id is not None:
                 raise ApiError(

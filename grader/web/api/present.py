@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import exercises
-from grader.judge.verdict import Verdict
 from grader.service import submissions
-from grader.service.models import Assignment, Item, Submission, User, utcnow
+from grader.service.models import Assignment, Item, Submission, User
 from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
 
 
@@ -63,41 +61,8 @@ def assignment_out(assignment: Assignment, items: list[ItemOut] | None = None) -
     )
 
 
-def feedback_waits(assignment: Assignment | None, viewer: User, now: datetime | None = None) -> bool:
-    """Whether a student's feedback is held back until the due date."""
-    if assignment is None:
-        return False
-    return feedback_hidden(assignment.feedback_before_due, assignment.due_at, viewer, now)
-
-
-def feedback_hidden(
-    feedback_before_due: bool, due_at: datetime | None, viewer: User, now: datetime | None = None
-) -> bool:
-    if feedback_before_due or due_at is None or viewer.is_instructor:
-        return False
-    return (now or utcnow()) < due_at
-
-
-def hide_feedback(verdict: Verdict) -> Verdict:
-    """The verdict as a student sees it before the due date: right or not, the score."""
-    return Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)
-
-
-def submission_out(
-    submission: Submission,
-    viewer: User,
-    item: Item | None = None,
-    job_state: str | None = None,
-) -> SubmissionOut:
-    item = item or submission.item
-    hidden = feedback_waits(item.assignment, viewer)
-    verdict = Verdict.model_validate(submission.verdict) if submission.verdict else None
-    if verdict is not None and hidden:
-        verdict = hide_feedback(verdict)
-    elif verdict is not None and not viewer.is_instructor:
-        verdict = verdict.without_answers()
-    state = job_state or (submission.job.state if submission.job is not None else None)
-    status = "graded" if submission.verdict else ("failed" if state == "failed" else "pending")
+def submission_out(submission: Submission, viewer: User) -> SubmissionOut:
+    seen = submissions.seen_by(submission, viewer)
     return SubmissionOut(
         id=submission.id,
         item_id=submission.item_id,
@@ -107,39 +72,12 @@ def submission_out(
         instance=submission.instance,
         submitted_at=submission.submitted_at,
         late=submission.late,
-        status=status,
-        verdict=verdict,
+        status=seen.status,
+        verdict=seen.verdict,
         score=submission.score,
         correct=submission.correct,
-        codes=None if hidden else submission.codes,
-        feedback_hidden=hidden,
+        codes=None if seen.feedback_hidden else submission.codes,
+        feedback_hidden=seen.feedback_hidden,
         graded_at=submission.graded_at,
         grading_ms=submission.grading_ms,
-    )
-
-
-def accepted_out(
-    accepted: submissions.Accepted,
-    verdict: Verdict,
-    columns: dict[str, Any],
-    hidden: bool,
-) -> SubmissionOut:
-    """The response to a submission graded in the request, built without reading it back."""
-    return SubmissionOut(
-        id=accepted.id,
-        item_id=accepted.item_id,
-        user_id=accepted.user_id,
-        answer=accepted.answer,
-        format=accepted.format,
-        instance=accepted.instance,
-        submitted_at=accepted.submitted_at,
-        late=accepted.late,
-        status="graded",
-        verdict=hide_feedback(verdict) if hidden else verdict.without_answers(),
-        score=verdict.score,
-        correct=verdict.correct,
-        codes=None if hidden else columns["codes"],
-        feedback_hidden=hidden,
-        graded_at=columns["graded_at"],
-        grading_ms=columns["grading_ms"],
     )

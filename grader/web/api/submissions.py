@@ -8,12 +8,13 @@ from flask import current_app
 from spectree import Response
 
 from exercises import InstanceError
-from grader.service import jobs, submissions
-from grader.service.db import database, get_session, write_transaction
-from grader.service.models import GradingJob, Submission, User, utcnow
+from grader.service import submissions
+from grader.service.db import get_session
+from grader.service.models import GradingJob, Submission, User
+from grader.service.queue import grading_queue
 from grader.web.api import bp
-from grader.web.api.access import course_role, load
-from grader.web.api.present import accepted_out, feedback_hidden, submission_out
+from grader.web.api.access import course_role, load, member_item
+from grader.web.api.present import submission_out
 from grader.web.api.schemas import (
     ErrorOut,
     SubmissionIn,
@@ -43,46 +44,31 @@ LIST_LIMIT = 200
     skip_validation=True,  # the service's hot path: see validated_body
 )
 def submit() -> tuple[SubmissionOut, int]:
-    """Store an answer to an item (the caller's own instance of it), grade it, return both."""
+    """Store an answer to an item (the caller's own instance of it), grade it, return both.
+
+    Once stored, the answer is answered with its id: graded, or pending when grading
+    could not finish (it is graded again later).
+    """
     user = current_user()
     json = validated_body(SubmissionIn)
-    policy = jobs.JobPolicy.from_config(current_app.config)
-    # Core statements on a connection of its own, in one write transaction: the hot path
-    per_minute = current_app.config["SUBMISSIONS_PER_MINUTE"]
-    with write_transaction(database().engine) as connection:
-        now = utcnow()
-        item = submissions.target(connection, json.item_id, user.id, per_minute=per_minute, now=now)
-        if item is None or not item.answerable_by(user.id):
-            raise not_found(f"item {json.item_id}")
-        try:
-            accepted, work = submissions.store(
-                connection,
-                user.id,
-                item,
-                json.answer,
-                json.format,
-                per_minute=per_minute,
-                owner=jobs.WORKER_ID,
-                policy=policy,
-                now=now,
-            )
-        except submissions.RateLimited as refused:
-            raise ApiError(
-                429, refused.code, refused.message, {"Retry-After": str(refused.retry_after)}
-            ) from None
-        except submissions.Refused as refused:
-            raise ApiError(409, refused.code, refused.message) from None
-        except InstanceError as error:
-            raise invalid(f"this item cannot be drawn: {error}") from None
-    # committed: stored, with its job; from here on nothing is lost
-
-    outcome = jobs.run(database().engine, work, jobs.WORKER_ID, policy)
-    hidden = feedback_hidden(item.feedback_before_due, item.due_at, user)
-    if outcome.verdict is not None and outcome.columns is not None:
-        return accepted_out(accepted, outcome.verdict, outcome.columns, hidden), 201
-    # graded elsewhere meanwhile, or grading failed (and will be tried again)
-    stored = load(get_session(), Submission, accepted.id, "submission")
-    return submission_out(stored, user), 201
+    session = get_session()
+    item, _role = member_item(session, user, json.item_id)
+    queue = grading_queue()
+    try:
+        submission = submissions.submit(
+            session, user, item, json.answer, json.format,
+            queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+        )
+    except submissions.RateLimited as refused:
+        raise ApiError(
+            429, refused.code, refused.message, {"Retry-After": str(refused.retry_after)}
+        ) from None
+    except submissions.Refused as refused:
+        raise ApiError(409, refused.code, refused.message) from None
+    except InstanceError as error:
+        raise invalid(f"this item cannot be drawn: {error}") from None
+    queue.grade_now(submission.job)
+    return submission_out(submission, user), 201
 
 
 def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:
@@ -147,12 +133,7 @@ def regrade(submission_id: int) -> SubmissionOut:
     assignment = submission.item.assignment
     if assignment is None or course_role(session, user.id, assignment.course_id) != "instructor":
         raise ApiError(403, "forbidden", "only the course's instructors may do this")
-    policy = jobs.JobPolicy.from_config(current_app.config)
-    work = jobs.retry(session, submission.id, jobs.WORKER_ID, policy)
-    if work is None:
+    if not grading_queue().retry(session, submission.job):
         state = submission.job.state
         raise ApiError(409, "conflict", f"its grading is {state}, not failed: nothing to redo")
-    session.commit()
-    jobs.run(database().engine, work, jobs.WORKER_ID, policy)
-    session.expire_all()
-    return submission_out(load(session, Submission, submission_id, "submission"), user)
+    return submission_out(submission, user)

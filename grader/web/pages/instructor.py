@@ -164,7 +164,8 @@ def timeline(course_id: int, user_id: int) -> str:
     course = instructed_course(course_id)
     student = course_student(course, user_id)
     session = get_session()
-    events = [shown(s, hidden=False) for s in gradebook.timeline(session, course.id, student.id)]
+    viewer = page_instructor()
+    events = [shown(s, viewer) for s in gradebook.timeline(session, course.id, student.id)]
     draws = {
         variant.item_id: variant.draw_number
         for variant in (

@@ -13,11 +13,11 @@ from markupsafe import Markup
 import exercises
 from exercises import Exercise, InstanceError
 from grader.judge.answers import ParseError, read_answer
-from grader.service import gradebook, jobs, practice, submissions, variants
-from grader.service.db import database, get_session
+from grader.service import gradebook, practice, submissions, variants
+from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
+from grader.service.queue import grading_queue
 from grader.web.api import access
-from grader.web.api.present import feedback_waits
 from grader.web.mathml import render_statement
 from grader.web.pages import display
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
@@ -79,21 +79,16 @@ def instance_view(kind: str, instance: dict[str, Any]) -> InstanceView:
 
 def feedback_hidden(item: Item, user: User) -> bool:
     """Feedback waits for the due date when the assignment says so; the score does not."""
-    return feedback_waits(item.assignment, user)
+    return submissions.feedback_hidden(item.assignment, user)
 
 
-def shown(submission: Submission, hidden: bool) -> ShownSubmission:
-    job = submission.job
-    if submission.verdict is not None:
-        status = "graded"
-    elif job is not None and job.state == "failed":
-        status = "failed"
-    else:
-        status = "pending"
+def shown(submission: Submission, viewer: User) -> ShownSubmission:
+    seen = submissions.seen_by(submission, viewer)
     grid = None
-    if status == "graded" and not hidden and submission.format != "python":
+    if seen.status == "graded" and not seen.feedback_hidden and submission.format != "python":
         grid = _answer_grid(submission)
-    return ShownSubmission(submission, status, submission.verdict, hidden, submission.late, grid)
+    verdict = seen.verdict.model_dump(mode="json") if seen.verdict is not None else None
+    return ShownSubmission(submission, seen.status, verdict, seen.feedback_hidden, submission.late, grid)
 
 
 def _answer_grid(submission: Submission) -> list[list[display.Cell]] | None:
@@ -144,7 +139,7 @@ class ItemRow:
     reason: str | None
 
 
-def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
+def attempts_and_scores(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
     """The student's attempts and counted score per item: the gradebook's for an assignment,
     the best graded score for practice items, which no gradebook holds."""
     assignments = {item.assignment.id: item.assignment for item in items if item.assignment}
@@ -168,7 +163,7 @@ def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
 
 
 def item_rows(items: list[Item], user: User) -> list[ItemRow]:
-    cells = standing(items, user)
+    cells = attempts_and_scores(items, user)
     return [
         ItemRow(
             item.id,
@@ -242,7 +237,6 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     instance = variants.instance_for(session, item, user.id)
     past = item_submissions(item, user)
     row = item_rows([item], user)[0]
-    hidden = feedback_hidden(item, user)
     view = {
         **instance_view(item.kind, instance).__dict__,
         "item": item,
@@ -251,7 +245,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "attempts_used": len(past),
         "attempts_left": None if item.max_attempts is None else max(0, item.max_attempts - len(past)),
         "score": row.score,
-        "shown": shown(past[-1], hidden) if past else None,
+        "shown": shown(past[-1], user) if past else None,
     }
     return render_template("student/exercise.html", view=view, **form), status
 
@@ -269,29 +263,19 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     if problem:
         return _exercise_page(item, user, 422, form_error=problem, **form)
     session = get_session()
-    config = current_app.config
+    queue = grading_queue()
     try:
-        _submission, work = submissions.accept(
-            session,
-            user,
-            item,
-            answer,
-            fmt,
-            per_minute=config["SUBMISSIONS_PER_MINUTE"],
-            owner=jobs.WORKER_ID,
-            policy=jobs.JobPolicy.from_config(config),
+        submission = submissions.submit(
+            session, user, item, answer, fmt,
+            queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
         )
     except submissions.RateLimited as refused:
-        session.rollback()
         return _exercise_page(item, user, 429, form_error=f"Not stored: {refused.message}.", **form)
     except submissions.Refused as refused:
-        session.rollback()
         return _exercise_page(item, user, 409, form_error=f"Not stored: {refused.message}.", **form)
     except InstanceError as error:
-        session.rollback()
         return error_page(422, f"This item cannot be drawn: {error}. Tell your instructor.")
-    session.commit()
-    jobs.run(database().engine, work, jobs.WORKER_ID, jobs.JobPolicy.from_config(config))
+    queue.grade_now(submission.job)
     flash("Your answer is stored.", "success")
     return redirect(url_for("pages.exercise", item_id=item.id, _anchor="verdict"))  # type: ignore[return-value]
 
@@ -357,8 +341,7 @@ def preview(item_id: int) -> str | tuple[str, int]:
 def history(item_id: int) -> str:
     user = page_student()
     item = student_item(item_id, user)
-    hidden = feedback_hidden(item, user)
-    attempts = [shown(s, hidden) for s in reversed(item_submissions(item, user))]
+    attempts = [shown(s, user) for s in reversed(item_submissions(item, user))]
     view = {"item": item, "title": exercises.get(item.kind).title}
     return render_template("student/history.html", view=view, attempts=attempts)
 

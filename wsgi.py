@@ -1,11 +1,12 @@
-"""The WSGI entry point for any WSGI server, e.g. ``waitress-serve wsgi:app``.
+"""The WSGI entry point, for gunicorn with the grader's configuration and hooks::
 
-``grader serve`` does the same with waitress, in one process per core; either way the
-database is migrated and the grading jobs an earlier process left unfinished are graded.
+    gunicorn -c python:grader.server.config wsgi:app
+
+``grader serve`` runs the same. The configuration's hooks migrate the database at
+start and run each worker's grading queue; under another server, run ``grader db
+upgrade`` first and start the queue yourself (``grading_queue(app).start()``).
 """
 
-from grader.server import start_job_runner
 from grader.web import create_app
 
 app = create_app()
-start_job_runner(app)

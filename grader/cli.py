@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=8, help="threads of each process (default 8)")
     serve.add_argument(
         "--workers", type=int, default=None,
-        help="server processes (default: one per core, up to 4)",
+        help="server processes (default: one on SQLite, else one per core up to 4)",
     )
     serve.set_defaults(handler=_serve)
 
@@ -132,14 +132,13 @@ def format_verdict(verdict: Verdict) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from grader.server import default_workers, serve
+    from grader.server import serve
 
     if args.threads < 1 or (args.workers is not None and args.workers < 1):
         raise UsageError("--threads and --workers take a whole number of at least 1")
-    workers = args.workers or default_workers()
     try:
         return serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads,
-                     workers=workers)
+                     workers=args.workers)
     except OSError as error:  # the port is taken, the host is not this machine's...
         raise UsageError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
 

@@ -15,12 +15,12 @@ from grader.service import jobs
 _grade = jobs.grade
 
 
-def slow_grade(work: jobs.Work) -> Verdict:
+def slow_grade(held: jobs.Lease) -> Verdict:
     time.sleep(float(sys.argv[1]))
-    return _grade(work)
+    return _grade(held)
 
 
 if __name__ == "__main__":
-    jobs.grade = slow_grade
+    jobs.grade = slow_grade  # before gunicorn forks its workers: they inherit it
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     server.serve(host="127.0.0.1", port=int(sys.argv[2]), demo=False, threads=8, workers=workers)

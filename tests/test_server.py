@@ -1,4 +1,4 @@
-"""The supervisor of ``grader serve --workers``: its socket, its workers' lives and deaths.
+"""``grader serve``: gunicorn configured by grader.server.config, and its server hooks.
 
 The whole server under load, killed and restarted, is in test_live_server.py.
 """
@@ -6,101 +6,120 @@ The whole server under load, killed and restarted, is in test_live_server.py.
 from __future__ import annotations
 
 import os
-import signal
 import socket
+from types import SimpleNamespace
 
 import pytest
 
 from grader import server
-from tests.conftest import alive, wait_for
-
-
-def forked(child) -> int:
-    """The exit status of ``child()`` run in a forked process."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            child()
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-
-def test_a_worker_whose_supervisor_is_gone_ends_itself():
-    parent = os.getpid()
-    assert forked(lambda: server._die_with(parent)) == 0
-    assert forked(lambda: server._die_with(parent + 1_000_000)) == 1  # not its parent
-
-
-def test_a_worker_dies_with_its_supervisor_even_by_sigkill():
-    ready_r, ready_w = os.pipe()  # the worker says it is set up
-    pid_r, pid_w = os.pipe()  # the supervisor says who its worker is
-    middle = os.fork()
-    if middle == 0:  # the supervisor, with one worker that waits
-        worker = os.fork()
-        if worker == 0:
-            server._die_with(os.getppid())
-            os.write(ready_w, b"ready")
-            signal.pause()
-            os._exit(0)
-        os.write(pid_w, str(worker).encode())
-        signal.pause()
-        os._exit(0)
-    worker = int(os.read(pid_r, 20))
-    assert os.read(ready_r, 5) == b"ready"
-    for fd in (ready_r, ready_w, pid_r, pid_w):
-        os.close(fd)
-    os.kill(middle, signal.SIGKILL)
-    os.waitpid(middle, 0)
-    if not wait_for(lambda: not alive(worker), seconds=5):
-        os.kill(worker, signal.SIGKILL)
-        pytest.fail("the worker outlived its supervisor")
+from grader.server import config
+from grader.service import db, jobs
+from grader.service.models import GradingJob
+from grader.service.queue import GradingQueue
+from tests.conftest import SERVER_URL
 
 
 @pytest.mark.parametrize(
-    ("status", "described"),
+    ("url", "expected"),
     [
-        (0, "exit status 0"),
-        (3 << 8, "exit status 3"),
-        (signal.SIGKILL, "signal SIGKILL"),
-        (signal.SIGRTMIN + 6, f"signal {signal.SIGRTMIN + 6}"),  # a real-time one has no name
+        ("sqlite:////tmp/grader.sqlite", 1),
+        ("postgresql+psycopg://grader@/grader", max(1, min(os.cpu_count() or 1, 4))),
     ],
 )
-def test_how_a_worker_ended_is_said(status, described):
-    assert server._describe(status) == described
+def test_default_processes_follow_the_database(url, expected):
+    assert config.default_workers(url) == expected
 
 
-def test_workers_that_keep_dying_at_start_stop_the_server(monkeypatch):
-    def broken(*args):
-        raise RuntimeError("no database here")
-
-    monkeypatch.setattr(server, "worker", broken)
-    monkeypatch.setattr(server, "RESPAWN_PAUSE_SECONDS", 0.01)
-    def hung(signum, frame):
-        raise TimeoutError("the supervisor kept starting workers that die")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(30)
-    try:
-        with socket.create_server(("127.0.0.1", 0)) as listener:
-            supervisor = server.Supervisor(listener, workers=2, threads=1)
-            assert supervisor.run() == 1
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-    assert supervisor.gave_up and supervisor.quick_deaths == server.MAX_QUICK_DEATHS
-    assert supervisor.children == {}
+def test_the_server_is_gunicorn_with_the_configuration_and_the_options():
+    configured = server.Server({"bind": ["127.0.0.1:9"], "workers": 3, "threads": 2}).cfg
+    assert (configured.workers, configured.threads, configured.bind) == (3, 2, ["127.0.0.1:9"])
+    assert configured.worker_class_str == "gthread"
+    assert not configured.preload_app  # each worker builds its own application
+    for hook in ("on_starting", "post_fork", "post_worker_init", "worker_exit", "child_exit"):
+        assert getattr(configured, hook) is getattr(config, hook), hook
 
 
-def test_the_shared_socket_follows_the_host():
-    with server.listen("127.0.0.1", 0) as v4:
-        assert v4.family == socket.AF_INET
+@pytest.fixture
+def configured_database(monkeypatch, tmp_path) -> str:
+    if SERVER_URL is not None:
+        pytest.skip("creates a SQLite database of its own")
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    monkeypatch.setenv("GRADER_DATABASE_URL", url)
+    return url
+
+
+def test_starting_migrates_the_database(configured_database):
+    assert db.current_revision(configured_database) is None
+    config.on_starting(server=None)
+    assert db.current_revision(configured_database) is not None
+
+
+def test_starting_queues_again_what_was_left_running(monkeypatch, build, people, database_url):
+    monkeypatch.setenv("GRADER_DATABASE_URL", database_url)
+    left = _running_job(build, people)
+    config.on_starting(server=None)
+    job = build.get(GradingJob, left)
+    assert (job.state, job.lease_owner) == ("queued", None)
+
+
+def test_a_dead_workers_jobs_are_queued_again_at_once(monkeypatch, build, people, database_url):
+    monkeypatch.setenv("GRADER_DATABASE_URL", database_url)
+    left = _running_job(build, people)  # leased by this process, as a worker would
+    config.child_exit(server=None, worker=SimpleNamespace(pid=os.getpid() + 1))
+    assert build.get(GradingJob, left).state == "running"  # another worker's: untouched
+    config.child_exit(server=None, worker=SimpleNamespace(pid=os.getpid()))
+    assert build.get(GradingJob, left).state == "queued"
+
+
+def _running_job(build, people) -> int:
+    from grader.service import submissions
+    from grader.service.models import Item, User
+
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}])
+    with build.sessionmaker() as session:
+        user, item = session.get(User, people["alice"].id), session.get(Item, item_id)
+        submission = submissions.submit(
+            session, user, item, "[1, 0, 0]", "json",
+            queue=GradingQueue(build.sessionmaker), per_minute=10,
+        )
+        return submission.job.id
+
+
+def test_workers_are_numbered_for_their_sandbox_slots_reusing_the_numbers_of_dead_ones():
+    arbiter = SimpleNamespace(WORKERS={})
+    numbers = []
+    for pid in (101, 102, 103):
+        worker = SimpleNamespace()
+        config.pre_fork(arbiter, worker)
+        arbiter.WORKERS[pid] = worker
+        numbers.append(worker.grader_number)
+    assert numbers == [0, 1, 2]
+    del arbiter.WORKERS[102]  # died: its replacement takes its number
+    replacement = SimpleNamespace()
+    config.pre_fork(arbiter, replacement)
+    assert replacement.grader_number == 1
+
+
+def test_a_taken_address_is_refused_at_once():
+    with socket.create_server(("127.0.0.1", 0)) as taken, pytest.raises(OSError):
+        server.check_address("127.0.0.1", taken.getsockname()[1])
+    server.check_address("127.0.0.1", 0)
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
     try:
-        v6 = server.listen("::1", 0)
+        server.check_address("::1", 0)
     except OSError:
         pytest.skip("IPv6 loopback is not configured")
-    with v6:
-        assert v6.family == socket.AF_INET6
+
+
+def test_building_the_app_neither_migrates_nor_starts_grading(configured_database, tmp_path):
+    from grader.service.queue import grading_queue
+    from grader.web import create_app
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+    try:
+        assert db.current_revision(configured_database) is None
+        assert not grading_queue(app).sweeping
+        assert grading_queue(app).policy == jobs.JobPolicy.from_config(app.config)
+    finally:
+        db.database(app).dispose()

@@ -1,0 +1,129 @@
+"""gunicorn's configuration for the grader: its settings and its server hooks.
+
+``grader serve`` loads it (see :mod:`grader.server`); any gunicorn may too::
+
+    gunicorn -c python:grader.server.config 'grader.web:create_app()'
+
+At start, the master migrates the database and queues again the gradings a crash
+left half done; a worker that dies has its own queued again at once. Each worker
+loads its own application (no preloading: nothing of the master's reaches a
+worker), starts the sweep of its grading queue and its sandbox daemons, and stops
+them when it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from grader.sandbox import pool as sandbox_pool
+from grader.service import db, jobs, settings
+from grader.service.queue import grading_queue
+
+log = logging.getLogger("grader.server")
+
+SQLITE_WORKERS = 1  # SQLite has one writer at a time: see README, "Serving"
+SERVER_WORKERS_MAX = 4
+THREADS_DEFAULT = 8
+
+
+def default_workers(database_url: str | None = None) -> int:
+    """Server processes by default: one on SQLite, else one per core up to 4."""
+    url = sa.make_url(database_url or settings.database_url())
+    if url.get_backend_name() == "sqlite":
+        return SQLITE_WORKERS
+    return max(1, min(os.cpu_count() or 1, SERVER_WORKERS_MAX))
+
+
+# ---- settings (gunicorn reads the module's names that are its settings) ----------------
+
+bind = ["127.0.0.1:8000"]
+workers = default_workers()
+worker_class = "gthread"
+threads = THREADS_DEFAULT
+backlog = 1024
+graceful_timeout = 10
+proc_name = "grader"
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+# the default socket path is one per user: servers of one user would take each other's
+control_socket_disable = True
+
+
+# ---- server hooks -----------------------------------------------------------------------
+
+
+def _session_factory() -> tuple[sa.Engine, so.sessionmaker[so.Session]]:
+    engine = db.make_engine(settings.database_url(), poolclass=sa.NullPool)
+    return engine, so.sessionmaker(engine)
+
+
+def on_starting(server: Any) -> None:
+    """The master, before it binds: migrate, and queue again what a crash left running."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    db.upgrade_database(settings.database_url())
+    engine, sessionmaker = _session_factory()
+    try:
+        with sessionmaker() as session:
+            requeued = jobs.requeue(session)
+    finally:
+        engine.dispose()
+    if requeued:
+        log.warning("%d submission(s) left half graded by a stop are queued again", requeued)
+
+
+def when_ready(server: Any) -> None:
+    print(f"Serving on {', '.join(f'http://{address}' for address in server.cfg.bind)}", flush=True)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    # the lowest number no live worker has: each worker's sandbox daemons run under uids
+    # of their own (see grader.sandbox.pool.use_slots_from), and a respawn reuses them
+    taken = {getattr(other, "grader_number", None) for other in server.WORKERS.values()}
+    worker.grader_number = next(n for n in range(len(taken) + 1) if n not in taken)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    sandbox_pool.use_slots_from(worker.grader_number * sandbox_pool.default_size())
+
+
+def post_worker_init(worker: Any) -> None:
+    """A worker whose application is loaded: its grading sweep and its sandbox start."""
+    grading_queue(worker.wsgi).start()
+
+    def warm() -> None:
+        try:
+            sandbox_pool.default_pool().warm()
+        except Exception as error:  # matrices are still graded; functions wait in the queue
+            log.warning("the sandbox for function answers did not start: %s", error)
+
+    threading.Thread(target=warm, name="sandbox-warm", daemon=True).start()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        grading_queue(app).stop(timeout=graceful_timeout)
+        db.database(app).dispose()
+    sandbox_pool.close_default_pool()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """The master, when a worker has exited: its half-graded submissions are queued again."""
+    engine, sessionmaker = _session_factory()
+    try:
+        with sessionmaker() as session:
+            requeued = jobs.requeue(session, jobs.owner_prefix(worker.pid))
+    except sa.exc.SQLAlchemyError as error:  # their leases lapse, and a sweep takes them
+        log.error("could not queue again the jobs of worker %s: %s", worker.pid, error)
+        return
+    finally:
+        engine.dispose()
+    if requeued:
+        log.warning("worker %s left %d submission(s) half graded: queued again", worker.pid, requeued)

@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -92,10 +93,21 @@ def prepare(url: str) -> list[tuple[str, int, list[str]]]:
 TURNS = itertools.count()
 
 
-def rate(call: Callable[[requests.Session, int], int], seconds: float) -> tuple[float, int]:
-    """Requests per second from CLIENT_THREADS keep-alive clients, and how many failed."""
+@dataclass(frozen=True)
+class Round:
+    """One timed round: its rate, its failures, and its requests' latencies (p50, p95) in ms."""
+
+    per_second: float
+    failures: int
+    p50_ms: float
+    p95_ms: float
+
+
+def rate(call: Callable[[requests.Session, int], int], seconds: float) -> Round:
+    """Requests per second from CLIENT_THREADS keep-alive clients, failures and latencies."""
     counts = [0] * CLIENT_THREADS
     failures = [0] * CLIENT_THREADS
+    latencies: list[list[float]] = [[] for _ in range(CLIENT_THREADS)]
     start = threading.Barrier(CLIENT_THREADS + 1)
     stop = threading.Event()
 
@@ -104,7 +116,9 @@ def rate(call: Callable[[requests.Session, int], int], seconds: float) -> tuple[
             call(http, next(TURNS))  # connect outside the timing
             start.wait()
             while not stop.is_set():
+                sent = time.perf_counter()
                 status = call(http, next(TURNS))
+                latencies[index].append(time.perf_counter() - sent)
                 counts[index] += 1
                 failures[index] += status >= 400
 
@@ -118,7 +132,17 @@ def rate(call: Callable[[requests.Session, int], int], seconds: float) -> tuple[
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    return sum(counts) / elapsed, sum(failures)
+    p50, p95 = percentiles([t for own in latencies for t in own])
+    return Round(sum(counts) / elapsed, sum(failures), p50, p95)
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """The p50 and p95 of ``latencies``, in milliseconds."""
+    if len(latencies) < 2:
+        only = latencies[0] * 1000 if latencies else float("nan")
+        return only, only
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[94] * 1000
 
 
 WRK_SCRIPT = """
@@ -140,19 +164,23 @@ request = function()
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. person[1]}, person[2])
 end
 """
+# wrk's latencies are in microseconds; its own report has no 95th percentile
+WRK_PERCENTILES = """
+done = function(summary, latency, requests)
+  io.write(string.format("p50 %d p95 %d\\n", latency:percentile(50), latency:percentile(95)))
+end
+"""
 
 
 def wrk_rate(
-    base: str, path: str, seconds: float, script: Path | None = None, turns: list[int] | None = None
-) -> tuple[float, int]:
-    """Requests per second from wrk (C, 2 threads, CLIENT_THREADS connections), and failures.
+    base: str, path: str, seconds: float, script: Path, turns: list[int] | None = None
+) -> Round:
+    """Requests per second from wrk (C, 2 threads, CLIENT_THREADS connections), failures, latencies.
 
-    With a script, ``turns`` holds where its threads go on from (it is moved on).
+    With ``turns``, the script's threads go on from there (it is moved on).
     """
-    command = ["wrk", "-t2", f"-c{CLIENT_THREADS}", f"-d{seconds:.0f}s", f"{base}{path}"]
-    if script is not None:
-        command[1:1] = ["-s", str(script)]
-        command += ["--", str(turns[0] if turns else 0)]
+    command = ["wrk", "-t2", f"-c{CLIENT_THREADS}", f"-d{seconds:.0f}s", "-s", str(script),
+               f"{base}{path}", "--", str(turns[0] if turns else 0)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if turns:
         turns[0] += int(re.search(r"(\d+) requests in", out).group(1)) // 2  # per thread
@@ -161,7 +189,8 @@ def wrk_rate(
     errors = re.search(r"Socket errors: .*?(\d+), write (\d+), timeout (\d+)", out)
     failed = int(failures.group(1)) if failures else 0
     failed += sum(int(n) for n in errors.groups()) if errors else 0
-    return per_second, failed
+    p50, p95 = (int(n) / 1000 for n in re.search(r"p50 (\d+) p95 (\d+)", out).groups())
+    return Round(per_second, failed, p50, p95)
 
 
 def drain(url: str, seconds: float = 10) -> None:
@@ -180,14 +209,22 @@ def drain(url: str, seconds: float = 10) -> None:
     engine.dispose()
 
 
-def report(client: str, trivial_rates: list[float], submit_rates: list[float]) -> None:
+def report(client: str, trivial: list[Round], submit: list[Round]) -> None:
+    trivial_rates = [r.per_second for r in trivial]
+    submit_rates = [r.per_second for r in submit]
     trivial_median = statistics.median(trivial_rates)
     submit_median = statistics.median(submit_rates)
+
+    def latency(rounds: list[Round]) -> str:
+        p50 = statistics.median(r.p50_ms for r in rounds)
+        p95 = statistics.median(r.p95_ms for r in rounds)
+        return f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+
     print(f"-- client: {client}")
-    print(f"GET /healthz (trivial)           median {trivial_median:7.0f} req/s  "
-          f"(rounds: {', '.join(f'{r:.0f}' for r in trivial_rates)})")
+    print(f"GET /healthz (trivial)           median {trivial_median:7.0f} req/s           "
+          f"{latency(trivial)}  (rounds: {', '.join(f'{r:.0f}' for r in trivial_rates)})")
     print(f"POST /api/v1/submissions (5x15)  median {submit_median:7.0f} graded+stored/s  "
-          f"(rounds: {', '.join(f'{r:.0f}' for r in submit_rates)})")
+          f"{latency(submit)}  (rounds: {', '.join(f'{r:.0f}' for r in submit_rates)})")
     # each round's pair ran back to back: its ratio is the least disturbed by other load
     pairs = [sub / triv for sub, triv in zip(submit_rates, trivial_rates, strict=True)]
     print(f"ratio submissions / trivial: {submit_median / trivial_median:.2f} of the medians, "
@@ -220,10 +257,12 @@ def main() -> None:
     # Lua reads JSON's strings as its own: both quote with " and escape with \\
     script.write_text(WRK_SCRIPT % ", ".join(
         f"{{{json.dumps(token)}, {json.dumps(body)}}}" for token, body in bodies
-    ))
+    ) + WRK_PERCENTILES)
+    percentiles_only = folder / "percentiles.lua"
+    percentiles_only.write_text(WRK_PERCENTILES)
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    results: dict[str, tuple[list[float], list[float]]] = {}
+    results: dict[str, tuple[list[Round], list[Round]]] = {}
     failed = 0
     try:
         wait_until_healthy(base)
@@ -250,16 +289,16 @@ def main() -> None:
         turns = [0]
         if shutil.which("wrk"):  # a client in C: its own cost weighs less on the shared cores
             clients[f"wrk, 2 threads, {CLIENT_THREADS} connections"] = (
-                lambda: wrk_rate(base, "/healthz", SECONDS_PER_ROUND),
+                lambda: wrk_rate(base, "/healthz", SECONDS_PER_ROUND, percentiles_only),
                 lambda: wrk_rate(base, "/api/v1/submissions", SECONDS_PER_ROUND, script, turns),
             )
         for client, (trivial_round, submit_round) in clients.items():
-            trivial_rates, submit_rates = results.setdefault(client, ([], []))
+            trivial_rounds, submit_rounds = results.setdefault(client, ([], []))
             for _ in range(ROUNDS):
-                for rates, one_round in ((trivial_rates, trivial_round), (submit_rates, submit_round)):
-                    per_second, failures = one_round()
-                    rates.append(per_second)
-                    failed += failures
+                for rounds, one_round in ((trivial_rounds, trivial_round), (submit_rounds, submit_round)):
+                    measured = one_round()
+                    rounds.append(measured)
+                    failed += measured.failures
         drain(url)
     finally:
         server.terminate()
@@ -276,8 +315,8 @@ def main() -> None:
     workers = SERVER_WORKERS or "grader serve's default"
     print(f"server: {workers} processes of {SERVER_THREADS} threads; {ROUNDS} rounds of "
           f"{SECONDS_PER_ROUND:.0f} s each, alternating")
-    for client, (trivial_rates, submit_rates) in results.items():
-        report(client, trivial_rates, submit_rates)
+    for client, (trivial_rounds, submit_rounds) in results.items():
+        report(client, trivial_rounds, submit_rounds)
     print(f"stored {stored} submissions, {graded} graded, {failed} failed requests")
 
 

@@ -1,6 +1,6 @@
 """Stored, graded matrix submissions per second through HTTP, beside a trivial endpoint.
 
-Starts ``grader serve`` (waitress, SQLite; its default processes, or
+Starts ``grader serve`` (gunicorn, SQLite; its default processes, or
 BENCH_SERVER_WORKERS) on a free port with a course of students, then alternates
 timed rounds of ``GET /healthz`` (the trivial endpoint: one ``SELECT 1``) and
 ``POST /api/v1/submissions`` (a 5 x 15 layer Jacobian as JSON, right or

@@ -75,7 +75,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     url = f"sqlite:///{folder / 'grader.sqlite'}"
     db.upgrade_database(url)
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "x", "MIGRATE_ON_START": False, "INSTANCE_PATH": str(folder)}
+        {"DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(folder)}
     )
     build = Builder(app)
     teacher = build.user("teacher", "instructor", password=PASSWORD, full_name="Ada Teacher")

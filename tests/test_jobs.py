@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -248,7 +250,35 @@ def test_a_forked_process_leases_under_a_name_of_its_own(queue):
     assert child_name.startswith(jobs.owner_prefix(pid))
 
 
-# ---- issue 12, finding 2: a stored submission is never reported as not stored -------------
+# ---- a stored submission is never reported as not stored (issue 12, finding 2) ------------
+
+
+@contextmanager
+def another_writer_once_graded(monkeypatch, database_url) -> Iterator[None]:
+    """The reproduction: another writer takes SQLite's lock while an answer is graded and
+    holds it, so that storing the verdict fails ("database is locked") after the
+    submission is committed."""
+    holder = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
+    grade = jobs.grade
+
+    def grade_then_lock(held):
+        verdict = grade(held)
+        holder.execute("BEGIN IMMEDIATE")
+        return verdict
+
+    monkeypatch.setattr(jobs, "grade", grade_then_lock)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(jobs, "grade", grade)
+        holder.rollback()
+        holder.close()
+
+
+def sweep_once_lapsed(app) -> int:
+    queue = grading_queue(app)
+    assert queue.sweep() == 0  # its lease is live: the request that took it may be grading
+    return queue.sweep(now=utcnow() + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1))
 
 
 @sqlite_only
@@ -256,41 +286,44 @@ def test_a_forked_process_leases_under_a_name_of_its_own(queue):
 def test_a_busy_database_after_storing_answers_stored_and_pending(
     app, client, build, people, item_id, database_url, monkeypatch
 ):
-    """The reproduction: another writer holds SQLite's lock while the answer is graded, so
-    storing the verdict fails ("database is locked") after the submission is committed."""
-    holder = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
-    grade = jobs.grade
-
-    def grade_while_another_writer_holds_the_lock(held):
-        verdict = grade(held)
-        holder.execute("BEGIN IMMEDIATE")
-        return verdict
-
-    monkeypatch.setattr(jobs, "grade", grade_while_another_writer_holds_the_lock)
     with build.sessionmaker() as session:
         answer = right_answer(session, session.get(Item, item_id), people["alice"].id)
-    try:
+    with another_writer_once_graded(monkeypatch, database_url):
         response = client.post(
             "/api/v1/submissions",
             json={"item_id": item_id, "answer": answer, "format": "json"},
             headers=people["alice"].headers,
         )
-    finally:
-        holder.rollback()
-        holder.close()
-    monkeypatch.undo()
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert (body["status"], body["verdict"]) == ("pending", None)
     assert build.get(Submission, body["id"]).verdict is None
     assert job_for(build, body["id"]).state == "running"
     # graded by a sweep once its lease lapses: by any process, this one included
-    queue = grading_queue(app)
-    assert queue.sweep() == 0
-    assert queue.sweep(now=utcnow() + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1)) == 1
+    assert sweep_once_lapsed(app) == 1
     again = client.get(f"/api/v1/submissions/{body['id']}", headers=people["alice"].headers)
     assert (again.get_json()["status"], again.get_json()["correct"]) == ("graded", True)
     assert job_for(build, body["id"]).attempts == 2
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=100)
+def test_a_busy_database_after_storing_the_page_says_stored(app, client, build, database_url, monkeypatch):
+    from tests.test_pages import PASSWORD, log_in, post
+
+    teacher, carol = build.user("tess", "instructor"), build.user("carol", password=PASSWORD)
+    _, (item_id,) = build.assignment(build.course(teacher, [carol]), [{"kind": "softmax", "K": 3}])
+    with build.sessionmaker() as session:
+        answer = right_answer(session, session.get(Item, item_id), carol.id)
+    log_in(client, "carol")
+    with another_writer_once_graded(monkeypatch, database_url):
+        response = post(client, f"/items/{item_id}/submit", {"answer": answer, "format": "json"},
+                        token_from=f"/items/{item_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your answer is stored." in page and "being graded" in page
+    assert sweep_once_lapsed(app) == 1
+    assert "correct, full marks" in client.get(f"/items/{item_id}").get_data(as_text=True)
 
 
 @sqlite_only

@@ -21,7 +21,7 @@ from grader.service.db import database
 from grader.web import create_app
 
 
-class Server(BaseApplication):  # type: ignore[misc]
+class Server(BaseApplication):
     """gunicorn, as its documentation's "Custom Application": config module, then options."""
 
     def __init__(self, options: dict[str, Any], load_app: Callable[[], Flask] = create_app) -> None:

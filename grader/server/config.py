@@ -66,6 +66,8 @@ def _session_factory() -> tuple[sa.Engine, so.sessionmaker[so.Session]]:
 
 def on_starting(server: Any) -> None:
     """The master, before it binds: migrate, and queue again what a crash left running."""
+    # the grader's own records beside gunicorn's (workers inherit the handler)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     db.upgrade_database(settings.database_url())
     engine, sessionmaker = _session_factory()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.judge.verdict import Verdict
 from grader.service import variants
-from grader.service.models import Assignment, GradingJob, Item, Submission, User, Variant, utcnow
+from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
+from grader.service.queue import GradingQueue
 
 RATE_WINDOW = timedelta(minutes=1)
 VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
@@ -65,12 +65,6 @@ class NoAttemptsLeft(Refused):
     code = "no_attempts_left"
 
 
-class LeasesJobs(Protocol):
-    """What leases the job of a new submission: the grading queue of the process."""
-
-    def new_job(self, now: datetime | None = None) -> GradingJob: ...
-
-
 def attempts_used(session: so.Session, item_id: int, user_id: int) -> int:
     return session.scalar(ATTEMPTS, {"item_id": item_id, "user_id": user_id}) or 0
 
@@ -82,7 +76,7 @@ def submit(
     answer: str,
     fmt: str,
     *,
-    queue: LeasesJobs,
+    queue: GradingQueue,
     per_minute: int,
     now: datetime | None = None,
 ) -> Submission:

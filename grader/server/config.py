@@ -52,6 +52,15 @@ proc_name = "grader"
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+# the grader's records beside gunicorn's, on standard error (merged into gunicorn's own)
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": ["error_console"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        "alembic": {"level": "WARNING"},
+    },
+}
 # the default socket path is one per user: servers of one user would take each other's
 control_socket_disable = True
 
@@ -66,9 +75,6 @@ def _session_factory() -> tuple[sa.Engine, so.sessionmaker[so.Session]]:
 
 def on_starting(server: Any) -> None:
     """The master, before it binds: migrate, and queue again what a crash left running."""
-    # the grader's own records beside gunicorn's (workers inherit the handler)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     db.upgrade_database(settings.database_url())
     engine, sessionmaker = _session_factory()
     try:

@@ -214,7 +214,7 @@ def claim(
             )
             .order_by(GradingJob.id)
             .limit(limit)
-            .options(so.joinedload(GradingJob.submission))
+            .options(so.joinedload(GradingJob.submission, innerjoin=True))
             .with_for_update(skip_locked=True, of=GradingJob)
         ).all()
         claimed = []

@@ -113,7 +113,7 @@ def submit(
             format=fmt,
             submitted_at=now,
             late=assignment is not None and assignment.due_at is not None and now > assignment.due_at,
-            # known until graded: what is shown of it needs no further read
+            # empty until graded, said so: showing it then reads nothing more
             **dict.fromkeys(VERDICT_COLUMNS),
         )
         submission.job = queue.new_job(now)

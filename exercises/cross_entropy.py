@@ -12,11 +12,8 @@ from exercises.base import (
     Misconception,
     Property,
     Statement,
-    matrix_latex,
-    matrix_text,
-    vector_latex,
-    vector_text,
 )
+from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
 from exercises.layer import MISSING_INPUT_FACTOR, GivenLayer, logits
 from exercises.softmax import LOGITS, USED_LOGITS, GivenLogits, logit_edge_cases, softmax
 

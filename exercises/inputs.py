@@ -13,7 +13,7 @@ counts the classes of its symbol.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -151,19 +151,18 @@ class Input:
 
     def text(self, value: Any) -> str:
         """``name = value`` for a plain-text statement."""
-        if self.type == "matrix":
-            return f"{self.name} = {matrix_text(value)}"
-        if self.type == "vector":
-            return f"{self.name} = {vector_text(value)}"
-        return f"{self.name} = {value:g}"
+        return self._equation(self.name, value, matrix_text, vector_text)
 
     def latex(self, value: Any) -> str:
         """``name = value`` for a LaTeX statement (bold for a vector)."""
-        if self.type == "matrix":
-            return f"{self.name} = {matrix_latex(value)}"
-        if self.type == "vector":
-            return rf"\mathbf{{{self.name}}} = {vector_latex(value)}"
-        return f"{self.name} = {value:g}"
+        symbol = rf"\mathbf{{{self.name}}}" if self.type == "vector" else self.name
+        return self._equation(symbol, value, matrix_latex, vector_latex)
+
+    def _equation(
+        self, symbol: str, value: Any, matrix: Callable[[Any], str], vector: Callable[[Any], str]
+    ) -> str:
+        written = {"matrix": matrix, "vector": vector}.get(self.type, lambda number: f"{number:g}")
+        return f"{symbol} = {written(value)}"
 
 
 def _finite_scalar(key: str, value: Any) -> float:

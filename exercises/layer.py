@@ -19,11 +19,8 @@ from exercises.base import (
     Property,
     Statement,
     as_numerator,
-    matrix_latex,
-    matrix_text,
-    vector_latex,
-    vector_text,
 )
+from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
 from exercises.softmax import DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, softmax, softmax_jacobian
 
 WEIGHTS = Input("W", "matrix", ("n", "K"), "the weights, one row per input, one column per class")

@@ -13,9 +13,8 @@ from exercises.base import (
     Misconception,
     Property,
     Statement,
-    vector_latex,
-    vector_text,
 )
+from exercises.inputs import vector_latex, vector_text
 
 LOGITS = Input("z", "vector", ("K",), "the logits")
 

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import exercises
+from grader.judge.answers.detect import detect_format
 from grader.service import variants
 from grader.service.models import Item, Submission
 from grader.web import charts
@@ -446,7 +447,7 @@ def test_statement_math_becomes_mathml_and_text_is_escaped() -> None:
     ],
 )
 def test_detect_format(text: str, expected: str) -> None:
-    assert display.detect_format(text) == expected
+    assert detect_format(text) == expected
 
 
 def test_notations_paste_back() -> None:

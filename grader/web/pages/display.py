@@ -5,14 +5,12 @@ the answer grid with the entries that are off, the answer format a text is writt
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from exercises import Exercise
 
-PYTHON_HINT = re.compile(r"^\s*(def|import|from)\s", re.MULTILINE)
 MAX_GRID_ENTRIES = 400  # a larger grid is not worth drawing; the entry list still says which
 
 
@@ -87,17 +85,6 @@ def _matlab(name: str, value: Any) -> str:
 def number_text(value: Any) -> str:
     """A number as short as it reads: 0.05, 1.8e+03, 2."""
     return f"{value + 0.0:g}" if isinstance(value, float) else str(value)  # + 0.0: no "-0"
-
-
-def detect_format(answer: str) -> str:
-    """The format an answer is most likely written in: python, json or text."""
-    if PYTHON_HINT.search(answer):
-        return "python"
-    try:
-        parsed = json.loads(answer)
-    except ValueError:
-        return "text"
-    return "json" if isinstance(parsed, list | int | float) else "text"
 
 
 def answer_grid(

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import exercises
+from grader.judge.answers.detect import detect_format
 from grader.service import variants
 from grader.service.models import Item, Submission
 from grader.web import charts
@@ -448,7 +449,7 @@ def test_statement_math_becomes_mathml_and_text_is_escaped() -> None:
     ],
 )
 def test_detect_format(text: str, expected: str) -> None:
-    assert display.detect_format(text) == expected
+    assert detect_format(text) == expected
 
 
 def test_notations_paste_back() -> None:
@@ -492,3 +493,18 @@ def test_charts_are_accessible_svg() -> None:
     bars = str(charts.frequency_bars([charts.Bar("transpose", 3), charts.Bar("sign", 5)], "Codes"))
     assert bars.index("sign") < bars.index("transpose")
     assert "No data yet" in str(charts.frequency_bars([], "Codes"))
+
+
+@pytest.mark.parametrize("answer", ["[" * 5000 + "]" * 5000, "[" * 100_000, "{" * 5000 + "}" * 5000])
+def test_deeply_nested_answers_get_a_message_not_an_error(
+    client: FlaskClient, school: dict[str, Any], answer: str
+) -> None:
+    log_in(client, "alice")
+    path = f"/items/{school['items'][0]}"
+    preview = post(client, f"{path}/preview", {"answer": answer, "format": "auto"}, path)
+    assert preview.status_code == 200
+    assert "Not readable" in preview.get_data(as_text=True)
+    submitted = post(client, f"{path}/submit", {"answer": answer, "format": "auto"}, path)
+    assert submitted.status_code in (200, 302, 422)
+    page = client.get(path).get_data(as_text=True)
+    assert "Something went wrong" not in submitted.get_data(as_text=True) + page

@@ -6,6 +6,7 @@ from spectree import Response
 
 import exercises
 from exercises import DrawOptions, InstanceError
+from grader.judge.follow_through import EarlierAnswer
 from grader.judge.grading import grade
 from grader.judge.verdict import Verdict
 from grader.service import variants
@@ -43,7 +44,8 @@ def check(json: CheckIn) -> Verdict:
                     f"your answer to it (POST /api/v1/submissions with item_id {item_id}), where "
                     "it counts as an attempt",
                 )
-        verdict = grade(json.instance, json.answer, json.format)
+        earlier = [EarlierAnswer(kind, part.answer, part.format) for kind, part in json.earlier.items()]
+        verdict = grade(json.instance, json.answer, json.format, earlier=earlier)
     except InstanceError as error:
         raise invalid(f"unusable instance: {error}") from None
     return verdict if user.is_instructor else verdict.without_answers()

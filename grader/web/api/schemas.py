@@ -64,10 +64,23 @@ class UserOut(BaseModel):
 # ---- grading without storing ------------------------------------------------------
 
 
+class EarlierIn(RequestModel):
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
+    format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="how the earlier answer is written; auto detects it as the pages do"
+    )
+
+
 class CheckIn(RequestModel):
     instance: dict[str, Any] = Field(description="an exercise instance (shared/contract.md)")
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
     format: AnswerFormat
+    earlier: dict[str, EarlierIn] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="the student's own answers to earlier parts of the same instance, by kind: "
+        "a wrong answer right for them earns follow-through credit",
+    )
 
 
 class KindOut(BaseModel):

@@ -7,7 +7,6 @@ that are off, the answer format a text is written in.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,6 @@ from grader.judge.answers import ParseError, read_answer
 from grader.service.models import Submission
 from grader.web.mathml import render_statement
 
-PYTHON_HINT = re.compile(r"^\s*(def|import|from)\s", re.MULTILINE)
 MAX_GRID_ENTRIES = 400  # a larger grid is not worth drawing; the entry list still says which
 
 
@@ -189,17 +187,6 @@ def arguments_hint(exercise: Exercise) -> str:
 def number_text(value: Any) -> str:
     """A number as short as it reads: 0.05, 1.8e+03, 2."""
     return f"{value + 0.0:g}" if isinstance(value, float) else str(value)  # + 0.0: no "-0"
-
-
-def detect_format(answer: str) -> str:
-    """The format an answer is most likely written in: python, json or text."""
-    if PYTHON_HINT.search(answer):
-        return "python"
-    try:
-        parsed = json.loads(answer)
-    except ValueError:
-        return "text"
-    return "json" if isinstance(parsed, list | int | float) else "text"
 
 
 def answer_grid(

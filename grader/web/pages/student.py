@@ -12,6 +12,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 import exercises
 from exercises import InstanceError
 from grader.judge.answers import ParseError, read_answer
+from grader.judge.answers.detect import detect_format
 from grader.service import gradebook, jobs, practice, submissions, variants
 from grader.service.db import database, get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
@@ -179,7 +180,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     item = student_item(item_id, user)
     answer = request.form.get("answer", "")
     chosen = request.form.get("format", "auto")
-    fmt = display.detect_format(answer) if chosen == "auto" else chosen
+    fmt = detect_format(answer) if chosen == "auto" else chosen
     form = {"answer_format": chosen}
     form["code_text" if fmt == "python" else "answer_text"] = answer
     problem = _answer_problem(answer, fmt)
@@ -234,7 +235,7 @@ def preview(item_id: int) -> str | tuple[str, int]:
         return error_page(403, "The preview is for students answering an item.")
     answer = request.form.get("answer", "")
     chosen = request.form.get("format", "auto")
-    fmt = display.detect_format(answer) if chosen == "auto" else chosen
+    fmt = detect_format(answer) if chosen == "auto" else chosen
     fmt_label = FORMAT_LABELS.get(fmt, fmt)
     if fmt == "python":
         return render_template(

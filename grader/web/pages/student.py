@@ -67,7 +67,7 @@ class ItemRow:
     reason: str | None
 
 
-def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
+def attempts_and_scores(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
     """The student's attempts and counted score per item: the gradebook's for an assignment,
     the best graded score for practice items, which no gradebook holds."""
     assignments = {item.assignment.id: item.assignment for item in items if item.assignment}
@@ -91,7 +91,7 @@ def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
 
 
 def item_rows(items: list[Item], user: User) -> list[ItemRow]:
-    cells = standing(items, user)
+    cells = attempts_and_scores(items, user)
     return [
         ItemRow(
             item.id,

@@ -61,8 +61,8 @@ class Exercise(ABC):
 
     Subclasses set the class attributes, declaring their given values in
     ``inputs``, and implement ``_reference`` and ``statement``; they may add
-    ``_mistakes`` with a message for each in ``messages``, ``properties`` and
-    ``edge_cases``. Checking, drawing, showing and passing the given values follow
+    ``_mistakes`` with a message for each in ``misconceptions``, ``properties``
+    and ``edge_cases``. Checking, drawing, showing and passing the given values follow
     ``inputs``. Everything takes and returns instances already checked by
     :meth:`validate`.
     """

@@ -279,14 +279,11 @@ def test_a_failing_function_does_not_reveal_the_students_instance(client, homewo
 
 
 @sqlite_only
-def test_a_database_locked_by_another_program_is_a_503(app, client, homework, database_url, monkeypatch):
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=200)
+def test_a_database_locked_by_another_program_is_a_503(client, homework, database_url):
     import sqlite3
 
-    from grader.service import db
-
     alice, item_id = homework["alice"], homework["item_ids"][0]
-    db.database(app).dispose()  # the next connections take the short timeout below
-    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
     other = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # e.g. the sqlite3 shell in the middle of a change

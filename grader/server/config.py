@@ -27,7 +27,7 @@ from grader.service.queue import grading_queue
 
 log = logging.getLogger("grader.server")
 
-SQLITE_WORKERS = 1  # SQLite has one writer at a time: see README, "Serving"
+SQLITE_WORKERS = 1  # SQLite has one writer at a time: see the README on `grader serve`
 SERVER_WORKERS_MAX = 4
 THREADS_DEFAULT = 8
 

@@ -21,7 +21,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from grader.service import settings
 
 MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's write lock
+SQLITE_BUSY_TIMEOUT_MS = settings.SQLITE_BUSY_TIMEOUT_MS_DEFAULT
 EXTENSION = "grader.service.db"
 
 

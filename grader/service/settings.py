@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parents[2] / "instance"
 DATABASE_FILE = "grader.sqlite"
 SECRET_KEY_FILE = "secret_key"
+SQLITE_BUSY_TIMEOUT_MS_DEFAULT = 10_000  # how long a writer waits for SQLite's write lock
 
 
 class Settings(BaseSettings):
@@ -32,7 +33,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     job_sweep_seconds: float = Field(default=10.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(
-        default=10_000, ge=0, description="how long a writer waits for SQLite's write lock"
+        default=SQLITE_BUSY_TIMEOUT_MS_DEFAULT, ge=0,
+        description="how long a writer waits for SQLite's write lock",
     )
 
 

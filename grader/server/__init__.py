@@ -8,6 +8,7 @@ and starts again any that dies.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,9 @@ from grader.server import config
 from grader.service import demo as demo_course
 from grader.service.db import database
 from grader.web import create_app
+
+LOG_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+LOG_DATES = "[%Y-%m-%d %H:%M:%S %z]"  # as gunicorn's own records
 
 
 class Server(BaseApplication):
@@ -77,6 +81,10 @@ def serve(
 ) -> int:
     """Serve the application with gunicorn until it is stopped; the exit status."""
     check_address(host, port)
+    # the grader's records beside gunicorn's (which configures only its own loggers; a
+    # logging configuration given to gunicorn would turn its access log on, at a cost)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATES)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options: dict[str, Any] = {
         "bind": [address],

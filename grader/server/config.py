@@ -52,15 +52,6 @@ proc_name = "grader"
 accesslog = None
 errorlog = "-"
 loglevel = "info"
-# the grader's records beside gunicorn's, on standard error (merged into gunicorn's own)
-logconfig_dict = {
-    "root": {"level": "INFO", "handlers": ["error_console"]},
-    "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
-        "alembic": {"level": "WARNING"},
-    },
-}
 # the default socket path is one per user: servers of one user would take each other's
 control_socket_disable = True
 

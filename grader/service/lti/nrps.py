@@ -37,7 +37,9 @@ def sync_roster(
         if context is None:
             raise LookupError(f"no LMS course is connected with id {context_id}")
         if not context.memberships_url:
-            raise RosterUnavailable("the LMS offers no roster service for this course (no launch has named one)")
+            raise RosterUnavailable(
+                "the LMS offers no roster service for this course (no launch has named one)"
+            )
         url: str | None = context.memberships_url
         platform = PlatformInfo.of(context.platform)
         platform_id, course_id = context.platform_id, context.course_id

@@ -112,7 +112,9 @@ def _custom_assignment(claims: LaunchClaims) -> int | None:
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
-        raise LaunchRefused(400, f"the link's custom {CUSTOM_ASSIGNMENT!r} is not a number: {value!r}") from None
+        raise LaunchRefused(
+            400, f"the link's custom {CUSTOM_ASSIGNMENT!r} is not a number: {value!r}"
+        ) from None
 
 
 def link_for(session: so.Session, claims: LaunchClaims, course_id: int) -> LtiResourceLink:

@@ -135,7 +135,8 @@ def retry_grade_sync(sync_id: int) -> GradeSyncOut:
     user = current_instructor()
     session = get_session()
     sync = session.get(LtiGradeSync, sync_id)
-    if sync is None or sync.link.assignment is None or sync.link.assignment.course_id not in _instructed(user.id):
+    assignment = sync.link.assignment if sync is not None else None
+    if sync is None or assignment is None or assignment.course_id not in _instructed(user.id):
         raise not_found(f"grade sync {sync_id}")
     ags.send_again(session, sync)
     session.commit()

@@ -41,10 +41,12 @@ def overview() -> str:
     user = page_instructor()
     db_session = get_session()
     course_ids = instructed_course_ids(user.id)
-    courses = list(db_session.scalars(sa.select(Course).where(Course.id.in_(course_ids)).order_by(Course.code)))
-    contexts = list(
-        db_session.scalars(sa.select(LtiContext).where(LtiContext.course_id.in_(course_ids)).order_by(LtiContext.id))
-    )
+    courses = db_session.scalars(
+        sa.select(Course).where(Course.id.in_(course_ids)).order_by(Course.code)
+    ).all()
+    contexts = db_session.scalars(
+        sa.select(LtiContext).where(LtiContext.course_id.in_(course_ids)).order_by(LtiContext.id)
+    ).all()
     syncs = ags.syncs_of_courses(db_session, course_ids)
     return render_template(
         "lti/overview.html",

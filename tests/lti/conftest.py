@@ -17,7 +17,8 @@ from grader.service import db
 from grader.service.lti import keys, platforms
 from grader.service.lti.launch import key_sets
 from grader.service.lti.models import LtiPlatform
-from tests.conftest import Builder
+from grader.service.models import Course as CourseRow
+from tests.conftest import Account, Builder
 from tests.lti.fake_platform import CONTEXT_ID, FakePlatform
 
 ITEMS = [
@@ -54,18 +55,18 @@ class Course:
     id: int
     assignment_id: int
     item_ids: list[int]
+    teacher: Account
 
 
 @pytest.fixture
 def course(app: Flask, build: Builder, platform_id: int) -> Course:
-    teacher = build.user("teacher", "instructor")
+    teacher = build.user("teacher", "instructor", password="teacher-password")
     course_id = build.course(teacher)
     assignment_id, item_ids = build.assignment(course_id, ITEMS)
     with db.database(app).sessionmaker.begin() as session:
         platform = session.get(LtiPlatform, platform_id)
-        course_row = session.get(__import__("grader.service.models", fromlist=["Course"]).Course, course_id)
-        platforms.link_context(session, platform, CONTEXT_ID, course_row)
-    return Course(course_id, assignment_id, item_ids)
+        platforms.link_context(session, platform, CONTEXT_ID, session.get(CourseRow, course_id))
+    return Course(course_id, assignment_id, item_ids, teacher)
 
 
 def start_login(client: FlaskClient, lms: FakePlatform, **extra: str) -> TestResponse:

@@ -170,7 +170,7 @@ class DeliveryReport:
     failed: int = 0
 
 
-def _due(session: so.Session, now: datetime) -> list[_Send]:
+def due_sends(session: so.Session, now: datetime) -> list[_Send]:
     rows = session.execute(
         sa.select(LtiGradeSync, LtiResourceLink, LtiPlatform, LtiIdentity.sub)
         .join(LtiResourceLink, LtiResourceLink.id == LtiGradeSync.link_id)
@@ -204,23 +204,23 @@ def deliver_due(
     with sessionmaker.begin() as session:
         key = keys.signing_key(session)  # made here on first use, in a write transaction
     with sessionmaker() as session:
-        sends = _due(session, now)
+        sends = due_sends(session, now)
     clients: dict[int, PlatformClient] = {}
     for send in sends:
         client = clients.setdefault(send.platform.id, PlatformClient(send.platform, key, http))
         try:
             client.request("POST", send.url, SCORE_SCOPE, content_type=SCORE_TYPE, json=send.body)
         except ServiceError as error:
-            failed = _record_failure(sessionmaker, send, str(error), now)
+            failed = record_failure(sessionmaker, send, str(error), now)
             report.failed += failed
             report.retrying += not failed
             continue
-        _record_success(sessionmaker, send, now)
+        record_success(sessionmaker, send, now)
         report.sent += 1
     return report
 
 
-def _record_success(sessionmaker: so.sessionmaker[so.Session], send: _Send, now: datetime) -> None:
+def record_success(sessionmaker: so.sessionmaker[so.Session], send: _Send, now: datetime) -> None:
     with sessionmaker.begin() as session:
         # done only if no newer verdict came while it was on its way; else it goes again
         session.execute(
@@ -231,7 +231,7 @@ def _record_success(sessionmaker: so.sessionmaker[so.Session], send: _Send, now:
         )
 
 
-def _record_failure(
+def record_failure(
     sessionmaker: so.sessionmaker[so.Session], send: _Send, error: str, now: datetime
 ) -> bool:
     """Count the failed try; whether the sync has now failed for good."""

@@ -70,8 +70,13 @@ def course(app: Flask, build: Builder, platform_id: int) -> Course:
 
 
 def start_login(client: FlaskClient, lms: FakePlatform, **extra: str) -> TestResponse:
-    params = {"iss": lms.issuer, "login_hint": "hint-1", "target_link_uri": "http://localhost/lti/launch",
-              "client_id": "grader-tool-client", **extra}
+    params = {
+        "iss": lms.issuer,
+        "login_hint": "hint-1",
+        "target_link_uri": "http://localhost/lti/launch",
+        "client_id": "grader-tool-client",
+        **extra,
+    }
     return client.post("/lti/login", data=params)
 
 

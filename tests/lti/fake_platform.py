@@ -107,11 +107,18 @@ class FakePlatform:
         claims.update(extra)
         return claims
 
-    def id_token(self, nonce: str, claims: dict[str, Any], key: RSAKey | None = None,
-                 lifetime: int = 300) -> str:
+    def id_token(
+        self, nonce: str, claims: dict[str, Any], key: RSAKey | None = None, lifetime: int = 300
+    ) -> str:
         now = int(time.time())
-        payload = {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + lifetime,
-                   "nonce": nonce, **claims}
+        payload = {
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + lifetime,
+            "nonce": nonce,
+            **claims,
+        }
         signer = key or self.key
         return jwt.encode({"alg": "RS256", "kid": self.key.kid}, payload, signer)
 
@@ -176,8 +183,11 @@ class FakePlatform:
                         self._send(401, {"error": "no token"})
                     else:
                         platform.recorded.roster_requests.append(self.headers.get("Accept", ""))
-                        self._send(200, {"id": self.path, "members": platform.members},
-                                   "application/vnd.ims.lti-nrps.v2.membershipcontainer+json")
+                        self._send(
+                            200,
+                            {"id": self.path, "members": platform.members},
+                            "application/vnd.ims.lti-nrps.v2.membershipcontainer+json",
+                        )
                 else:
                     self._send(404, {"error": "not found"})
 
@@ -195,8 +205,15 @@ class FakePlatform:
                         return
                     token = uuid.uuid4().hex
                     platform._tokens.add(token)
-                    self._send(200, {"access_token": token, "token_type": "Bearer",
-                                     "expires_in": 3600, "scope": form.get("scope", "")})
+                    self._send(
+                        200,
+                        {
+                            "access_token": token,
+                            "token_type": "Bearer",
+                            "expires_in": 3600,
+                            "scope": form.get("scope", ""),
+                        },
+                    )
                 elif parts.path.endswith("/lineitem/scores"):
                     if not self._authorised():
                         self._send(401, {"error": "no token"})

@@ -19,7 +19,6 @@ from tests.conftest import bearer
 from tests.lti.conftest import launch
 from tests.lti.fake_platform import CLAIM, LEARNER
 
-
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -31,9 +30,13 @@ def right_answer(instance: dict) -> str:
 @pytest.fixture
 def student(app, client, lms, course) -> dict[str, str]:
     """An LMS student who launched the assignment's link: the headers of an API token of theirs."""
-    claims = lms.launch_claims("student-1", [LEARNER], **{
-        CLAIM + "custom": {"assignment_id": str(course.assignment_id)},
-    })
+    claims = lms.launch_claims(
+        "student-1",
+        [LEARNER],
+        **{
+            CLAIM + "custom": {"assignment_id": str(course.assignment_id)},
+        },
+    )
     assert launch(client, lms, claims).status_code == 302
     with db.database(app).sessionmaker.begin() as session:
         user = session.scalar(sa.select(User).join(LtiIdentity).where(LtiIdentity.sub == "student-1"))
@@ -42,8 +45,11 @@ def student(app, client, lms, course) -> dict[str, str]:
 
 def submit_right_answer(client, headers, item_id):
     instance = client.get(f"/api/v1/items/{item_id}", headers=headers).get_json()["instance"]
-    response = client.post("/api/v1/submissions", headers=headers,
-                           json={"item_id": item_id, "answer": right_answer(instance), "format": "json"})
+    response = client.post(
+        "/api/v1/submissions",
+        headers=headers,
+        json={"item_id": item_id, "answer": right_answer(instance), "format": "json"},
+    )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["verdict"]["correct"] is True
 
@@ -139,8 +145,9 @@ def test_instructor_page_lists_the_scores(app, client, lms, course, student):
     deliver(app)
     teacher = app.test_client()  # another browser
     token = CSRF.search(teacher.get("/login").get_data(as_text=True)).group(1)
-    logged_in = teacher.post("/login", data={"name": "teacher", "password": "teacher-password",
-                                             "csrf_token": token})
+    logged_in = teacher.post(
+        "/login", data={"name": "teacher", "password": "teacher-password", "csrf_token": token}
+    )
     assert logged_in.status_code == 302
     page = teacher.get("/lti").get_data(as_text=True)
     assert "waiting" in page and "Homework 1" in page and "/lti/login" in page

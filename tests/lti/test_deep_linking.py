@@ -16,15 +16,19 @@ JWT_FIELD = re.compile(r'name="JWT" value="([^"]+)"')
 
 
 def deep_linking_claims(lms, roles=(INSTRUCTOR,)):
-    claims = lms.launch_claims("teacher-1", list(roles), **{
-        CLAIM + "message_type": "LtiDeepLinkingRequest",
-        DEEP_LINKING_CLAIM + "deep_linking_settings": {
-            "deep_link_return_url": f"{lms.url}/deep_link_return",
-            "accept_types": ["ltiResourceLink"],
-            "accept_presentation_document_targets": ["window"],
-            "data": "opaque-platform-data",
+    claims = lms.launch_claims(
+        "teacher-1",
+        list(roles),
+        **{
+            CLAIM + "message_type": "LtiDeepLinkingRequest",
+            DEEP_LINKING_CLAIM + "deep_linking_settings": {
+                "deep_link_return_url": f"{lms.url}/deep_link_return",
+                "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["window"],
+                "data": "opaque-platform-data",
+            },
         },
-    })
+    )
     del claims[CLAIM + "resource_link"]
     return claims
 

@@ -81,10 +81,21 @@ def test_cli_rotates_lists_and_retires_keys(configured, capsys, client):
 
 
 def test_cli_registers_a_platform(configured, capsys, client):
-    options = ["add-platform", "--issuer", "https://canvas.instructure.com", "--client-id", "10000000000001",
-               "--deployment-id", "1:abc", "--auth-login-url", "https://sso.canvaslms.com/api/lti/authorize_redirect",
-               "--auth-token-url", "https://sso.canvaslms.com/login/oauth2/token",
-               "--key-set-url", "https://sso.canvaslms.com/api/lti/security/jwks"]
+    options = [
+        "add-platform",
+        "--issuer",
+        "https://canvas.instructure.com",
+        "--client-id",
+        "10000000000001",
+        "--deployment-id",
+        "1:abc",
+        "--auth-login-url",
+        "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "--auth-token-url",
+        "https://sso.canvaslms.com/login/oauth2/token",
+        "--key-set-url",
+        "https://sso.canvaslms.com/api/lti/security/jwks",
+    ]
     code, out, _ = run(capsys, *options)
     assert code == 0 and "registered" in out
     code, _, err = run(capsys, *options)

@@ -21,8 +21,11 @@ def user_of(app, sub):
         identity = session.scalar(sa.select(LtiIdentity).where(LtiIdentity.sub == sub))
         assert identity is not None
         user = session.get(User, identity.user_id)
-        roles = dict(session.execute(sa.select(Enrolment.course_id, Enrolment.role)
-                                     .where(Enrolment.user_id == user.id)).all())
+        roles = dict(
+            session.execute(
+                sa.select(Enrolment.course_id, Enrolment.role).where(Enrolment.user_id == user.id)
+            ).all()
+        )
         return user, roles
 
 
@@ -50,9 +53,13 @@ def test_login_from_an_unregistered_platform_is_refused(client, lms):
 
 
 def test_student_launch_provisions_the_user_and_lands_on_the_assignment(app, client, lms, course):
-    claims = lms.launch_claims("student-1", [LEARNER], **{
-        CLAIM + "custom": {"assignment_id": str(course.assignment_id)},
-    })
+    claims = lms.launch_claims(
+        "student-1",
+        [LEARNER],
+        **{
+            CLAIM + "custom": {"assignment_id": str(course.assignment_id)},
+        },
+    )
     response = launch(client, lms, claims)
     assert response.status_code == 302, response.get_data(as_text=True)
     assert urlsplit(response.headers["Location"]).path == f"/items/{course.item_ids[0]}"
@@ -82,9 +89,13 @@ def test_a_second_launch_is_the_same_user(app, client, lms, course):
 
 
 def test_instructors_first_launch_from_an_unconnected_course_creates_it(app, client, lms, platform_id):
-    claims = lms.launch_claims("teacher-9", [INSTRUCTOR], **{
-        CLAIM + "context": {"id": "new-course", "title": "Deep learning"},
-    })
+    claims = lms.launch_claims(
+        "teacher-9",
+        [INSTRUCTOR],
+        **{
+            CLAIM + "context": {"id": "new-course", "title": "Deep learning"},
+        },
+    )
     response = launch(client, lms, claims)
     assert response.status_code == 302, response.get_data(as_text=True)
     _user, roles = user_of(app, "teacher-9")
@@ -102,9 +113,13 @@ def test_a_link_to_another_courses_assignment_is_refused(app, client, lms, cours
     other_teacher = build.user("other", "instructor")
     other_course = build.course(other_teacher, code="OTHER")
     other_assignment, _ = build.assignment(other_course, [{"kind": "softmax_jacobian", "K": 2}])
-    claims = lms.launch_claims("student-1", [LEARNER], **{
-        CLAIM + "custom": {"assignment_id": str(other_assignment)},
-    })
+    claims = lms.launch_claims(
+        "student-1",
+        [LEARNER],
+        **{
+            CLAIM + "custom": {"assignment_id": str(other_assignment)},
+        },
+    )
     response = launch(client, lms, claims)
     assert response.status_code == 403
 
@@ -112,7 +127,9 @@ def test_a_link_to_another_courses_assignment_is_refused(app, client, lms, cours
 def post_token(client, lms, make_token):
     """Initiate a login, then post a token made from its nonce (the platform's part skipped)."""
     params = auth_params(start_login(client, lms))
-    return client.post("/lti/launch", data={"id_token": make_token(params["nonce"]), "state": params["state"]})
+    return client.post(
+        "/lti/launch", data={"id_token": make_token(params["nonce"]), "state": params["state"]}
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,8 +155,12 @@ def test_launch_refusals(client, lms, course, case, status, message):
             return lms.id_token(nonce, claims, key=impostor)
         if case == "unpublished key":
             from joserfc import jwt
-            return jwt.encode({"alg": "RS256", "kid": impostor.kid},
-                              {"iss": lms.issuer, "aud": CLIENT_ID, "nonce": nonce, **claims}, impostor)
+
+            return jwt.encode(
+                {"alg": "RS256", "kid": impostor.kid},
+                {"iss": lms.issuer, "aud": CLIENT_ID, "nonce": nonce, **claims},
+                impostor,
+            )
         if case == "wrong issuer":
             return lms.id_token(nonce, {**claims, "iss": "https://impostor.example"})
         if case == "wrong audience":
@@ -160,9 +181,13 @@ def test_launch_refusals(client, lms, course, case, status, message):
 
 
 def test_a_replayed_launch_is_refused(client, lms, course):
-    lms.next_launch = lms.launch_claims("student-1", [LEARNER], **{
-        CLAIM + "custom": {"assignment_id": str(course.assignment_id)},
-    })
+    lms.next_launch = lms.launch_claims(
+        "student-1",
+        [LEARNER],
+        **{
+            CLAIM + "custom": {"assignment_id": str(course.assignment_id)},
+        },
+    )
     started = start_login(client, lms)
     form = requests.get(started.headers["Location"], timeout=10).json()
     assert client.post("/lti/launch", data=form).status_code == 302

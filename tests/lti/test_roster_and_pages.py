@@ -30,10 +30,13 @@ def test_roster_sync_enrols_the_lms_members_with_their_roles(app, client, lms, c
     assert (result.students, result.instructors) == (1, 1)
     assert lms.recorded.roster_requests == [nrps.MEMBERSHIP_TYPE]
     with sessionmaker() as session:
-        enrolled = dict(session.execute(
-            sa.select(User.full_name, Enrolment.role).join(Enrolment, Enrolment.user_id == User.id)
-            .where(Enrolment.course_id == course.id)
-        ).all())
+        enrolled = dict(
+            session.execute(
+                sa.select(User.full_name, Enrolment.role)
+                .join(Enrolment, Enrolment.user_id == User.id)
+                .where(Enrolment.course_id == course.id)
+            ).all()
+        )
     assert enrolled["Ada"] == "student" and enrolled["Cy"] == "instructor" and "Bo" not in enrolled
 
 
@@ -54,7 +57,10 @@ def test_roster_sync_when_the_lms_is_down_says_so(app, client, lms, course):
 def login(app, name, password):
     browser = app.test_client()
     token = CSRF.search(browser.get("/login").get_data(as_text=True)).group(1)
-    assert browser.post("/login", data={"name": name, "password": password, "csrf_token": token}).status_code == 302
+    assert (
+        browser.post("/login", data={"name": name, "password": password, "csrf_token": token}).status_code
+        == 302
+    )
     return browser
 
 
@@ -63,11 +69,17 @@ def test_an_instructor_registers_a_platform_in_the_pages(app, build, lms):
     browser = login(app, "prof", "prof-password")
     page = browser.get("/lti")
     assert page.status_code == 200
-    form = {**lms.registration(), "deployment_ids": "d-1\nd-2",
-            "csrf_token": CSRF.search(page.get_data(as_text=True)).group(1)}
+    form = {
+        **lms.registration(),
+        "deployment_ids": "d-1\nd-2",
+        "csrf_token": CSRF.search(page.get_data(as_text=True)).group(1),
+    }
     assert browser.post("/lti/platforms", data=form).status_code == 302
     assert browser.post("/lti/platforms", data=form).status_code == 409
-    assert browser.post("/lti/platforms", data={**form, "key_set_url": "nope", "client_id": "x"}).status_code == 422
+    assert (
+        browser.post("/lti/platforms", data={**form, "key_set_url": "nope", "client_id": "x"}).status_code
+        == 422
+    )
     with db.database(app).sessionmaker() as session:
         [platform] = session.scalars(sa.select(LtiPlatform)).all()
         assert platform.deployment_ids == ["d-1", "d-2"]
@@ -82,7 +94,10 @@ def test_platforms_api_registers_and_lists(client, build, lms):
     teacher = build.user("prof", "instructor")
     created = client.post("/api/v1/lti/platforms", json=lms.registration(), headers=teacher.headers)
     assert created.status_code == 201, created.get_json()
-    assert client.post("/api/v1/lti/platforms", json=lms.registration(), headers=teacher.headers).status_code == 409
+    assert (
+        client.post("/api/v1/lti/platforms", json=lms.registration(), headers=teacher.headers).status_code
+        == 409
+    )
     listed = client.get("/api/v1/lti/platforms", headers=teacher.headers).get_json()
     assert [p["issuer"] for p in listed["platforms"]] == [lms.issuer]
     student = build.user("stu")
@@ -91,5 +106,13 @@ def test_platforms_api_registers_and_lists(client, build, lms):
 
 def test_lti_endpoints_are_in_the_openapi_document(client):
     paths = client.get("/openapi.json").get_json()["paths"]
-    assert {"/api/v1/lti/platforms", "/api/v1/lti/grade-syncs",
-            "/api/v1/lti/grade-syncs/{sync_id}/retry"} <= set(paths)
+    assert {
+        "/api/v1/lti/platforms",
+        "/api/v1/lti/grade-syncs",
+        "/api/v1/lti/grade-syncs/{sync_id}/retry",
+    } <= set(paths)
+
+
+def test_pages_need_a_login(client):
+    assert client.get("/lti").status_code == 302
+    assert client.get("/lti/deep-link").headers["Location"].startswith("/login")

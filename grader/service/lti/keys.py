@@ -7,6 +7,7 @@ key is dropped from the key set only when it is retired.
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from datetime import datetime
@@ -27,7 +28,9 @@ SIGNED_LIFETIME_SECONDS = 300
 
 
 def _new_key() -> RSAKey:
-    return RSAKey.generate_key(KEY_BITS, parameters={"use": "sig", "alg": ALGORITHM}, auto_kid=True)
+    # a kid that says when the key was made, and never starts with "-" (a shell option)
+    kid = f"grader-{utcnow():%Y%m%d}-{secrets.token_hex(6)}"
+    return RSAKey.generate_key(KEY_BITS, parameters={"use": "sig", "alg": ALGORITHM, "kid": kid})
 
 
 def unretired(session: so.Session) -> list[LtiKey]:

@@ -120,6 +120,8 @@ def begin_login(
     deployment = params.get("lti_deployment_id")
     if deployment and deployment not in platform.deployment_ids:
         raise LaunchRefused(403, f"the deployment {deployment!r} is not registered for this platform")
+    # logins never finished are of no use once their lifetime is over
+    session.execute(sa.delete(LtiLogin).where(LtiLogin.created_at < utcnow() - 6 * LOGIN_LIFETIME))
     login = LtiLogin(
         platform_id=platform.id, state=secrets.token_urlsafe(32), nonce=secrets.token_urlsafe(32)
     )

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy.orm as so
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, redirect, request, url_for
 
 from grader.service.db import database
 from grader.service.lti.launch import LaunchRefused
-from grader.web.pages.base import error_page
+from grader.web.pages.base import LoginRequired, error_page
 
 bp = Blueprint("lti", __name__)
 
@@ -26,6 +26,12 @@ def writing() -> Iterator[so.Session]:
 @bp.errorhandler(LaunchRefused)
 def _refused(error: LaunchRefused) -> tuple[str, int]:
     return error_page(error.status, error.message)
+
+
+@bp.errorhandler(LoginRequired)
+def _login_required(error: LoginRequired) -> Response:
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("pages.login", next=target))  # type: ignore[return-value]
 
 
 def init_app(app: Flask) -> None:

@@ -281,6 +281,8 @@ def read_claims(platform: LtiPlatform, claims: dict[str, Any]) -> LaunchClaims:
         raise LaunchRefused(400, f"this tool takes {' and '.join(MESSAGE_TYPES)}, not {message_type!r}")
     if claims.get(CLAIM + "version") != "1.3.0":
         raise LaunchRefused(400, "this tool speaks LTI 1.3.0 only")
+    if not _text(claims.get("sub")):
+        raise LaunchRefused(400, "the id_token names no user ('sub'): anonymous launches are not taken")
     roles = claims.get(CLAIM + "roles")
     if not isinstance(roles, list):
         raise LaunchRefused(400, "the id_token lacks the LTI roles claim")

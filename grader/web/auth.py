@@ -9,7 +9,6 @@ cookies on its own, never an Authorization header.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, session
@@ -26,8 +25,6 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 API_PREFIX = "/api/"
 SESSION_PATH = "/api/v1/session"  # cookie login: the one API write that needs no credentials
 SESSION_USER_KEY = "user_id"
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def load_user() -> None:
@@ -56,6 +53,9 @@ def load_user() -> None:
         with reading(get_session()) as db_session:
             g.user = db_session.get(User, user_id)
         g.auth = "session" if g.user is not None else None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def csrf_exempt(view: F) -> F:
@@ -98,15 +98,6 @@ def current_instructor() -> User:
     if not user.is_instructor:
         raise forbidden("only instructors may do this")
     return user
-
-
-def login_required(view: F) -> F:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        current_user()
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
 
 
 def login_user(user: User) -> None:

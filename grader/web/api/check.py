@@ -13,7 +13,7 @@ from grader.service import variants
 from grader.service.db import get_session, reading
 from grader.service.variants import fresh_seed
 from grader.web.api import bp
-from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
+from grader.web.api.schemas import CheckIn, ErrorOut, InputOut, KindOut, KindsOut, PreviewIn, PreviewOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid
@@ -64,6 +64,10 @@ def kinds() -> KindsOut:
                 title=exercise.title,
                 signature=exercise.signature,
                 given=list(exercise.given),
+                inputs=[
+                    InputOut(name=given.name, type=given.type, size=list(given.size), meaning=given.meaning)
+                    for given in exercise.inputs
+                ],
                 layouts=list(exercise.layouts),
             )
             for name, exercise in exercises.KINDS.items()

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from exercises.base import MAX_SIZE
+from exercises.inputs import InputType
 from grader.judge.verdict import AnswerFormat, Verdict
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
@@ -83,11 +84,19 @@ class CheckIn(RequestModel):
     )
 
 
+class InputOut(BaseModel):
+    name: str
+    type: InputType
+    size: list[str] = Field(description="the size symbols it follows, e.g. ['n', 'K'] for an n x K matrix")
+    meaning: str
+
+
 class KindOut(BaseModel):
     kind: str
     title: str
     signature: str = Field(description="the function a Python answer defines")
     given: list[str]
+    inputs: list[InputOut] = Field(description="the given values by type, in the order of the signature")
     layouts: list[str]
 
 

@@ -17,7 +17,7 @@ from grader.service.lti.models import LtiGradeSync, LtiIdentity
 from grader.service.models import User, utcnow
 from tests.conftest import bearer
 from tests.lti.conftest import launch
-from tests.lti.fake_platform import CLAIM, LEARNER
+from tests.lti.fake_platform import CLAIM, INSTRUCTOR, LEARNER
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -169,3 +169,22 @@ def test_a_newer_verdict_during_a_send_sends_again(app, client, lms, course, stu
     ags.record_success(sessionmaker, due[0], utcnow())
     assert syncs(app)[0].state == "waiting"  # the newer score is still to go
     assert deliver(app).sent == 1
+
+
+def test_scores_earned_before_the_lms_gave_a_line_item_are_sent_when_it_does(
+    app, client, lms, course
+):
+    custom = {CLAIM + "custom": {"assignment_id": str(course.assignment_id)}}
+    claims = lms.launch_claims("student-1", [LEARNER], **custom)
+    del claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]  # no grade service yet
+    assert launch(client, lms, claims).status_code == 302
+    with db.database(app).sessionmaker.begin() as session:
+        user = session.scalar(sa.select(User).join(LtiIdentity).where(LtiIdentity.sub == "student-1"))
+        headers = bearer(accounts.issue_token(session, user))
+    submit_right_answer(client, headers, course.item_ids[0])
+    assert syncs(app) == []  # nowhere to send it
+
+    launch(client, lms, lms.launch_claims("teacher-1", [INSTRUCTOR], **custom))  # now with a line item
+    assert [sync.state for sync in syncs(app)] == ["waiting"]
+    assert deliver(app).sent == 1
+    assert lms.recorded.scores[0]["scoreGiven"] == 2.0

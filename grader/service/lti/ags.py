@@ -34,6 +34,7 @@ FIRST_RETRY_SECONDS = 30.0
 MAX_RETRY_SECONDS = 3600.0
 BATCH = 50
 SWEEP_SECONDS_DEFAULT = 10.0
+WAKE_DELAY_SECONDS = 0.5
 MAX_ERROR_CHARS = 1000
 
 SYNCS = LtiGradeSync.__table__
@@ -91,7 +92,8 @@ def request_all(session: so.Session, link: LtiResourceLink) -> int:
     """Queue every student's score on a link (a link just given its line item); how many."""
     now = utcnow()
     users = session.scalars(
-        sa.select(sa.distinct(Submission.user_id))
+        sa.select(Submission.user_id)
+        .distinct()
         .join(Item, Item.id == Submission.item_id)
         .join(LtiIdentity, sa.and_(LtiIdentity.user_id == Submission.user_id,
                                    LtiIdentity.platform_id == link.platform_id))
@@ -288,7 +290,9 @@ class PushRunner(threading.Thread):
                 deliver_due(self.sessionmaker)
             except Exception:  # the database may be briefly away: try again next sweep
                 log.exception("sending LMS scores failed")
-            wake.wait(self.sweep_seconds)
+            if wake.wait(self.sweep_seconds):
+                # woken from inside the verdict's transaction: let it commit first
+                self.stopping.wait(WAKE_DELAY_SECONDS)
 
     def stop(self, timeout: float | None = None) -> None:
         self.stopping.set()

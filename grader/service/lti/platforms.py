@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from pydantic import AnyHttpUrl, BaseModel, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from grader.service.lti.models import LtiContext, LtiPlatform
 from grader.service.models import Course, Enrolment, User
@@ -15,6 +17,8 @@ MAX_DEPLOYMENTS = 50
 class PlatformIn(BaseModel):
     """A platform as an instructor or an administrator registers it."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field("", max_length=200)
     issuer: str = Field(min_length=1, max_length=255, description="the platform's iss, exactly")
     client_id: str = Field(min_length=1, max_length=255, description="the id the platform gave this tool")
@@ -23,6 +27,14 @@ class PlatformIn(BaseModel):
     auth_token_url: AnyHttpUrl
     key_set_url: AnyHttpUrl
     token_audience: str | None = Field(None, max_length=1000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
 
     @field_validator("deployment_ids")
     @classmethod

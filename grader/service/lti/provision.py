@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.service import accounts
+from grader.service.lti import ags
 from grader.service.lti.launch import RESOURCE_LINK_REQUEST, LaunchClaims, LaunchRefused
 from grader.service.lti.models import LtiContext, LtiIdentity, LtiResourceLink
 from grader.service.models import Assignment, Course, Enrolment, User
@@ -138,10 +139,13 @@ def link_for(session: so.Session, claims: LaunchClaims, course_id: int) -> LtiRe
         if assignment is None or assignment.course_id != course_id:
             raise LaunchRefused(403, "this link names an assignment that is not in this LMS course's course")
         link.assignment_id = assignment.id
+    newly_graded = claims.lineitem_url is not None and link.lineitem_url != claims.lineitem_url
     if claims.lineitem_url:
         link.lineitem_url = claims.lineitem_url
         link.ags_scopes = claims.ags_scopes
     session.flush()
+    if newly_graded and link.assignment_id is not None:
+        ags.request_all(session, link)  # the scores earned before the LMS gave a line item
     return link
 
 

@@ -58,10 +58,10 @@ def launch() -> Response:
 
 
 def landing_url(landing: Landing) -> str:
-    if landing.practice:
-        return url_for("pages.practice_page")
     if landing.teaches and landing.course_id is not None:
         return url_for("pages.course", course_id=landing.course_id)
+    if landing.practice:
+        return url_for("pages.practice_page")
     if landing.first_item_id is not None:
         return url_for("pages.exercise", item_id=landing.first_item_id)
     if landing.assignment_id is not None:

@@ -15,7 +15,7 @@ from grader.service import accounts, db
 from grader.service.lti import ags
 from grader.service.lti.models import LtiGradeSync, LtiIdentity
 from grader.service.models import User, utcnow
-from tests.conftest import bearer
+from tests.conftest import bearer, wait_for
 from tests.lti.conftest import launch
 from tests.lti.fake_platform import CLAIM, INSTRUCTOR, LEARNER
 
@@ -188,3 +188,25 @@ def test_scores_earned_before_the_lms_gave_a_line_item_are_sent_when_it_does(
     assert [sync.state for sync in syncs(app)] == ["waiting"]
     assert deliver(app).sent == 1
     assert lms.recorded.scores[0]["scoreGiven"] == 2.0
+
+
+def test_the_background_sender_sends_a_new_score(app, client, lms, course, student):
+    runner = ags.PushRunner(db.database(app).sessionmaker, sweep_seconds=0.2)
+    runner.start()
+    try:
+        submit_right_answer(client, student, course.item_ids[0])
+        assert wait_for(lambda: len(lms.recorded.scores) == 1)
+    finally:
+        runner.stop(timeout=10)
+    assert syncs(app)[0].state == "done"
+
+
+def test_a_failure_to_queue_the_lms_score_never_fails_the_grading(
+    app, client, lms, course, student, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", None, RuntimeError("disk full"))
+
+    monkeypatch.setattr(ags, "_mark_waiting", broken)
+    submit_right_answer(client, student, course.item_ids[0])  # graded and stored all the same
+    assert syncs(app) == []

@@ -229,11 +229,8 @@ def check_claims(platform: LtiPlatform, claims: dict[str, Any], now: int | None 
         raise LaunchRefused(401, "the id_token's authorised party ('azp') is not this tool")
 
 
-def consume_login(session: so.Session, state: str) -> LtiLogin:
-    """The login of ``state``, if it is recent and unused; marked used (the caller commits)."""
-    login = session.scalar(sa.select(LtiLogin).where(LtiLogin.state == state))
-    if login is None:
-        raise LaunchRefused(400, "this launch has no login initiation behind it (unknown state)")
+def consume_login(session: so.Session, login: LtiLogin) -> None:
+    """Mark the login used, if it is recent and unused (the caller commits)."""
     if login.used_at is not None:
         raise LaunchRefused(401, "this launch was used already (its nonce is accepted once): launch again")
     now = utcnow()
@@ -248,7 +245,6 @@ def consume_login(session: so.Session, state: str) -> LtiLogin:
     )
     if used.rowcount != 1:
         raise LaunchRefused(401, "this launch was used already (its nonce is accepted once): launch again")
-    return login
 
 
 def validate(session: so.Session, id_token: str, state: str) -> LaunchClaims:
@@ -264,7 +260,7 @@ def validate(session: so.Session, id_token: str, state: str) -> LaunchClaims:
     check_claims(platform, claims)
     if claims.get("nonce") != login.nonce:
         raise LaunchRefused(401, "the id_token's nonce is not the one this login sent")
-    consume_login(session, state)
+    consume_login(session, login)
     return read_claims(platform, claims)
 
 

@@ -87,8 +87,8 @@ def find(session: so.Session, issuer: str, client_id: str | None) -> LtiPlatform
     return found[0] if len(found) == 1 else None
 
 
-def visible_to(session: so.Session, user: User) -> list[LtiPlatform]:
-    """Every platform: an instructor sees them all, to connect their courses to one."""
+def every_platform(session: so.Session) -> list[LtiPlatform]:
+    """Every platform: each instructor sees them all, to connect their courses to one."""
     return list(session.scalars(sa.select(LtiPlatform).order_by(LtiPlatform.id)))
 
 

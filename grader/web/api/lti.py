@@ -85,8 +85,8 @@ def _instructed(user_id: int) -> list[int]:
 @spec.validate(resp=Response(HTTP_200=PlatformsOut, **READ_ERRORS), tags=["lti"])
 def list_platforms() -> PlatformsOut:
     """The LMS platforms registered with this tool."""
-    user = current_instructor()
-    return PlatformsOut(platforms=[platform_out(p) for p in platforms.visible_to(get_session(), user)])
+    current_instructor()
+    return PlatformsOut(platforms=[platform_out(p) for p in platforms.every_platform(get_session())])
 
 
 @bp.post("/lti/platforms")

@@ -219,3 +219,23 @@ def test_the_nonce_is_spent_once(app, client, lms, course):
     with db.database(app).sessionmaker() as session:
         logins = session.scalars(sa.select(LtiLogin)).all()
         assert [login.used_at is not None for login in logins] == [True]
+
+
+def test_a_platform_whose_keys_cannot_be_fetched_is_named(client, lms, course):
+    params = auth_params(start_login(client, lms))
+    token = lms.id_token(params["nonce"], lms.launch_claims("student-1", [LEARNER]))
+    lms.stop()  # the LMS goes away between the login and the launch
+    response = client.post("/lti/launch", data={"id_token": token, "state": params["state"]})
+    assert response.status_code == 502
+    assert "key set" in response.get_data(as_text=True)
+
+
+def test_a_login_without_client_id_among_several_registrations_is_refused(app, client, lms, platform_id):
+    from grader.service.lti import platforms
+
+    with db.database(app).sessionmaker.begin() as session:
+        platforms.register(session, platforms.PlatformIn(**{**lms.registration(), "client_id": "second"}))
+    response = client.post("/lti/login", data={"iss": lms.issuer, "login_hint": "h"})
+    assert response.status_code == 400
+    assert "must name its client_id" in response.get_data(as_text=True)
+    assert start_login(client, lms).status_code == 302  # with its client_id: found

@@ -109,7 +109,10 @@ def begin_login(
     login_hint = params.get("login_hint", "")
     if not issuer or not login_hint:
         raise LaunchRefused(400, "a login initiation needs 'iss' and 'login_hint'")
-    platform = platforms.find(session, issuer, params.get("client_id"))
+    try:
+        platform = platforms.find(session, issuer, params.get("client_id"))
+    except platforms.AmbiguousIssuer as error:
+        raise LaunchRefused(400, str(error)) from None
     if platform is None:
         raise LaunchRefused(
             400,

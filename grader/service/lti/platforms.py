@@ -47,6 +47,10 @@ class PlatformIn(BaseModel):
         return list(dict.fromkeys(cleaned))
 
 
+class AmbiguousIssuer(LookupError):
+    """Several registrations share an issuer and the request names no client id."""
+
+
 class PlatformTaken(ValueError):
     """A platform with that issuer and client id is registered already."""
 
@@ -84,7 +88,11 @@ def find(session: so.Session, issuer: str, client_id: str | None) -> LtiPlatform
     if client_id:
         query = query.where(LtiPlatform.client_id == client_id)
     found = list(session.scalars(query.limit(2)))
-    return found[0] if len(found) == 1 else None
+    if len(found) > 1:
+        raise AmbiguousIssuer(
+            f"several platforms are registered with issuer {issuer!r}: the login must name its client_id"
+        )
+    return found[0] if found else None
 
 
 def every_platform(session: so.Session) -> list[LtiPlatform]:

@@ -30,7 +30,8 @@ def _no_nul(value: str) -> str:
 
 
 class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON's true is not the integer 1, nor "3" the number 3
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -163,7 +164,7 @@ def _in_utc(value: datetime | None) -> datetime | None:
 
 class AssignmentIn(RequestModel):
     title: str = Field(min_length=1, max_length=200)
-    due_at: AwareDatetime | None = Field(default=None, description="with a time zone")
+    due_at: AwareDatetime | None = Field(default=None, strict=False, description="with a time zone")
     score_policy: Literal["best", "latest"] = "best"
     feedback_before_due: bool = True
     seed: int | None = Field(default=None, ge=0, le=2**62, description="drawn when left out")
@@ -174,7 +175,7 @@ class AssignmentIn(RequestModel):
 
 class AssignmentPatch(RequestModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    due_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = Field(default=None, strict=False)  # JSON has no datetime type
     score_policy: Literal["best", "latest"] | None = None
     feedback_before_due: bool | None = None
 
@@ -258,6 +259,8 @@ class SubmissionIn(RequestModel):
 
 
 class SubmissionQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False)  # a query string holds only text
+
     item_id: Id | None = None
 
 

@@ -1,4 +1,4 @@
-"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add."""
+"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token."""
 
 from __future__ import annotations
 
@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=("student", "instructor"))
     add.add_argument("--password-file", type=Path)
     add.set_defaults(handler=_user_add)
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    listing = token_commands.add_parser("list", help="a user's tokens: id, name, expiry")
+    listing.add_argument("user")
+    listing.set_defaults(handler=_token_list)
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke a user's tokens (all of them, or by --name or --id)"
+    )
+    revoke.add_argument("user")
+    which = revoke.add_mutually_exclusive_group()
+    which.add_argument("--name", help="only the tokens with this name")
+    which.add_argument("--id", type=int, help="only the token with this id")
+    revoke.set_defaults(handler=_token_revoke)
     return parser
 
 
@@ -163,6 +177,30 @@ def _user_add(args: argparse.Namespace) -> int:
     except ValueError as error:  # a taken name, an empty password...
         raise UsageError(str(error)) from None
     print(token)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from grader.service.tokens import list_named
+
+    try:
+        rows = list_named(args.user)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for row in rows:
+        expires = row.expires_at.strftime("%Y-%m-%d %H:%M UTC") if row.expires_at else "never"
+        print(f"{row.id}\t{row.name or '-'}\tcreated {row.created_at:%Y-%m-%d}\texpires {expires}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from grader.service.tokens import revoke_named
+
+    try:
+        count = revoke_named(args.user, name=args.name, token_id=args.id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"revoked {count} token{'s' if count != 1 else ''} of {args.user}")
     return 0
 
 

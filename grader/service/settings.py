@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         default=None, description="signs session cookies; generated into the instance folder"
     )
     instance_path: Path | None = None
+    secure_cookies: bool = Field(
+        default=False, description="send the session cookie over HTTPS only (set it behind TLS)"
+    )
     submissions_per_minute: int = Field(default=30, ge=1, description="per user, all items")
     job_lease_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)

@@ -34,6 +34,7 @@ def default_config(config: settings.Settings) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": config.secure_cookies,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         "INSTANCE_PATH": str(folder),
     }
@@ -56,11 +57,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         db.upgrade_database(app.config["DATABASE_URL"])
     db.init_app(app)
 
-    from grader.web import auth, errors
+    from grader.web import auth, errors, security
     from grader.web.api import init_app as init_api
     from grader.web.pages import bp as pages
 
     errors.init_app(app)
+    security.init_app(app)
     auth.init_app(app)
     app.register_blueprint(pages)  # first: its "/" takes over from the placeholder's
     init_api(app)

@@ -111,6 +111,27 @@ class SessionOut(BaseModel):
     csrf_token: str = Field(description="send it as X-CSRFToken with cookie-authenticated posts")
 
 
+class TokenIn(RequestModel):
+    name: str = Field(min_length=1, max_length=100, description="what the token is for")
+    days: int = Field(default=90, ge=1, le=366, description="it expires after this many days")
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None = Field(description="None: a token from before expiry existed")
+    expired: bool
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="shown this once: send it as 'Authorization: Bearer TOKEN'")
+
+
+class TokensOut(BaseModel):
+    tokens: list[TokenOut]
+
+
 # ---- courses ----------------------------------------------------------------------
 
 

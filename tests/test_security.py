@@ -18,6 +18,7 @@ TEMPLATES = Path(grader.web.__file__).parent / "templates"
 )
 def test_every_response_carries_the_security_headers(client, people, path):
     response = client.get(path, headers=people["alice"].headers if "api" in path else {})
+    response.close()  # a static file's response holds the file open
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy

@@ -16,13 +16,17 @@ from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, Preview
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid
+from grader.web.limits import runs_functions
 
 ERRORS = {"HTTP_401": ErrorOut, "HTTP_422": ErrorOut}
 
 
 @bp.post("/check")
+@runs_functions
 @spec.validate(
-    json=CheckIn, resp=Response(HTTP_200=Verdict, HTTP_409=ErrorOut, **ERRORS), tags=["grading"]
+    json=CheckIn,
+    resp=Response(HTTP_200=Verdict, HTTP_409=ErrorOut, HTTP_429=ErrorOut, **ERRORS),
+    tags=["grading"],
 )
 def check(json: CheckIn) -> Verdict:
     """Grade an answer against an instance; nothing is stored.

@@ -11,7 +11,7 @@ from grader.judge.verdict import Verdict
 from grader.service import variants
 from grader.service.db import get_session, reading
 from grader.service.variants import fresh_seed
-from grader.web.api import bp
+from grader.web.api import access, bp
 from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
@@ -35,9 +35,11 @@ def check(json: CheckIn) -> Verdict:
     judged as a submission, which the item's attempts and feedback rules govern.
     """
     user = current_user()
+    with reading(get_session()) as session:  # no write lock held while grading
+        sees_answers = access.instructs_only(session, user)
     try:
-        if not user.is_instructor:
-            with reading(get_session()) as session:  # no write lock held while grading
+        if not sees_answers:  # a student, or an instructor account that is a student somewhere
+            with reading(get_session()) as session:
                 item_id = variants.own_assignment_item(session, user.id, json.instance)
             if item_id is not None:
                 raise ApiError(
@@ -50,7 +52,7 @@ def check(json: CheckIn) -> Verdict:
         verdict = grade(json.instance, json.answer, json.format)
     except InstanceError as error:
         raise invalid(f"unusable instance: {error}") from None
-    return verdict if user.is_instructor else verdict.without_answers()
+    return verdict if sees_answers else verdict.without_answers()
 
 
 @bp.get("/kinds")

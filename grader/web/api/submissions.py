@@ -79,7 +79,7 @@ def submit() -> tuple[SubmissionOut, int]:
     # committed: stored, with its job; from here on nothing is lost
 
     outcome = jobs.run(database().engine, work, jobs.WORKER_ID, policy)
-    hidden = feedback_hidden(item.feedback_before_due, item.due_at, user)
+    hidden = feedback_hidden(item.feedback_before_due, item.due_at, item.role == "instructor")
     if outcome.verdict is not None and outcome.columns is not None:
         return accepted_out(accepted, outcome.verdict, outcome.columns, hidden), 201
     # graded elsewhere meanwhile, or grading failed (and will be tried again)

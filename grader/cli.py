@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -145,12 +146,33 @@ def format_verdict(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A database or a folder the command cannot use: its true reason in one line, exit 2."""
+    import sqlalchemy as sa
+
+    from grader.service import settings, storage
+
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        trouble = storage.describe(error, settings.database_url())
+        raise UsageError(f"cannot use the database: {trouble.message}") from None
+    except OSError as error:
+        raise UsageError(storage.describe_os_error(error)) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from grader.server import default_workers, serve
+    from grader.service import settings
+    from grader.service.db import upgrade_database
 
     if args.threads < 1 or (args.workers is not None and args.workers < 1):
         raise UsageError("--threads and --workers take a whole number of at least 1")
     workers = args.workers or default_workers()
+    with _storage_errors():  # first: an unusable folder or database is not the address's fault
+        upgrade_database()
+        settings.secret_key(settings.instance_path())
     try:
         return serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads,
                      workers=workers)
@@ -161,7 +183,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from grader.service.db import upgrade_database
 
-    upgrade_database()
+    with _storage_errors():
+        upgrade_database()
     print("database is at the newest migration")
     return 0
 
@@ -173,7 +196,8 @@ def _user_add(args: argparse.Namespace) -> int:
     if args.password_file is not None:
         password = _read_text(args.password_file, "password").strip()
     try:
-        token = create_user_with_token(args.name, role=args.role, password=password)
+        with _storage_errors():
+            token = create_user_with_token(args.name, role=args.role, password=password)
     except ValueError as error:  # a taken name, an empty password...
         raise UsageError(str(error)) from None
     print(token)
@@ -184,7 +208,8 @@ def _token_list(args: argparse.Namespace) -> int:
     from grader.service.tokens import list_named
 
     try:
-        rows = list_named(args.user)
+        with _storage_errors():
+            rows = list_named(args.user)
     except ValueError as error:
         raise UsageError(str(error)) from None
     for row in rows:
@@ -197,7 +222,8 @@ def _token_revoke(args: argparse.Namespace) -> int:
     from grader.service.tokens import revoke_named
 
     try:
-        count = revoke_named(args.user, name=args.name, token_id=args.id)
+        with _storage_errors():
+            count = revoke_named(args.user, name=args.name, token_id=args.id)
     except ValueError as error:
         raise UsageError(str(error)) from None
     print(f"revoked {count} token{'s' if count != 1 else ''} of {args.user}")

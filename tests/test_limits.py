@@ -139,3 +139,20 @@ def test_one_user_cannot_hold_the_whole_pool(limited, users, monkeypatch):
         running.join(30)
     assert first[0].status_code == 200
     assert check(limited.test_client(), alice, FUNCTION, "python").status_code == 200  # freed
+
+
+def test_checks_and_submissions_share_the_count(limited, users):
+    build = Builder(limited)
+    teacher = build.user("teacher", "instructor")
+    course_id = build.course(teacher, [users["alice"]])
+    _, (item_id,) = build.assignment(course_id, [{"kind": "softmax", "K": 2}])
+    client, alice = limited.test_client(), users["alice"]
+    for _ in range(2):
+        assert check(client, alice, SYNTAX_ERROR, "python").status_code == 200
+    stored = client.post("/api/v1/submissions", headers=alice.headers,
+                         json={"item_id": item_id, "answer": SYNTAX_ERROR, "format": "python"})
+    assert stored.status_code == 201
+    refused = client.post("/api/v1/submissions", headers=alice.headers,
+                          json={"item_id": item_id, "answer": SYNTAX_ERROR, "format": "python"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert check(client, alice, SYNTAX_ERROR, "python").status_code == 429

@@ -23,8 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -113,9 +112,8 @@ class PoolShare:
         self._running: Counter[int] = Counter()
         self._lock = threading.Lock()
 
-    @contextmanager
-    def slot(self, user_id: int) -> Iterator[None]:
-        """Hold one of the user's places for a run; ``ApiError`` 429 when all are taken."""
+    def take(self, user_id: int) -> None:
+        """Take one of the user's places for a run; ``ApiError`` 429 when all are taken."""
         with self._lock:
             if self._running[user_id] >= self.most:
                 raise ApiError(
@@ -127,13 +125,12 @@ class PoolShare:
                     {"Retry-After": "2"},
                 )
             self._running[user_id] += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running[user_id] -= 1
-                if self._running[user_id] <= 0:
-                    del self._running[user_id]
+
+    def give_back(self, user_id: int) -> None:
+        with self._lock:
+            self._running[user_id] -= 1
+            if self._running[user_id] <= 0:
+                del self._running[user_id]
 
 
 def runs_functions(view: F) -> F:
@@ -144,8 +141,18 @@ def runs_functions(view: F) -> F:
         user = g.get("user")
         if user is None or _runs_no_function():
             return view(*args, **kwargs)
-        with current_app.extensions["grader_pool_share"].slot(user.id):
+        share: PoolShare = current_app.extensions["grader_pool_share"]
+        try:
+            share.take(user.id)
+        except ApiError as busy:
+            if wants_json():
+                raise
+            page = render_template("error.html", heading="Slow down", message=_sentence(busy.message))
+            return page, 429, busy.headers
+        try:
             return view(*args, **kwargs)
+        finally:
+            share.give_back(user.id)
 
     return _runs_per_minute(held)  # type: ignore[return-value]
 
@@ -173,10 +180,14 @@ def _too_many(error: RateLimitExceeded) -> Response | tuple[str, int, dict[str, 
         return response
     if request.endpoint == "pages.login":
         name = request.form.get("name", "")[:MAX_NAME]
-        page = render_template("login.html", error=message[0].upper() + message[1:] + ".", name=name)
+        page = render_template("login.html", error=_sentence(message), name=name)
         return page, 429, headers
-    page = render_template("error.html", heading="Slow down", message=message[0].upper() + message[1:])
+    page = render_template("error.html", heading="Slow down", message=_sentence(message))
     return page, 429, headers
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def init_app(app: Flask) -> None:

@@ -31,6 +31,7 @@ from flask import Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
+from grader.judge.answers.detect import detect_format
 from grader.web.errors import ApiError, error_response, wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,8 +69,6 @@ def _runs_no_function() -> bool:
     """Whether the request grades no function answer (those alone run in the sandbox)."""
     chosen = _body_field("format")
     if chosen == "auto" or (not chosen and not request.is_json):  # the pages' "detect it"
-        from grader.web.pages.display import detect_format
-
         chosen = detect_format(_body_field("answer"))
     return chosen != "python"
 

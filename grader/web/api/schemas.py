@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from exercises.base import MAX_SIZE
 from exercises.inputs import InputType
 from grader.judge.verdict import AnswerFormat, Verdict
+from grader.service import tokens
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
 MAX_ID = 2**31 - 1
@@ -134,8 +135,10 @@ class SessionOut(BaseModel):
 
 
 class TokenIn(RequestModel):
-    name: str = Field(min_length=1, max_length=100, description="what the token is for")
-    days: int = Field(default=90, ge=1, le=366, description="it expires after this many days")
+    name: str = Field(min_length=1, max_length=tokens.MAX_NAME, description="what the token is for")
+    days: int = Field(
+        default=tokens.DEFAULT_DAYS, ge=1, le=tokens.MAX_DAYS, description="it expires after this many days"
+    )
 
 
 class TokenOut(BaseModel):

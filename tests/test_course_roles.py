@@ -85,3 +85,13 @@ def test_an_instructor_in_no_course_as_a_student_still_sees_expected_values(clie
     response = client.post("/api/v1/check", headers=people["teacher"].headers, json={
         "instance": given, "answer": zeros_source("softmax", given), "format": "python"})
     assert "expected" in response.get_json()["failed_instance"]
+
+
+def test_the_pages_give_an_enrolled_instructor_no_instructors_view_of_the_course(client, build, people):
+    iris = build.user("iris", "instructor", password="iris-password")
+    build.enrol(people["course_id"], iris)
+    csrf = client.get("/api/v1/session").get_json()["csrf_token"]
+    client.post("/api/v1/session", json={"name": "iris", "password": "iris-password"},
+                headers={"X-CSRFToken": csrf})
+    for path in (f"/courses/{people['course_id']}", f"/courses/{people['course_id']}/gradebook.csv"):
+        assert client.get(path).status_code == 403

@@ -1,11 +1,12 @@
-"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add."""
+"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -79,6 +80,19 @@ def _parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=_user_add)
 
     _lti_parser(commands)
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    listing = token_commands.add_parser("list", help="a user's tokens: id, name, expiry")
+    listing.add_argument("user")
+    listing.set_defaults(handler=_token_list)
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke a user's tokens (all of them, or by --name or --id)"
+    )
+    revoke.add_argument("user")
+    which = revoke.add_mutually_exclusive_group()
+    which.add_argument("--name", help="only the tokens with this name")
+    which.add_argument("--id", type=int, help="only the token with this id")
+    revoke.set_defaults(handler=_token_revoke)
     return parser
 
 
@@ -185,12 +199,33 @@ def format_verdict(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A database or a folder the command cannot use: its true reason in one line, exit 2."""
+    import sqlalchemy as sa
+
+    from grader.service import settings, storage
+
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        trouble = storage.describe(error, settings.database_url())
+        raise UsageError(f"cannot use the database: {trouble.message}") from None
+    except OSError as error:
+        raise UsageError(storage.describe_os_error(error)) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from grader.server import default_workers, serve
+    from grader.service import settings
+    from grader.service.db import upgrade_database
 
     if args.threads < 1 or (args.workers is not None and args.workers < 1):
         raise UsageError("--threads and --workers take a whole number of at least 1")
     workers = args.workers or default_workers()
+    with _storage_errors():  # first: an unusable folder or database is not the address's fault
+        upgrade_database()
+        settings.secret_key(settings.instance_path())
     try:
         return serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads,
                      workers=workers)
@@ -201,7 +236,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from grader.service.db import upgrade_database
 
-    upgrade_database()
+    with _storage_errors():
+        upgrade_database()
     print("database is at the newest migration")
     return 0
 
@@ -230,10 +266,37 @@ def _user_add(args: argparse.Namespace) -> int:
     if args.password_file is not None:
         password = _read_text(args.password_file, "password").strip()
     try:
-        token = create_user_with_token(args.name, role=args.role, password=password)
+        with _storage_errors():
+            token = create_user_with_token(args.name, role=args.role, password=password)
     except ValueError as error:  # a taken name, an empty password...
         raise UsageError(str(error)) from None
     print(token)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from grader.service.tokens import list_named
+
+    try:
+        with _storage_errors():
+            rows = list_named(args.user)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for row in rows:
+        expires = row.expires_at.strftime("%Y-%m-%d %H:%M UTC") if row.expires_at else "never"
+        print(f"{row.id}\t{row.name or '-'}\tcreated {row.created_at:%Y-%m-%d}\texpires {expires}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from grader.service.tokens import revoke_named
+
+    try:
+        with _storage_errors():
+            count = revoke_named(args.user, name=args.name, token_id=args.id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"revoked {count} token{'s' if count != 1 else ''} of {args.user}")
     return 0
 
 

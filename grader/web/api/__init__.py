@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
         reports,
         sessions,
         submissions,
+        tokens,
     )
 
     app.register_blueprint(health.bp)

@@ -4,7 +4,9 @@ The mistake was made once, upstream, and is not charged twice: such an answer
 earns a share of the credit and a message that points upstream. An earlier
 answer that is no real attempt (unreadable, the wrong shape, not finite, all
 zeros, a constant) buys nothing, and neither does a later answer that is no
-real attempt itself.
+real attempt itself, nor one that is trivial given the earlier answers: where
+what they imply is no real attempt, or merely an answer already in hand (their
+dS/dz the identity makes dS/dvec(W) a copy of dz/dvec(W)).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class EarlierAnswer:
     kind: str
     answer: str
     format: str = "auto"
+    #: the part's letter in a derivation (``b``), for the message that points upstream
+    part: str | None = None
 
 
 def read_earlier(earlier: EarlierAnswer, instance: Instance) -> Array | None:
@@ -66,11 +70,13 @@ def follow_through(
     received: Array,
     earlier: Mapping[str, Array | None],
     share: float = SHARE_DEFAULT,
+    letters: Mapping[str, str] | None = None,
 ) -> Verdict:
     """The verdict, with follow-through credit where ``received`` is right for the earlier parts.
 
     ``received`` is the later answer as read, in the instance's layout; ``earlier``
-    maps a part's kind to the student's own answer (numerator layout), None if unreadable.
+    maps a part's kind to the student's own answer (numerator layout), None if unreadable;
+    ``letters`` maps a part's kind to its letter in a derivation, for the message.
     """
     chain = CHAINS.get(exercise.name)
     if verdict.correct or chain is None:
@@ -90,6 +96,8 @@ def follow_through(
     if not theirs:
         return verdict
     implied = chain.build(instance, parts)
+    if trivial(implied, [truth(kind, instance) for kind in chain.sources] + [parts[k] for k in theirs]):
+        return verdict
     later = np.asarray(received, dtype=np.float64)
     if instance.get("layout") == "denominator":
         later = later.T
@@ -100,17 +108,39 @@ def follow_through(
     return verdict.model_copy(
         update={
             "score": min(max(share, 0.0), 0.99),  # the share, whatever fraction of entries happen to agree
-            "feedback": [Feedback(code="follow_through", message=_message(exercise.name, theirs, share))],
+            "feedback": [
+                Feedback(code="follow_through", message=_message(exercise.name, theirs, share, letters or {}))
+            ],
             "follow_through": {"from": theirs, "share": share},
         }
     )
 
 
-def _message(later: str, theirs: list[str], share: float) -> str:
+def trivial(implied: Array, in_hand: list[Array]) -> bool:
+    """Whether what the earlier answers imply asks nothing: no real attempt, or a copy of an
+    answer already in hand (an earlier part's, right or the student's own)."""
+    if not real_attempt(implied, implied.shape):
+        return True
+    return any(known.shape == implied.shape and agrees(known, implied, TYPED) for known in in_hand)
+
+
+def _message(later: str, theirs: list[str], share: float, letters: Mapping[str, str]) -> str:
+    if all(kind in letters for kind in theirs):
+        return _part_message(later, theirs, share, letters)
     earlier = " and ".join(f"your {SYMBOLS[kind]}" for kind in theirs)
     parts = "part" if len(theirs) == 1 else "parts"
     return (
         f"Your {SYMBOLS[later]} is right for {earlier} from the earlier {parts}, which "
         f"{'is' if len(theirs) == 1 else 'are'} wrong: fix {earlier.replace('your ', '')} first. "
         f"This step follows correctly from it, so it earns {share:.0%} of its credit."
+    )
+
+
+def _part_message(later: str, theirs: list[str], share: float, letters: Mapping[str, str]) -> str:
+    """The message in a derivation: it names the parts to fix by their letters."""
+    earlier = " and ".join(f"your {SYMBOLS[kind]} from part ({letters[kind]})" for kind in theirs)
+    fix = " and ".join(f"({letters[kind]})" for kind in theirs)
+    return (
+        f"Your {SYMBOLS[later]} is right for {earlier}, which {'is' if len(theirs) == 1 else 'are'} "
+        f"wrong: fix {fix}. This step follows correctly from it, so it earns {share:.0%} of its credit."
     )

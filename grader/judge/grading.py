@@ -51,7 +51,8 @@ def grade(
         verdict.read_as = read.description
         if earlier:
             theirs = {part.kind: read_earlier(part, normal) for part in earlier}
-            verdict = follow_through(verdict, exercise, normal, read.array, theirs, share)
+            letters = {part.kind: part.part for part in earlier if part.part}
+            verdict = follow_through(verdict, exercise, normal, read.array, theirs, share, letters)
     verdict.format = fmt
     verdict.timings_ms = {"grading": round((time.perf_counter() - started) * 1000, 3)}
     return verdict

@@ -206,9 +206,36 @@ class Item(Base):
     max_attempts: so.Mapped[int | None]
     #: practice items: why this one was chosen for the student
     reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    #: a part of a derivation: its instance follows from the derivation's shared one
+    derivation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("derivations.id", ondelete="CASCADE"), index=True
+    )
 
     assignment: so.Mapped[Assignment | None] = so.relationship(back_populates="items")
     practice_set: so.Mapped[PracticeSet | None] = so.relationship(back_populates="items")
+    derivation: so.Mapped[Derivation | None] = so.relationship(back_populates="parts")
+
+
+class Derivation(Base):
+    """Items of one assignment asked as the parts (a), (b), ... of one derivation, on one
+    shared instance per student (a preset of :mod:`exercises.derivations`)."""
+
+    __tablename__ = "derivations"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    assignment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    preset: so.Mapped[str] = so.mapped_column(sa.String(64))
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: of a part's credit, for a part right for the student's own wrong earlier part
+    share: so.Mapped[float] = so.mapped_column(default=0.75)
+    n: so.Mapped[int | None]
+    K: so.Mapped[int | None]
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    assignment: so.Mapped[Assignment] = so.relationship()
+    parts: so.Mapped[list[Item]] = so.relationship(back_populates="derivation", order_by="Item.position")
 
 
 class Variant(Base):
@@ -253,6 +280,8 @@ class Submission(Base):
     codes: so.Mapped[list[Any] | None]
     graded_at: so.Mapped[datetime | None]
     grading_ms: so.Mapped[float | None]
+    #: a derivation's part: the share, and the student's latest earlier parts when submitted
+    earlier: so.Mapped[dict[str, Any] | None]
 
     item: so.Mapped[Item] = so.relationship()
     user: so.Mapped[User] = so.relationship()

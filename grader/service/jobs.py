@@ -31,7 +31,7 @@ import sqlalchemy.orm as so
 from exercises import InstanceError
 from grader.judge.grading import grade as grade_answer
 from grader.judge.verdict import Verdict
-from grader.service import lti
+from grader.service import derivations, lti
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class Lease:
     instance: dict[str, Any]
     answer: str
     format: str
+    earlier: dict[str, Any] | None = None  # a derivation's part: see grader.service.derivations
 
     @classmethod
     def of(cls, job: GradingJob) -> Lease:
@@ -99,6 +100,7 @@ class Lease:
         return cls(
             job.id, job.lease_owner, job.attempts,
             submission.id, submission.instance, submission.answer, submission.format,
+            submission.earlier,
         )
 
 
@@ -121,7 +123,10 @@ NOT_A_JUDGEMENT = frozenset({"sandbox_unavailable"})
 def grade(held: Lease) -> Verdict:
     # the hidden instances of a function answer follow from the submission: a re-grade
     # after a crash runs the same suite
-    verdict = grade_answer(held.instance, held.answer, held.format, seed=held.submission_id)
+    earlier, share = derivations.earlier_answers(held.earlier)
+    verdict = grade_answer(
+        held.instance, held.answer, held.format, seed=held.submission_id, earlier=earlier, share=share
+    )
     unavailable = NOT_A_JUDGEMENT.intersection(verdict.codes)
     if unavailable:
         messages = "; ".join(f.message for f in verdict.feedback if f.code in unavailable)

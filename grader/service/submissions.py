@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.judge.verdict import Verdict
-from grader.service import variants
+from grader.service import derivations, variants
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
 
@@ -113,6 +113,7 @@ def submit(
             format=fmt,
             submitted_at=now,
             late=assignment is not None and assignment.due_at is not None and now > assignment.due_at,
+            earlier=derivations.earlier_record(session, item, user.id) if item.derivation_id else None,
             # empty until graded, said so: showing it then reads nothing more
             **dict.fromkeys(VERDICT_COLUMNS),
         )

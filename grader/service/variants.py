@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 import exercises
 from exercises import DrawOptions
 from exercises.base import as_numerator
+from exercises.derivations import draw_shared, part_instance, preset
 from grader.judge.compare import TYPED, agrees
 from grader.service.models import Assignment, Enrolment, Item, Variant
 
@@ -43,6 +44,10 @@ def fresh_seed() -> int:
 
 def draw(item: Item, seed: int) -> dict[str, Any]:
     """An instance of ``item``'s kind and sizes from ``seed``."""
+    derivation = item.derivation
+    if derivation is not None:  # a part: its share of the derivation's instance
+        shared = draw_shared(preset(derivation.preset), seed, derivation.n, derivation.K)
+        return part_instance(item.kind, shared)
     exercise = exercises.get(item.kind)
     layout = item.layout if item.layout in exercise.layouts else exercise.layouts[0]
     return exercise.draw(seed, DrawOptions(n=item.n, K=item.K, layout=layout))
@@ -90,18 +95,28 @@ def ensure(session: so.Session, item: Item, user_id: int) -> Variant:
 
 
 def redraw(session: so.Session, item: Item, user_id: int) -> Variant:
-    """A new instance for one student (their earlier submissions keep theirs)."""
-    variant = ensure(session, item, user_id)
-    variant.draw_number += 1
-    variant.instance = draw(item, _seed(item, user_id, variant.draw_number))
+    """A new instance for one student (their earlier submissions keep theirs); a part of a
+    derivation takes its sibling parts along, so that they still share one instance."""
+    siblings = item.derivation.parts if item.derivation is not None else [item]
+    number = max(ensure(session, part, user_id).draw_number for part in siblings) + 1
+    for part in siblings:
+        variant = ensure(session, part, user_id)
+        variant.draw_number = number
+        variant.instance = draw(part, _seed(part, user_id, number))
     session.flush()
-    return variant
+    return ensure(session, item, user_id)
 
 
 def _seed(item: Item, user_id: int, draw_number: int) -> int:
     if item.assignment is None:  # practice items are stored with their variant at creation
         raise ValueError(f"item {item.id} has no assignment to draw from")
-    return variant_seed(item.assignment.seed, user_id, item.id, draw_number)
+    return variant_seed(item.assignment.seed, user_id, draw_key(item), draw_number)
+
+
+def draw_key(item: Item) -> int:
+    """What a student's draw of ``item`` is keyed by: the item, or for the parts of a
+    derivation, which share one instance, the derivation (negative: never an item's id)."""
+    return item.id if item.derivation_id is None else -item.derivation_id
 
 
 _assignments, _enrolments = Assignment.__table__, Enrolment.__table__
@@ -142,7 +157,7 @@ def own_assignment_item(session: so.Session, user_id: int, instance: dict[str, A
     answer = as_numerator(normal, exercise.reference(normal))
     rows = session.execute(OWN_ITEMS, {"user_id": user_id, "kind": exercise.name})
     for item, seed, stored in rows:
-        own = stored or draw(item, variant_seed(seed, user_id, item.id, 0))
+        own = stored or draw(item, variant_seed(seed, user_id, draw_key(item), 0))
         if agrees(as_numerator(own, exercise.reference(own)), answer, TYPED):
             return item.id
     return None

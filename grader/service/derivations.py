@@ -1,0 +1,156 @@
+"""Derivations in a course: their parts as items, and the earlier parts each answer builds on.
+
+A derivation's parts are ordinary items of its assignment (so submissions, attempts
+and the gradebook treat each part as one item, worth its own points); their
+instances follow from one shared draw per student (see :mod:`exercises.derivations`).
+When a part is submitted, the student's latest answers to the earlier parts it is
+built from are recorded with it (``Submission.earlier``): it is graded against those,
+now or later, and its page can tell when one of them has since changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from exercises.derivations import letter, preset, sources
+from grader.judge.follow_through import SHARE_DEFAULT, EarlierAnswer
+from grader.service.models import Assignment, Derivation, Item, Submission
+
+
+def create(
+    session: so.Session,
+    assignment: Assignment,
+    preset_name: str,
+    *,
+    title: str | None = None,
+    share: float = SHARE_DEFAULT,
+    n: int | None = None,
+    K: int | None = None,
+    points: float = 1.0,
+    max_attempts: int | None = None,
+) -> Derivation:
+    """Add a derivation to ``assignment``, its parts after the assignment's items (flushed).
+
+    Raises :class:`exercises.InstanceError` for an unknown preset.
+    """
+    chosen = preset(preset_name)
+    derivation = Derivation(
+        assignment=assignment, preset=chosen.name, title=title or chosen.title, share=share, n=n, K=K
+    )
+    start = max((item.position for item in assignment.items), default=-1) + 1
+    derivation.parts = [
+        Item(assignment=assignment, position=start + i, kind=kind, n=n, K=K, points=points,
+             max_attempts=max_attempts)
+        for i, kind in enumerate(chosen.parts)
+    ]
+    session.add(derivation)
+    session.flush()
+    return derivation
+
+
+def part_letter(item: Item) -> str:
+    """The letter of a derivation's part, ``a`` for the first."""
+    assert item.derivation is not None
+    return letter([part.id for part in item.derivation.parts].index(item.id))
+
+
+def latest(session: so.Session, item_ids: list[int], user_id: int) -> dict[int, Submission]:
+    """The user's latest submission to each of ``item_ids`` that has one."""
+    newest = (
+        sa.select(sa.func.max(Submission.id))
+        .where(Submission.item_id.in_(item_ids), Submission.user_id == user_id)
+        .group_by(Submission.item_id)
+    )
+    rows = session.scalars(sa.select(Submission).where(Submission.id.in_(newest)))
+    return {submission.item_id: submission for submission in rows}
+
+
+def earlier_record(session: so.Session, item: Item, user_id: int) -> dict[str, Any] | None:
+    """What a submission to ``item`` is graded with: the share, and the student's latest
+    answers to the earlier parts it is built from (None for an item of no derivation)."""
+    derivation = item.derivation
+    if derivation is None:
+        return None
+    built_from = sources(preset(derivation.preset), item.kind)
+    upstream = [part for part in derivation.parts if part.kind in built_from]
+    answers = latest(session, [part.id for part in upstream], user_id) if upstream else {}
+    return {
+        "share": derivation.share,
+        "parts": [
+            {
+                "kind": part.kind,
+                "part": part_letter(part),
+                "submission_id": answers[part.id].id,
+                "answer": answers[part.id].answer,
+                "format": answers[part.id].format,
+            }
+            for part in upstream
+            if part.id in answers
+        ],
+    }
+
+
+def earlier_answers(record: dict[str, Any] | None) -> tuple[list[EarlierAnswer], float]:
+    """The earlier answers and the share a recorded submission is graded with."""
+    if not record:
+        return [], SHARE_DEFAULT
+    answers = [
+        # a format the judge cannot read an earlier answer in (a function) buys no follow-through
+        EarlierAnswer(kind=part["kind"], answer=part["answer"], format=part["format"], part=part["part"])
+        for part in record.get("parts", [])
+    ]
+    return answers, float(record.get("share", SHARE_DEFAULT))
+
+
+@dataclass
+class PartView:
+    """One part as a student's derivation page shows it."""
+
+    letter: str
+    item: Item
+    instance: dict[str, Any]
+    latest: Submission | None
+    #: letters of earlier parts answered again since the latest answer here was graded
+    changed_since: list[str] = field(default_factory=list)
+
+
+def parts_of(
+    session: so.Session, derivation: Derivation, user_id: int, instances: dict[int, dict[str, Any]]
+) -> list[PartView]:
+    """The parts in order, each with the student's instance, latest answer and what changed
+    upstream since; ``instances`` maps each part's id to the student's instance of it."""
+    parts = derivation.parts
+    answers = latest(session, [part.id for part in parts], user_id)
+    views = []
+    for i, part in enumerate(parts):
+        own = answers.get(part.id)
+        views.append(PartView(letter(i), part, instances[part.id], own, _changed(own, parts, answers)))
+    return views
+
+
+def _changed(own: Submission | None, parts: list[Item], answers: dict[int, Submission]) -> list[str]:
+    if own is None or not own.earlier:
+        return []
+    by_kind = {part.kind: answers.get(part.id) for part in parts}
+    changed = []
+    for used in own.earlier.get("parts", []):
+        now = by_kind.get(used["kind"])
+        if now is not None and now.id != used["submission_id"]:
+            changed.append(used["part"])
+    return changed
+
+
+def derivation_of(session: so.Session, derivation_id: int) -> Derivation | None:
+    return session.get(Derivation, derivation_id)
+
+
+def of_assignment(session: so.Session, assignment_id: int) -> list[Derivation]:
+    return list(
+        session.scalars(
+            sa.select(Derivation).where(Derivation.assignment_id == assignment_id).order_by(Derivation.id)
+        )
+    )

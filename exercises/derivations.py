@@ -52,7 +52,8 @@ def preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except (KeyError, TypeError):
-        raise InstanceError(f"unknown derivation {name!r}: the derivations are {', '.join(PRESETS)}") from None
+        known = ", ".join(PRESETS)
+        raise InstanceError(f"unknown derivation {name!r}: the derivations are {known}") from None
 
 
 def letter(index: int) -> str:

@@ -144,6 +144,11 @@ def _changed(own: Submission | None, parts: list[Item], answers: dict[int, Submi
     return changed
 
 
+def shared_instance(derivation: Derivation, instances: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The student's shared instance: the last part's, whose kind gives every value the parts need."""
+    return instances[derivation.parts[-1].id]
+
+
 def derivation_of(session: so.Session, derivation_id: int) -> Derivation | None:
     return session.get(Derivation, derivation_id)
 

@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
         assignments,
         check,
         courses,
+        derivations,
         health,
         items,
         lti,

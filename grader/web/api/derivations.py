@@ -1,0 +1,188 @@
+"""Derivations: instructors add them to an assignment; students answer their parts in order.
+
+Each part is an item of the assignment: ``POST /submissions`` with its ``item_id``
+answers it as any item, and so does ``POST /derivations/ID/parts/LETTER/submissions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import sqlalchemy.orm as so
+from flask import current_app
+from pydantic import BaseModel, Field
+from spectree import Response
+
+from exercises import InstanceError
+from exercises.base import MAX_SIZE
+from exercises.derivations import PRESETS, draw_shared, preset
+from grader.judge.follow_through import SHARE_DEFAULT
+from grader.service import derivations, gradebook, submissions, variants
+from grader.service.db import get_session
+from grader.service.models import Derivation, User
+from grader.service.queue import grading_queue
+from grader.web.api import bp
+from grader.web.api.access import course_role, load
+from grader.web.api.assignments import member_assignment
+from grader.web.api.present import item_out, submission_out
+from grader.web.api.schemas import (
+    MAX_ANSWER_CHARS,
+    AnswerFormat,
+    ErrorOut,
+    ItemOut,
+    RequestModel,
+    SubmissionOut,
+)
+from grader.web.api.spec import spec
+from grader.web.auth import current_user
+from grader.web.errors import ApiError, forbidden, invalid, not_found
+from grader.web.limits import runs_functions
+
+READ_ERRORS = {"HTTP_401": ErrorOut, "HTTP_403": ErrorOut, "HTTP_404": ErrorOut}
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+
+
+class DerivationIn(RequestModel):
+    preset: PresetName = Field(description="softmax_layer: S, dS/dz, dz/dvec(W), dS/dvec(W); "
+                                           "cross_entropy: S, dL/dz, dL/dW")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    share: float = Field(default=SHARE_DEFAULT, ge=0, lt=1,
+                         description="of a part's credit, when right for the student's wrong earlier part")
+    n: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="inputs (sizes of x)")
+    K: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="classes")
+    points: float = Field(default=1.0, gt=0, le=1000, description="of each part")
+    max_attempts: int | None = Field(default=None, ge=1, le=1000, description="of each part; None: unlimited")
+
+
+class PartOut(BaseModel):
+    letter: str
+    item: ItemOut
+    latest: SubmissionOut | None = Field(default=None, description="the caller's latest answer to it")
+    changed_since: list[str] = Field(
+        default_factory=list,
+        description="letters of the earlier parts answered again since the latest answer here was graded",
+    )
+
+
+class DerivationOut(BaseModel):
+    id: int
+    assignment_id: int
+    preset: str
+    title: str
+    share: float
+    points: float
+    shared_instance: dict[str, Any] | None = Field(default=None, description="the caller's own")
+    parts: list[PartOut]
+
+
+class PartAnswerIn(RequestModel):
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
+    format: AnswerFormat
+
+
+@bp.post("/assignments/<int:assignment_id>/derivations")
+@spec.validate(
+    json=DerivationIn,
+    resp=Response(HTTP_201=DerivationOut, **READ_ERRORS, HTTP_422=ErrorOut),
+    tags=["assignments"],
+)
+def create_derivation(assignment_id: int, json: DerivationIn) -> tuple[DerivationOut, int]:
+    """Add a derivation to an assignment: its parts become the assignment's next items."""
+    session = get_session()
+    user = current_user()
+    assignment, role = member_assignment(session, user, assignment_id)
+    if role != "instructor":
+        raise forbidden("only the course's instructors may do this")
+    try:
+        draw_shared(preset(json.preset), 0, json.n, json.K)  # sizes the kinds cannot draw: 422
+    except InstanceError as error:
+        raise invalid(str(error)) from None
+    derivation = derivations.create(
+        session, assignment, json.preset, title=json.title, share=json.share, n=json.n, K=json.K,
+        points=json.points, max_attempts=json.max_attempts,
+    )
+    session.commit()
+    return derivation_out(session, derivation, user, "instructor"), 201
+
+
+@bp.get("/derivations/<int:derivation_id>")
+@spec.validate(resp=Response(HTTP_200=DerivationOut, **READ_ERRORS), tags=["assignments"])
+def get_derivation(derivation_id: int) -> DerivationOut:
+    """The derivation's parts in order; for a student, with their instance and latest answers."""
+    session = get_session()
+    user = current_user()
+    derivation, role = member_derivation(session, user, derivation_id)
+    return derivation_out(session, derivation, user, role)
+
+
+@bp.post("/derivations/<int:derivation_id>/parts/<letter>/submissions")
+@runs_functions
+@spec.validate(
+    json=PartAnswerIn,
+    resp=Response(HTTP_201=SubmissionOut, **READ_ERRORS, HTTP_409=ErrorOut, HTTP_422=ErrorOut,
+                  HTTP_429=ErrorOut),
+    tags=["submissions"],
+)
+def submit_part(derivation_id: int, letter: str, json: PartAnswerIn) -> tuple[SubmissionOut, int]:
+    """Answer one part (graded with the caller's latest answers to the earlier parts)."""
+    session = get_session()
+    user = current_user()
+    derivation, _ = member_derivation(session, user, derivation_id)
+    parts = {derivations.part_letter(part): part for part in derivation.parts}
+    if letter not in parts:
+        raise not_found(f"part ({letter[:8]}) of derivation {derivation_id}")
+    queue = grading_queue()
+    try:
+        submission = submissions.submit(
+            session, user, parts[letter], json.answer, json.format,
+            queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+        )
+    except submissions.RateLimited as refused:
+        retry = {"Retry-After": str(refused.retry_after)}
+        raise ApiError(429, refused.code, refused.message, retry) from None
+    except submissions.Refused as refused:
+        raise ApiError(409, refused.code, refused.message) from None
+    except InstanceError as error:
+        raise invalid(f"this part cannot be drawn: {error}") from None
+    queue.grade_now(submission.job)
+    return submission_out(submission, user), 201
+
+
+def member_derivation(session: so.Session, user: User, derivation_id: int) -> tuple[Derivation, str]:
+    """A derivation of a course the user is in, and their role in that course; else 404."""
+    derivation = load(session, Derivation, derivation_id, "derivation")
+    role = course_role(session, user.id, derivation.assignment.course_id)
+    if role is None:
+        raise not_found(f"derivation {derivation_id}")
+    return derivation, role
+
+
+def derivation_out(session: so.Session, derivation: Derivation, user: User, role: str) -> DerivationOut:
+    parts: list[PartOut] = []
+    shared = None
+    if role == "instructor":
+        parts = [
+            PartOut(letter=derivations.part_letter(item), item=item_out(item)) for item in derivation.parts
+        ]
+    else:
+        instances = {item.id: variants.instance_for(session, item, user.id) for item in derivation.parts}
+        cells = gradebook.cells(session, [derivation.assignment], [user.id])
+        for view in derivations.parts_of(session, derivation, user.id, instances):
+            cell = cells[user.id, view.item.id]
+            parts.append(PartOut(
+                letter=view.letter,
+                item=item_out(view.item, view.instance, attempts_used=cell.attempts, score=cell.score),
+                latest=submission_out(view.latest, user) if view.latest is not None else None,
+                changed_since=view.changed_since,
+            ))
+        shared = derivations.shared_instance(derivation, instances)
+    return DerivationOut(
+        id=derivation.id,
+        assignment_id=derivation.assignment_id,
+        preset=derivation.preset,
+        title=derivation.title,
+        share=derivation.share,
+        points=sum(item.points for item in derivation.parts),
+        shared_instance=shared,
+        parts=parts,
+    )

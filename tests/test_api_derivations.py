@@ -110,7 +110,7 @@ def test_each_part_is_graded_against_the_truth(client, homework):
     W, x, z, _ = shared(client, alice, did)
     S = softmax(z)
     dz = logits_weight_jacobian(W, x)
-    for letter, right in zip("abcd", [S, softmax_jacobian(z), dz, softmax_jacobian(z) @ dz]):
+    for letter, right in zip("abcd", [S, softmax_jacobian(z), dz, softmax_jacobian(z) @ dz], strict=True):
         verdict = verdict_of(answer(client, alice, did, letter, right))
         assert verdict["correct"] is True, (letter, verdict)
 
@@ -157,7 +157,7 @@ def test_a_later_part_right_for_a_wrong_earlier_one_earns_follow_through(
 def test_the_weight_gradient_follows_through_from_a_wrong_logits_gradient(client, homework):
     did = derivation_id(client, homework, "cross_entropy")
     alice = homework["alice"]
-    W, x, z, c = shared(client, alice, did)
+    _, x, z, _ = shared(client, alice, did)
     forgot_one_hot = softmax(z)
     assert verdict_of(answer(client, alice, did, "b", forgot_one_hot))["correct"] is False
     verdict = verdict_of(answer(client, alice, did, "c", np.outer(x, forgot_one_hot)))
@@ -176,7 +176,7 @@ def test_the_share_is_set_per_derivation(client, homework):
 def test_no_follow_through_from_no_real_attempt_nor_for_a_trivial_step(client, homework):
     did = derivation_id(client, homework)
     alice = homework["alice"]
-    W, x, z, _ = shared(client, alice, did)
+    W, x, _, _ = shared(client, alice, did)
     answer(client, alice, did, "b", np.ones((3, 3)))  # a constant: no real attempt
     verdict = verdict_of(answer(client, alice, did, "d", np.ones((3, 3)) @ logits_weight_jacobian(W, x)))
     assert "follow_through" not in [f["code"] for f in verdict["feedback"]] and verdict["score"] < 0.75

@@ -1,0 +1,108 @@
+"""A student's derivation: its parts (a), (b), ... on one page, each answered in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+
+import exercises
+from exercises import InstanceError
+from grader.judge.answers.detect import detect_format
+from grader.service import derivations, submissions, variants
+from grader.service.db import get_session
+from grader.service.models import Derivation, User
+from grader.service.queue import grading_queue
+from grader.web.api import access
+from grader.web.limits import runs_functions
+from grader.web.pages.base import bp, error_page, not_found, page_student
+from grader.web.pages.display import instance_view, submission_view
+
+MAX_ANSWER_CHARS = 100_000
+TYPED_FORMATS = ("json", "text")
+
+
+def student_derivation(derivation_id: int, user: User) -> Derivation:
+    """A derivation of a course the user studies in; else 404."""
+    session = get_session()
+    derivation = session.get(Derivation, derivation_id) if 1 <= derivation_id <= 2**31 - 1 else None
+    if derivation is None or access.course_role(session, user.id, derivation.assignment.course_id) != (
+        "student"
+    ):
+        not_found("This derivation")
+    return derivation
+
+
+@bp.get("/derivations/<int:derivation_id>")
+def derivation_page(derivation_id: int) -> tuple[str, int]:
+    user = page_student()
+    return _page(student_derivation(derivation_id, user), user)
+
+
+def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) -> tuple[str, int]:
+    session = get_session()
+    instances = {item.id: variants.instance_for(session, item, user.id) for item in derivation.parts}
+    parts = []
+    for view in derivations.parts_of(session, derivation, user.id, instances):
+        exercise = exercises.get(view.item.kind)
+        parts.append({
+            "letter": view.letter,
+            "item": view.item,
+            "title": exercise.title,
+            "statement": exercise.statement(view.instance).text,
+            "expected_shape": exercise.expected_shape(view.instance),
+            "last_attempt": submission_view(view.latest, user) if view.latest is not None else None,
+            "changed_since": view.changed_since,
+        })
+    shared = derivations.shared_instance(derivation, instances)
+    return render_template(
+        "student/derivation.html",
+        derivation=derivation,
+        view=instance_view(shared["kind"], shared),
+        parts=parts,
+        **form,
+    ), status
+
+
+@bp.post("/derivations/<int:derivation_id>/parts/<letter>/submit")
+@runs_functions
+def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
+    user = page_student()
+    derivation = student_derivation(derivation_id, user)
+    parts = {derivations.part_letter(part): part for part in derivation.parts}
+    if letter not in parts:
+        not_found("This part")
+    answer = request.form.get("answer", "")
+    chosen = request.form.get("format", "auto")
+    fmt = detect_format(answer) if chosen == "auto" else chosen
+    form = {"form_part": letter, "answer_text": answer}
+    problem = _answer_problem(answer, fmt)
+    if problem:
+        return _page(derivation, user, 422, form_error=problem, **form)
+    try:
+        submission = submissions.submit(
+            get_session(), user, parts[letter], answer, fmt,
+            queue=grading_queue(), per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+        )
+    except submissions.RateLimited as refused:
+        return _page(derivation, user, 429, form_error=f"Not stored: {refused.message}.", **form)
+    except submissions.Refused as refused:
+        return _page(derivation, user, 409, form_error=f"Not stored: {refused.message}.", **form)
+    except InstanceError as error:
+        return error_page(422, f"This part cannot be drawn: {error}. Tell your instructor.")
+    grading_queue().grade_now(submission.job)
+    flash(f"Your answer to part ({letter}) is stored.", "success")
+    target = url_for("pages.derivation_page", derivation_id=derivation.id, _anchor=f"part-{letter}")
+    return redirect(target)  # type: ignore[return-value]
+
+
+def _answer_problem(answer: str, fmt: str) -> str | None:
+    if fmt not in TYPED_FORMATS:
+        return "Answer with a matrix or vector here (JSON or text); a function goes on the part's own page."
+    if not answer.strip():
+        return "The answer is empty: type or paste it in the box."
+    if len(answer) > MAX_ANSWER_CHARS:
+        return f"The answer is too long: at most {MAX_ANSWER_CHARS:,} characters."
+    if "\x00" in answer:
+        return "The answer contains a NUL character; paste it as plain text."
+    return None

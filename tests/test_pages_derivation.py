@@ -1,0 +1,95 @@
+"""The derivation page: the parts in order, each answered in place, follow-through shown."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from exercises.layer import logits_weight_jacobian
+from exercises.softmax import softmax, softmax_jacobian
+from grader.service import derivations, variants
+from grader.service.models import Assignment, Derivation
+from tests.conftest import Builder
+from tests.test_pages import PASSWORD, log_in, post
+
+
+@pytest.fixture
+def layer_steps(build: Builder) -> dict[str, Any]:
+    teacher = build.user("teacher", "instructor", password=PASSWORD)
+    alice = build.user("alice", password=PASSWORD)
+    eve = build.user("eve", password=PASSWORD)
+    course_id = build.course(teacher, [alice])
+    assignment_id, _ = build.assignment(course_id, [{"kind": "softmax", "K": 3}])
+    with build.sessionmaker.begin() as session:
+        derivation = derivations.create(
+            session, session.get(Assignment, assignment_id), "softmax_layer", n=2, K=3
+        )
+        did = derivation.id
+        instance = variants.instance_for(session, derivation.parts[-1], alice.id)
+    W, x = np.array(instance["W"]), np.array(instance["x"])
+    return {"teacher": teacher, "alice": alice, "eve": eve, "id": did, "W": W, "x": x, "z": W.T @ x}
+
+
+def submit(client, did: int, letter: str, array: Any, fmt: str = "auto") -> Any:
+    text = array if isinstance(array, str) else json.dumps(np.asarray(array).tolist())
+    path = f"/derivations/{did}"
+    return post(client, f"{path}/parts/{letter}/submit", {"answer": text, "format": fmt}, token_from=path)
+
+
+def test_the_page_shows_the_parts_in_order(client, layer_steps):
+    log_in(client, "alice")
+    page = client.get(f"/derivations/{layer_steps['id']}").get_data(as_text=True)
+    headings = [page.index(f'id="part-{letter}-heading"') for letter in "abcd"]
+    assert headings == sorted(headings)
+    assert "The softmax layer, step by step" in page and "Given values (all parts)" in page
+
+
+def test_follow_through_is_shown_with_its_pointer_and_later_corrections(client, layer_steps):
+    log_in(client, "alice")
+    did, W, x, z = layer_steps["id"], layer_steps["W"], layer_steps["x"], layer_steps["z"]
+    S = softmax(z)
+    diagonal_only = np.diag(S * (1 - S))
+    assert submit(client, did, "b", diagonal_only).status_code == 302
+    response = submit(client, did, "d", diagonal_only @ logits_weight_jacobian(W, x))
+    assert response.status_code == 302 and response.location.endswith("#part-d")
+    page = client.get(f"/derivations/{did}").get_data(as_text=True)
+    assert "follow_through" in page and "from part (b)" in page and "fix (b)" in page
+    assert "again since this answer was graded" not in page
+    submit(client, did, "b", softmax_jacobian(z))
+    page = client.get(f"/derivations/{did}").get_data(as_text=True)
+    assert "follow_through" in page  # (d) keeps its verdict
+    assert "again since this answer was graded" in page
+
+
+def test_a_part_page_links_to_its_derivation(client, layer_steps, build):
+    log_in(client, "alice")
+    with build.sessionmaker() as session:
+        first = session.get(Derivation, layer_steps["id"]).parts[0].id
+    page = client.get(f"/items/{first}").get_data(as_text=True)
+    assert f"/derivations/{layer_steps['id']}" in page
+
+
+@pytest.mark.parametrize(
+    ("answer", "fmt", "status"),
+    [("", "auto", 422), ("def softmax(z):\n    return z", "python", 422), ("[[1, 2", "text", 302)],
+)
+def test_bad_answers_get_a_message_or_a_verdict(client, layer_steps, answer, fmt, status):
+    log_in(client, "alice")
+    response = submit(client, layer_steps["id"], "a", answer, fmt)
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(("who", "path", "status"), [
+    ("eve", "/derivations/{id}", 404),
+    ("teacher", "/derivations/{id}", 403),
+    ("alice", "/derivations/99999", 404),
+    ("alice", "/derivations/{id}/parts/q/submit", 404),
+])
+def test_others_do_not_see_it(client, layer_steps, who, path, status):
+    log_in(client, who)
+    path = path.format(id=layer_steps["id"])
+    response = post(client, path, {"answer": "[1]"}) if path.endswith("submit") else client.get(path)
+    assert response.status_code == status

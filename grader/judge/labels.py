@@ -65,6 +65,8 @@ CODE_ERRORS = frozenset(
         "sandbox_unavailable",
     }
 )
+#: codes that say nothing about the mathematics: the program failed, or the text was unreadable
+NOT_MATHEMATICS = CODE_ERRORS | {"parse"}
 
 #: how a kind's answer is named in a sentence ("on dS/dz")
 KIND_SYMBOLS: dict[str, str] = {
@@ -91,6 +93,10 @@ def did(code: str) -> str:
 
 def is_code_error(code: str) -> bool:
     return code in CODE_ERRORS
+
+
+def is_mathematics(code: str) -> bool:
+    return code not in NOT_MATHEMATICS
 
 
 def kind_symbol(kind: str) -> str:

@@ -21,6 +21,11 @@ FONT = 'font-family="system-ui, sans-serif" font-size="14"'
 class Bar:
     label: str
     count: int
+    note: str = ""  # written beside the bar instead of the bare count, e.g. "2 of 3 (67%)"
+
+    @property
+    def shown(self) -> str:
+        return self.note or str(self.count)
 
 
 def histogram(
@@ -68,11 +73,15 @@ def histogram(
 def frequency_bars(
     bars: Sequence[Bar], title: str, unit: str = "submissions", chart_id: str = "frequency"
 ) -> Markup:
-    """Horizontal bars, most frequent first, each labelled with its name and count."""
+    """Horizontal bars, most frequent first, each with its name above it and its count beside it.
+
+    The name sits above the bar, not to its left, so long plain-word labels keep the full
+    width and stay readable when a phone shrinks the chart.
+    """
     ordered = sorted(bars, key=lambda bar: (-bar.count, bar.label))
-    row, left, top = 28, 150, 8
+    row, left, top = 46, 8, 8
     height = top * 2 + row * max(len(ordered), 1)
-    plot_w = WIDTH - left - 56
+    plot_w = WIDTH - left - 120
     most = max((bar.count for bar in ordered), default=0) or 1
     parts = _open(chart_id, WIDTH, height, title, _describe(ordered, "code", unit))
     if not ordered:
@@ -81,10 +90,10 @@ def frequency_bars(
         y = top + i * row
         bar_w = plot_w * bar.count / most
         parts.append(
-            f'<text x="{left - 8}" y="{y + 18}" text-anchor="end" {FONT}>{escape(bar.label)}</text>'
-            f'<rect x="{left}" y="{y + 5}" width="{bar_w:.1f}" height="{row - 10}" fill="{BAR_COLOUR}">'
-            f"<title>{escape(bar.label)}: {bar.count}</title></rect>"
-            f'<text x="{left + bar_w + 6:.1f}" y="{y + 18}" {FONT}>{bar.count}</text>'
+            f'<text x="{left}" y="{y + 14}" {FONT}>{escape(bar.label)}</text>'
+            f'<rect x="{left}" y="{y + 20}" width="{bar_w:.1f}" height="{row - 28}" fill="{BAR_COLOUR}">'
+            f"<title>{escape(bar.label)}: {escape(bar.shown)}</title></rect>"
+            f'<text x="{left + bar_w + 6:.1f}" y="{y + 34}" {FONT}>{escape(bar.shown)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -114,5 +123,5 @@ def _ticks(most: int) -> list[int]:
 
 
 def _describe(bars: Sequence[Bar], x_label: str, y_label: str) -> str:
-    listed = "; ".join(f"{bar.label}: {bar.count}" for bar in bars) or "no data"
+    listed = "; ".join(f"{bar.label}: {bar.shown}" for bar in bars) or "no data"
     return f"{y_label} per {x_label}: {listed}"

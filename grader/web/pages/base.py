@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from grader.judge import labels
 from grader.service.models import User
 from grader.web.errors import ApiError, rollback
 
@@ -63,6 +64,12 @@ def not_found(what: str) -> NoReturn:
 def sentence(text: str) -> str:
     """The first letter upper case, the rest as it is (Jinja's ``capitalize`` lowers it)."""
     return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("code_label")
+def code_label(code: str) -> str:
+    """A feedback code in plain words ("transpose" -> "rows and columns swapped")."""
+    return labels.label(code)
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

@@ -7,8 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 import exercises
+from grader.judge import labels
 from grader.service import gradebook, variants
 from grader.service.db import get_session
 from grader.service.models import Course, Enrolment, Item, Submission, User
@@ -112,25 +114,44 @@ def item_report(item_id: int) -> str:
     item = access.instructed_item(session, page_instructor(), item_id)
     stats = gradebook.item_stats(session, item)
     bins = [
-        charts.Bar(f"{low * 100:.0f}–{high * 100:.0f}%", count) for low, high, count in stats.distribution
+        charts.Bar(f"{low * 100:.0f}–{high * 100:.0f}%", count)
+        for low, high, count in stats.best_distribution
     ]
-    code_bars = [charts.Bar(code, count) for code, count in stats.codes.items()]
-    wrong = {code: _wrong_answers(item, code) for code in stats.codes}
+    maths = [code for code in stats.code_students if labels.is_mathematics(code)]
+    errors = [code for code in stats.code_students if not labels.is_mathematics(code)]
+    wrong = {code: _wrong_answers(item, code) for code in [*maths, *errors]}
     return render_template(
         "instructor/item_report.html",
         item=item,
         title=item_title(item),
         stats=stats,
         bins=bins,
-        code_bars=code_bars,
+        maths=maths,
+        errors=errors,
         histogram=charts.histogram(
-            bins, f"Scores of the {stats.graded} graded attempts", "score", "attempts", "scores-chart"
+            bins,
+            f"Best scores of the {stats.students} students who answered",
+            "best score",
+            "students",
+            "scores-chart",
         ),
-        frequency=charts.frequency_bars(
-            code_bars, "How often each misconception appears", "attempts", "codes-chart"
-        ),
+        maths_chart=_share_chart(stats, maths, "Mistakes in the mathematics", "maths-chart"),
+        errors_chart=_share_chart(stats, errors, "Code that failed or text not readable", "errors-chart"),
         wrong=wrong,
     )
+
+
+def _share_chart(stats: gradebook.ItemStats, codes: list[str], title: str, chart_id: str) -> Markup:
+    """Each code as the share of the students who answered that showed it at least once."""
+    bars = [
+        charts.Bar(
+            labels.label(code),
+            stats.code_students[code],
+            f"{stats.code_students[code]} of {stats.students} ({stats.code_students[code] / stats.students:.0%})",
+        )
+        for code in codes
+    ]
+    return charts.frequency_bars(bars, title + ": students who made each", "students", chart_id)
 
 
 def _wrong_answers(item: Item, code: str) -> list[Submission]:

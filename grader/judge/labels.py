@@ -36,7 +36,9 @@ LABELS: dict[str, CodeLabel] = {
     "class_index": CodeLabel("class counted from 1", "counted the class from 1"),
     "power_rule": CodeLabel("power rule slip (3 x2^2)", "wrote 3 x2^2 for 9 x2^2"),
     "other_instance": CodeLabel("answer to another instance", "answered another instance"),
-    "follow_through": CodeLabel("carried over from an earlier part", "carried a mistake from an earlier part"),
+    "follow_through": CodeLabel(
+        "carried over from an earlier part", "carried a mistake over from an earlier part"
+    ),
     "formula_index": CodeLabel("an index the entry does not have", "used an index the entry does not have"),
     "incorrect": CodeLabel("no entry right", "had no entry right"),
     "property": CodeLabel("a property of the answer fails", "broke a property every right answer has"),

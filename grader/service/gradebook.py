@@ -14,6 +14,8 @@ from grader.service.models import Assignment, Course, Enrolment, Item, Submissio
 
 #: Canvas's gradebook import reads these columns, then one per assignment by its exact title
 CSV_COLUMNS = ("Student", "SIS Login ID", "Section")
+#: the second row, as Canvas writes it in its own exports (leading spaces included)
+POINTS_POSSIBLE = "    Points Possible"
 DISTRIBUTION_BINS = 10
 #: a cell starting with one of these is a formula to a spreadsheet
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
@@ -109,10 +111,12 @@ def _number(value: float) -> str:
 
 
 def to_csv(gradebook: Gradebook) -> str:
-    """Canvas's import form: Student, SIS Login ID, Section, one column per assignment."""
+    """Canvas's import form: Student, SIS Login ID, Section, one column per assignment,
+    the points possible of each in the second row."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*CSV_COLUMNS, *(_cell_text(a.title) for a in gradebook.assignments)])
+    writer.writerow([POINTS_POSSIBLE, "", "", *(_number(a.points) for a in gradebook.assignments)])
     for row in gradebook.rows:
         writer.writerow(
             [

@@ -66,6 +66,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@bp.app_template_filter("points")
+def points(value: float) -> str:
+    """Points as people write them: 4.42, 3, 2.5 (at most two decimals)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 @bp.app_template_filter("code_label")
 def code_label(code: str) -> str:
     """A feedback code in plain words ("transpose" -> "rows and columns swapped")."""

@@ -143,14 +143,11 @@ def item_report(item_id: int) -> str:
 
 def _share_chart(stats: gradebook.ItemStats, codes: list[str], title: str, chart_id: str) -> Markup:
     """Each code as the share of the students who answered that showed it at least once."""
-    bars = [
-        charts.Bar(
-            labels.label(code),
-            stats.code_students[code],
-            f"{stats.code_students[code]} of {stats.students} ({stats.code_students[code] / stats.students:.0%})",
-        )
-        for code in codes
-    ]
+    bars = []
+    for code in codes:
+        count = stats.code_students[code]
+        share = f"{count} of {stats.students} ({count / stats.students:.0%})"
+        bars.append(charts.Bar(labels.label(code), count, share))
     return charts.frequency_bars(bars, title + ": students who made each", "students", chart_id)
 
 

@@ -16,8 +16,9 @@ from grader.service.db import get_session
 from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
 from grader.web.api import access
+from grader.web.pages import draws as draw_marks
 from grader.web.pages.base import bp, not_found, page_instructor
-from grader.web.pages.student import shown
+from grader.web.pages.student import instance_view, shown
 
 WRONG_ANSWERS_PER_CODE = 10
 SORT_KEYS = ("name", "section", "total")
@@ -182,7 +183,15 @@ def timeline(course_id: int, user_id: int) -> str:
     course = instructed_course(course_id)
     student = course_student(course, user_id)
     session = get_session()
-    events = [shown(s, hidden=False) for s in gradebook.timeline(session, course.id, student.id)]
+    submissions = gradebook.timeline(session, course.id, student.id)
+    by_item: dict[int, list[Submission]] = {}
+    for submission in submissions:
+        by_item.setdefault(submission.item_id, []).append(submission)
+    drawn: dict[int, str | None] = {}
+    for past in by_item.values():
+        answered = draw_marks.answered(session, past[0].item, student, past)
+        drawn.update({s.id: label for s, label in zip(past, answered.labels, strict=True)})
+    events = [(shown(s, hidden=False), drawn[s.id]) for s in submissions]
     draws = {
         variant.item_id: variant.draw_number
         for variant in (
@@ -202,17 +211,46 @@ def timeline(course_id: int, user_id: int) -> str:
     )
 
 
+def _redraw_target(item_id: int, user_id: int) -> tuple[Item, User]:
+    item = access.instructed_item(get_session(), page_instructor(), item_id)
+    if item.assignment is None:
+        not_found("This assignment item")
+    return item, course_student(item.assignment.course, user_id)
+
+
+@bp.get("/items/<int:item_id>/students/<int:user_id>/redraw")
+def confirm_redraw(item_id: int, user_id: int) -> str:
+    """What a re-draw changes, before it does: the student's question and their answers to it."""
+    item, student = _redraw_target(item_id, user_id)
+    session = get_session()
+    variant = variants.find(session, item, student.id)
+    instance = variants.instance_for(session, item, student.id)
+    answers = session.scalar(
+        sa.select(sa.func.count(Submission.id)).where(
+            Submission.item_id == item.id, Submission.user_id == student.id
+        )
+    )
+    return render_template(
+        "instructor/redraw.html",
+        item=item,
+        title=item_title(item),
+        student=student,
+        draw_number=variant.draw_number if variant else 0,
+        view=instance_view(item.kind, instance),
+        answers=answers,
+    )
+
+
 @bp.post("/items/<int:item_id>/students/<int:user_id>/redraw")
 def redraw(item_id: int, user_id: int) -> Response:
+    item, student = _redraw_target(item_id, user_id)
     session = get_session()
-    item = access.instructed_item(session, page_instructor(), item_id)
-    assert item.assignment is not None
-    student = course_student(item.assignment.course, user_id)
     variant = variants.redraw(session, item, student.id)
     session.commit()
     flash(
         f"{student.display_name} has a new instance of “{item_title(item)}” (draw {variant.draw_number}). "
-        "Their earlier submissions keep the instance they answered.",
+        "The item's page tells them the question changed; their earlier submissions keep the instance "
+        "they answered, marked with its draw.",
         "success",
     )
-    return redirect(url_for("pages.timeline", course_id=item.assignment.course_id, user_id=student.id))  # type: ignore[return-value]
+    return redirect(url_for("pages.timeline", course_id=item.assignment.course_id, user_id=student.id))  # type: ignore[return-value, union-attr]

@@ -83,7 +83,7 @@ def test_a_failing_function_shows_its_instance_and_result_as_matrices(
     failed = page.split('class="failed-instance"')[1].split("</details>")[0]
     assert failed.count('<table class="matrix">') == 2  # z, then what was returned
     assert "<td>NaN</td>" in failed and "null" not in failed
-    assert "Your function returned 3" in failed
+    assert "Your function returned a vector of 3" in failed
     assert "NaN or infinity" in page  # the not_finite badge
 
 

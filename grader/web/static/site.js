@@ -145,3 +145,43 @@
     });
   });
 })();
+
+// A table wider than its box says so in words: on a phone a wide matrix shows its first few
+// columns and would otherwise look complete. The box can then be scrolled from the keyboard.
+(function () {
+  "use strict";
+  function markScrolling() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      let hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) { hint = null; }
+      wrap.classList.toggle("scrolls", scrolls);
+      if (!scrolls) {
+        if (hint) { hint.remove(); }
+        wrap.removeAttribute("tabindex");
+        return;
+      }
+      if (!hint) {
+        // a matrix's columns are numbered in its first row; a data table's headings may span
+        const columns = wrap.querySelectorAll("table.matrix tr:first-child th[scope=col]").length;
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "Wider than the screen: scroll sideways to see " +
+          (columns > 1 ? "all " + columns + " columns" : "every column");
+        wrap.parentNode.insertBefore(hint, wrap);
+      }
+      wrap.tabIndex = 0;
+      if (!wrap.hasAttribute("role")) {
+        const caption = wrap.querySelector("caption");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (caption ? caption.textContent : "Table") + ", scrolls sideways");
+      }
+    });
+  }
+  markScrolling();
+  let pending = null;
+  window.addEventListener("resize", function () {
+    if (pending) { window.cancelAnimationFrame(pending); }
+    pending = window.requestAnimationFrame(markScrolling);
+  });
+})();

@@ -69,6 +69,9 @@ def test_a_verdict_badge_speaks_plain_words(
         client.get(f"/items/{item}").get_data(as_text=True).split('id="verdict"')[1].split("</section>")[0]
     )
     assert '<span class="badge bad" title="code transpose">rows and columns swapped</span>' in verdict
+    exported = client.get("/api/v1/submissions", headers=school["alice"].headers).get_json()
+    feedback = exported["submissions"][0]["verdict"]["feedback"][0]
+    assert (feedback["code"], feedback["label"]) == ("transpose", "rows and columns swapped")
 
 
 def test_a_failing_function_shows_its_instance_and_result_as_matrices(

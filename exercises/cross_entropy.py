@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from exercises.base import (
     Array,
-    DrawOptions,
     Exercise,
+    Input,
     Instance,
+    Misconception,
     Property,
     Statement,
-    matrix_latex,
-    matrix_text,
-    vector_latex,
-    vector_text,
 )
-from exercises.layer import draw_layer, layer_arrays, logits
-from exercises.softmax import draw_logits, logit_edge_cases, softmax
+from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
+from exercises.layer import MISSING_INPUT_FACTOR, GivenLayer, logits
+from exercises.softmax import LOGITS, USED_LOGITS, GivenLogits, logit_edge_cases, softmax
+
+TRUE_CLASS = Input("c", "class_index", ("K",), "the true class")
+
+FORGOT_ONE_HOT = Misconception(
+    "forgot_one_hot",
+    "Your gradient is S itself: subtract the one-hot vector y of the true class, dL/dz = S - y.",
+)
 
 
 def one_hot(c: int, K: int) -> Array:
@@ -43,14 +46,11 @@ def _sums_to_zero(a: Array, axis: int | None) -> bool:
     return bool(np.allclose(a.sum(axis=axis), 0.0, atol=1e-2 * max(np.abs(a).max(), 1e-12)))
 
 
-class CrossEntropyLogitsGrad(Exercise):
+class CrossEntropyLogitsGrad(GivenLogits):
     name = "cross_entropy_logits_grad"
     title = "Cross-entropy's gradient dL/dz"
-    given = ("z", "c")
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        z = draw_logits(rng, options)
-        return {"z": z, "c": int(rng.integers(len(z)))}
+    inputs = (LOGITS, TRUE_CLASS)
+    misconceptions = (FORGOT_ONE_HOT, USED_LOGITS)
 
     def _reference(self, instance: Instance) -> Array:
         return cross_entropy_logits_grad(np.asarray(instance["z"], dtype=np.float64), instance["c"])
@@ -100,16 +100,11 @@ class CrossEntropyLogitsGrad(Exercise):
         return cases[:6]
 
 
-class CrossEntropyWeightGrad(Exercise):
+class CrossEntropyWeightGrad(GivenLayer):
     name = "cross_entropy_weight_grad"
     title = "Cross-entropy's gradient dL/dW"
-    given = ("W", "x", "c")
-
-    _arrays = staticmethod(layer_arrays)
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        values = draw_layer(rng, options)
-        return {**values, "c": int(rng.integers(len(values["W"][0])))}
+    inputs = (*GivenLayer.inputs, TRUE_CLASS)
+    misconceptions = (FORGOT_ONE_HOT, MISSING_INPUT_FACTOR, USED_LOGITS)
 
     def _reference(self, instance: Instance) -> Array:
         W, x = self._arrays(instance)

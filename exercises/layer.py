@@ -12,22 +12,29 @@ import numpy as np
 
 from exercises.base import (
     Array,
-    DrawOptions,
     Exercise,
+    Input,
     Instance,
+    Misconception,
     Property,
     Statement,
     as_numerator,
-    matrix_latex,
-    matrix_text,
-    rounded,
-    vector_latex,
-    vector_text,
 )
-from exercises.softmax import softmax, softmax_jacobian
+from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
+from exercises.softmax import DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, softmax, softmax_jacobian
 
-DEFAULT_N = (2, 5)
-DEFAULT_K = (3, 6)
+WEIGHTS = Input("W", "matrix", ("n", "K"), "the weights, one row per input, one column per class")
+LAYER_INPUTS = Input("x", "vector", ("n",), "the inputs")
+
+VEC_ORDER = Misconception(
+    "vec_order",
+    "Your columns follow W flattened row by row; vec(W) stacks the columns of W, so entry "
+    "(i-1)n + j of vec(W) is W_ji (input j, class i). Reorder your columns.",
+)
+MISSING_INPUT_FACTOR = Misconception(
+    "missing_input_factor",
+    "The factor x_j is missing: by the chain rule each entry is dS_t/dz_i times dz_i/dW_ji = x_j.",
+)
 
 
 def logits(W: Array, x: Array) -> Array:
@@ -62,22 +69,21 @@ def layer_arrays(instance: Instance) -> tuple[Array, Array]:
     return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
 
 
-def draw_layer(rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-    """Random W (n x K) and x (n), with the options' sizes or drawn ones."""
-    n = options.n or int(rng.integers(*DEFAULT_N))
-    K = options.K or int(rng.integers(*DEFAULT_K))
-    return {"W": rounded(rng, (n, K), options).tolist(), "x": rounded(rng, (n,), options).tolist()}
+class GivenLayer(Exercise):
+    """A kind given a softmax layer's weights W and inputs x (and maybe more after them)."""
 
-
-class _LayerExercise(Exercise):
-    given = ("W", "x")
-    layouts = ("numerator", "denominator")
-    output = "z"  # the symbol differentiated
+    inputs = (WEIGHTS, LAYER_INPUTS)
 
     _arrays = staticmethod(layer_arrays)
 
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        return draw_layer(rng, options)
+    def logits(self, instance: Instance) -> Array:
+        return logits(*self._arrays(instance))
+
+
+class _LayerExercise(GivenLayer):
+    layouts = ("numerator", "denominator")
+    output = "z"  # the symbol differentiated
+    misconceptions = (VEC_ORDER,)
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         n, K = np.shape(instance["W"])
@@ -183,6 +189,7 @@ class LayerJacobian(_LayerExercise):
     name = "layer_jacobian"
     title = "The softmax layer's Jacobian dS/dvec(W)"
     output = "S"
+    misconceptions = (VEC_ORDER, MISSING_INPUT_FACTOR, DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS)
 
     def _reference(self, instance: Instance) -> Array:
         return layer_jacobian(*self._arrays(instance))

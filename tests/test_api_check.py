@@ -67,6 +67,12 @@ def test_kinds_lists_the_catalog(client, people):
     assert {k["kind"] for k in body["kinds"]} == set(exercises.KINDS)
     layer = next(k for k in body["kinds"] if k["kind"] == "layer_jacobian")
     assert layer["signature"] == "layer_jacobian(W, x)"
+    weight_grad = next(k for k in body["kinds"] if k["kind"] == "cross_entropy_weight_grad")
+    assert [(i["name"], i["type"], i["size"]) for i in weight_grad["inputs"]] == [
+        ("W", "matrix", ["n", "K"]),
+        ("x", "vector", ["n"]),
+        ("c", "class_index", ["K"]),
+    ]
 
 
 def test_preview_draws_an_instance(client, people):

@@ -21,8 +21,8 @@ from grader.web.api.assignments import check_item
 from grader.web.api.schemas import AssignmentIn, ItemSpec
 from grader.web.errors import ApiError
 from grader.web.pages.base import bp, not_found, page_instructor
+from grader.web.pages.display import instance_view
 from grader.web.pages.instructor import instructed_course
-from grader.web.pages.student import instance_view
 
 MAX_ROWS = 50
 MIN_CLASSES = 2  # softmax over a single class is the constant 1: nothing to compute

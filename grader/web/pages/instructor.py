@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +17,7 @@ from grader.web import charts
 from grader.web.api import access
 from grader.web.pages import draws as draw_marks
 from grader.web.pages.base import bp, not_found, page_instructor
-from grader.web.pages.student import instance_view, shown
+from grader.web.pages.display import instance_view, submission_view
 
 WRONG_ANSWERS_PER_CODE = 10
 SORT_KEYS = ("name", "section", "total")
@@ -54,13 +53,6 @@ def course(course_id: int) -> str:
 
 
 # ---- the gradebook ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    item: Item | None = None
 
 
 @bp.get("/courses/<int:course_id>/gradebook")
@@ -183,15 +175,15 @@ def timeline(course_id: int, user_id: int) -> str:
     course = instructed_course(course_id)
     student = course_student(course, user_id)
     session = get_session()
-    submissions = gradebook.timeline(session, course.id, student.id)
+    submitted = gradebook.timeline(session, course.id, student.id)
     by_item: dict[int, list[Submission]] = {}
-    for submission in submissions:
+    for submission in submitted:
         by_item.setdefault(submission.item_id, []).append(submission)
     drawn: dict[int, str | None] = {}
     for past in by_item.values():
         answered = draw_marks.answered(session, past[0].item, student, past)
         drawn.update({s.id: label for s, label in zip(past, answered.labels, strict=True)})
-    events = [(shown(s, hidden=False), drawn[s.id]) for s in submissions]
+    events = [(submission_view(s, feedback_hidden=False), drawn[s.id]) for s in submitted]
     draws = {
         variant.item_id: variant.draw_number
         for variant in (

@@ -80,7 +80,8 @@ def get_gradebook_csv(course_id: int) -> FlaskResponse:
 @bp.get("/items/<int:item_id>/stats")
 @spec.validate(resp=Response(HTTP_200=ItemStatsOut, **ERRORS), tags=["reports"])
 def get_item_stats(item_id: int) -> ItemStatsOut:
-    """Attempts, mean score, the distribution of scores and how often each code appears."""
+    """Per attempt and per student: scores, first tries, attempts to a right answer, the codes
+    shown (how often, by how many students, in plain words, code errors named apart)."""
     session = get_session()
     item = instructed_item(session, current_user(), item_id)
     stats = gradebook.item_stats(session, item)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 480  # narrow: on a phone the chart shrinks less, so its text stays readable
+BARS_WIDTH = 400  # the bars' labels sit above them, so they need less width still
 BAR_COLOUR = "#2b6cb0"  # 5.9:1 against white
 AXIS_COLOUR = "#4a5568"
 FONT = 'font-family="system-ui, sans-serif" font-size="14"'
@@ -81,9 +82,9 @@ def frequency_bars(
     ordered = sorted(bars, key=lambda bar: (-bar.count, bar.label))
     row, left, top = 46, 8, 8
     height = top * 2 + row * max(len(ordered), 1)
-    plot_w = WIDTH - left - 120
+    plot_w = BARS_WIDTH - left - 120
     most = max((bar.count for bar in ordered), default=0) or 1
-    parts = _open(chart_id, WIDTH, height, title, _describe(ordered, "code", unit))
+    parts = _open(chart_id, BARS_WIDTH, height, title, _describe(ordered, "code", unit), "chart bars")
     if not ordered:
         parts.append(f'<text x="8" y="{top + 18}" {FONT}>No data yet.</text>')
     for i, bar in enumerate(ordered):
@@ -99,11 +100,13 @@ def frequency_bars(
     return Markup("".join(parts))
 
 
-def _open(chart_id: str, width: int, height: int, title: str, description: str) -> list[str]:
+def _open(
+    chart_id: str, width: int, height: int, title: str, description: str, css_class: str = "chart"
+) -> list[str]:
     # viewBox + width 100%: the chart scales down to a phone without a scroll bar
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="chart" id="{chart_id}">'
+        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="{css_class}" id="{chart_id}">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>'
     ]

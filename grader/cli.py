@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
@@ -77,7 +77,43 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=("student", "instructor"))
     add.add_argument("--password-file", type=Path)
     add.set_defaults(handler=_user_add)
+
+    _lti_parser(commands)
     return parser
+
+
+def _lti_parser(commands: Any) -> None:
+    lti = commands.add_parser("lti", help="LTI 1.3: LMS platforms, this tool's keys, scores for the LMS")
+    actions = lti.add_subparsers(dest="lti_command", required=True, metavar="ACTION")
+    platform = actions.add_parser("add-platform", help="register an LMS")
+    platform.add_argument("--issuer", required=True, help="the platform's iss, exactly")
+    platform.add_argument("--client-id", required=True, help="the client id the platform gave this tool")
+    platform.add_argument("--deployment-id", action="append", required=True, dest="deployment_ids",
+                          help="a deployment id (repeatable)")
+    platform.add_argument("--auth-login-url", required=True, help="its OIDC authentication URL")
+    platform.add_argument("--auth-token-url", required=True, help="its OAuth 2 access token URL")
+    platform.add_argument("--key-set-url", required=True, help="its public JWKS URL")
+    platform.add_argument("--token-audience", help="the token endpoint's audience, if not its URL")
+    platform.add_argument("--name", default="")
+    platform.set_defaults(handler=_lti, action="add_platform")
+    actions.add_parser("rotate-key", help="add a new signing key (the old stay published)").set_defaults(
+        handler=_lti, action="rotate_key")
+    retire = actions.add_parser("retire-key", help="stop publishing an old signing key")
+    retire.add_argument("kid")
+    retire.set_defaults(handler=_lti, action="retire_key")
+    actions.add_parser("keys", help="the published keys").set_defaults(handler=_lti, action="list_keys")
+    link = actions.add_parser("link-course", help="connect an LMS course (context id) to a course here")
+    link.add_argument("--platform", type=int, required=True, dest="platform_id")
+    link.add_argument("--context", required=True, dest="context_id")
+    link.add_argument("--course", required=True, dest="course_code", help="the course's code here")
+    link.set_defaults(handler=_lti, action="link_course")
+    actions.add_parser("contexts", help="the connected LMS courses").set_defaults(
+        handler=_lti, action="list_contexts")
+    actions.add_parser("push", help="send the scores that are due to the LMS").set_defaults(
+        handler=_lti, action="push_scores")
+    roster = actions.add_parser("sync-roster", help="enrol an LMS course's roster (names and roles)")
+    roster.add_argument("context_row_id", type=int, help="the id `grader lti contexts` lists")
+    roster.set_defaults(handler=_lti, action="sync_roster")
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -167,6 +203,23 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     upgrade_database()
     print("database is at the newest migration")
+    return 0
+
+
+def _lti(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from grader.service.lti import commands
+
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "lti_command", "handler", "action")}
+    try:
+        print(getattr(commands, args.action)(**options))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UsageError(problems) from None
+    except (ValueError, LookupError) as error:
+        raise UsageError(str(error)) from None
     return 0
 
 

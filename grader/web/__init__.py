@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from grader.web import auth, errors
+    from grader.web import lti as lti_pages
     from grader.web.api import init_app as init_api
     from grader.web.pages import bp as pages
 
@@ -64,4 +65,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(pages)  # first: its "/" takes over from the placeholder's
     init_api(app)
+    lti_pages.init_app(app)
     return app

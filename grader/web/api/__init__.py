@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
         courses,
         health,
         items,
+        lti,
         practice,
         reports,
         sessions,

@@ -179,7 +179,7 @@ def test_no_follow_through_from_no_real_attempt_nor_for_a_trivial_step(client, h
     W, x, _, _ = shared(client, alice, did)
     answer(client, alice, did, "b", np.ones((3, 3)))  # a constant: no real attempt
     verdict = verdict_of(answer(client, alice, did, "d", np.ones((3, 3)) @ logits_weight_jacobian(W, x)))
-    assert "follow_through" not in [f["code"] for f in verdict["feedback"]] and verdict["score"] < 0.75
+    assert verdict.get("follow_through") is None and verdict["score"] < 0.75
     # their dS/dz the identity: dS/dvec(W) would be dz/dvec(W), an answer already in hand
     answer(client, alice, did, "b", np.eye(3))
     verdict = verdict_of(answer(client, alice, did, "d", logits_weight_jacobian(W, x)))
@@ -236,3 +236,25 @@ def test_bad_part_submissions_get_a_4xx_or_a_verdict(client, homework, who, lett
 def test_an_unknown_derivation_is_404(client, homework):
     assert client.get("/api/v1/derivations/999", headers=homework["alice"].headers).status_code == 404
     assert client.get("/api/v1/derivations/0", headers=homework["alice"].headers).status_code == 404
+
+
+def test_a_redraw_keeps_the_parts_on_one_instance_and_drops_answers_to_the_old_one(client, homework):
+    did = derivation_id(client, homework)
+    alice = homework["alice"]
+    W, x, z, _ = shared(client, alice, did)
+    _, wrong, _, _ = layer_case(W, x, z)
+    answer(client, alice, did, "b", wrong)
+    first_part = view(client, alice, did)["parts"][0]["item"]["id"]
+    response = client.post(
+        f"/api/v1/items/{first_part}/redraw", json={"user_id": alice.id}, headers=homework["teacher"].headers
+    )
+    assert response.status_code == 200, response.get_json()
+    W2, x2, z2, _ = shared(client, alice, did)
+    assert not np.allclose(W2, W)
+    parts = view(client, alice, did)["parts"]
+    assert np.allclose(parts[0]["item"]["instance"]["z"], z2)
+    assert np.allclose(parts[2]["item"]["instance"]["W"], W2)
+    # (b)'s answer was to the old instance: (d) on the new one builds on nothing of it
+    chained2 = layer_case(W2, x2, z2)[3]
+    verdict = verdict_of(answer(client, alice, did, "d", chained2))
+    assert verdict.get("follow_through") is None and verdict["score"] < 0.75

@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 
 from exercises.derivations import letter, preset, sources
 from grader.judge.follow_through import SHARE_DEFAULT, EarlierAnswer
+from grader.service import variants
 from grader.service.models import Assignment, Derivation, Item, Submission
 
 
@@ -78,6 +79,11 @@ def earlier_record(session: so.Session, item: Item, user_id: int) -> dict[str, A
     built_from = sources(preset(derivation.preset), item.kind)
     upstream = [part for part in derivation.parts if part.kind in built_from]
     answers = latest(session, [part.id for part in upstream], user_id) if upstream else {}
+    # an answer to an earlier draw (before an instructor re-drew the derivation) is to another question
+    answers = {
+        item_id: answer for item_id, answer in answers.items()
+        if answer.instance == variants.stored_instance(session, item_id, user_id)
+    }
     return {
         "share": derivation.share,
         "parts": [

@@ -123,10 +123,10 @@ NOT_A_JUDGEMENT = frozenset({"sandbox_unavailable"})
 def grade(held: Lease) -> Verdict:
     # the hidden instances of a function answer follow from the submission: a re-grade
     # after a crash runs the same suite
-    earlier, share = derivations.earlier_answers(held.earlier)
-    verdict = grade_answer(
-        held.instance, held.answer, held.format, seed=held.submission_id, earlier=earlier, share=share
-    )
+    options: dict[str, Any] = {}
+    if held.earlier is not None:  # a derivation's part: graded with the earlier parts it builds on
+        options["earlier"], options["share"] = derivations.earlier_answers(held.earlier)
+    verdict = grade_answer(held.instance, held.answer, held.format, seed=held.submission_id, **options)
     unavailable = NOT_A_JUDGEMENT.intersection(verdict.codes)
     if unavailable:
         messages = "; ".join(f.message for f in verdict.feedback if f.code in unavailable)

@@ -183,7 +183,8 @@ def timeline(course_id: int, user_id: int) -> str:
     for past in by_item.values():
         answered = draw_marks.answered(session, past[0].item, student, past)
         drawn.update({s.id: label for s, label in zip(past, answered.labels, strict=True)})
-    events = [(submission_view(s, page_instructor()), drawn[s.id]) for s in submitted]
+    viewer = page_instructor()
+    events = [(submission_view(s, viewer), drawn[s.id]) for s in submitted]
     draws = {
         variant.item_id: variant.draw_number
         for variant in (

@@ -258,3 +258,14 @@ def test_a_redraw_keeps_the_parts_on_one_instance_and_drops_answers_to_the_old_o
     chained2 = layer_case(W2, x2, z2)[3]
     verdict = verdict_of(answer(client, alice, did, "d", chained2))
     assert verdict.get("follow_through") is None and verdict["score"] < 0.75
+
+
+def test_an_assignment_lists_its_derivations(client, homework):
+    first = derivation_id(client, homework)
+    second = derivation_id(client, homework, "cross_entropy", title="Cross-entropy, by hand")
+    path = f"/api/v1/assignments/{homework['assignment_id']}/derivations"
+    body = client.get(path, headers=homework["alice"].headers).get_json()
+    assert [d["id"] for d in body["derivations"]] == [first, second]
+    assert body["derivations"][1]["title"] == "Cross-entropy, by hand"
+    assert all(part["item"]["instance"] for part in body["derivations"][1]["parts"])
+    assert client.get(path, headers=homework["eve"].headers).status_code == 404

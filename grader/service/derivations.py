@@ -155,10 +155,6 @@ def shared_instance(derivation: Derivation, instances: dict[int, dict[str, Any]]
     return instances[derivation.parts[-1].id]
 
 
-def derivation_of(session: so.Session, derivation_id: int) -> Derivation | None:
-    return session.get(Derivation, derivation_id)
-
-
 def of_assignment(session: so.Session, assignment_id: int) -> list[Derivation]:
     return list(
         session.scalars(

@@ -186,3 +186,22 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
         shared_instance=shared,
         parts=parts,
     )
+
+
+class DerivationsOut(BaseModel):
+    derivations: list[DerivationOut]
+
+
+@bp.get("/assignments/<int:assignment_id>/derivations")
+@spec.validate(resp=Response(HTTP_200=DerivationsOut, **READ_ERRORS), tags=["assignments"])
+def list_derivations(assignment_id: int) -> DerivationsOut:
+    """The assignment's derivations; for a student, each with their instance and latest answers."""
+    session = get_session()
+    user = current_user()
+    assignment, role = member_assignment(session, user, assignment_id)
+    return DerivationsOut(
+        derivations=[
+            derivation_out(session, derivation, user, role)
+            for derivation in derivations.of_assignment(session, assignment.id)
+        ]
+    )

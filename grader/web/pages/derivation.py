@@ -14,6 +14,7 @@ from grader.service.db import get_session
 from grader.service.models import Derivation, User
 from grader.service.queue import grading_queue
 from grader.web.api import access
+from grader.web.api.schemas import MAX_ID
 from grader.web.limits import runs_functions
 from grader.web.pages.base import bp, error_page, not_found, page_student
 from grader.web.pages.display import instance_view, submission_view
@@ -25,7 +26,7 @@ TYPED_FORMATS = ("json", "text")
 def student_derivation(derivation_id: int, user: User) -> Derivation:
     """A derivation of a course the user studies in; else 404."""
     session = get_session()
-    derivation = session.get(Derivation, derivation_id) if 1 <= derivation_id <= 2**31 - 1 else None
+    derivation = session.get(Derivation, derivation_id) if 1 <= derivation_id <= MAX_ID else None
     if derivation is None or access.course_role(session, user.id, derivation.assignment.course_id) != (
         "student"
     ):

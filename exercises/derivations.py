@@ -86,7 +86,7 @@ def part_instance(kind: str, shared: Instance) -> Instance:
 def sources(preset_: Preset, kind: str) -> tuple[str, ...]:
     """The earlier parts of ``preset_`` that part ``kind`` is built from (follow-through)."""
     chain = CHAINS.get(kind)
-    if chain is None:
+    if chain is None or kind not in preset_.parts:
         return ()
     earlier = preset_.parts[: preset_.parts.index(kind)]
     return tuple(source for source in chain.sources if source in earlier)

@@ -93,3 +93,22 @@ def test_others_do_not_see_it(client, layer_steps, who, path, status):
     path = path.format(id=layer_steps["id"])
     response = post(client, path, {"answer": "[1]"}) if path.endswith("submit") else client.get(path)
     assert response.status_code == status
+
+
+def test_an_edit_of_the_assignment_keeps_the_parts(client, layer_steps, build):
+    with build.sessionmaker() as session:
+        derivation = session.get(Derivation, layer_steps["id"])
+        assignment_id = derivation.assignment_id
+        items = derivation.assignment.items
+        rows = {"title": "Homework 1", "score_policy": "best", "rows": str(len(items)), "action": "save"}
+        for i, item in enumerate(items):
+            # the form tries to change every kind and to empty the first part
+            rows |= {f"item_id-{i}": str(item.id), f"kind-{i}": "softmax", f"K-{i}": "4", f"points-{i}": "1"}
+        rows["kind-1"] = ""
+        kinds = [part.kind for part in derivation.parts]
+    log_in(client, "teacher")
+    path = f"/assignments/{assignment_id}/edit"
+    assert "kind and sizes are fixed" in client.get(path).get_data(as_text=True)
+    assert post(client, path, rows, path).status_code == 302
+    with build.sessionmaker() as session:
+        assert [part.kind for part in session.get(Derivation, layer_steps["id"]).parts] == kinds

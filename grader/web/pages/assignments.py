@@ -229,14 +229,15 @@ def form_of(assignment: Assignment, locked: dict[int, Item]) -> AssignmentForm:
 
 
 def answered_items(assignment: Assignment | None) -> dict[int, Item]:
-    """Items that have a submission or a stored instance: their kind and sizes stay."""
+    """Items that have a submission or a stored instance, and the parts of a derivation
+    (their kinds follow its preset): their kind and sizes stay."""
     if assignment is None or not assignment.items:
         return {}
     ids = [item.id for item in assignment.items]
     session = get_session()
     used = set(session.scalars(sa.select(Submission.item_id).where(Submission.item_id.in_(ids))))
     used |= set(session.scalars(sa.select(Variant.item_id).where(Variant.item_id.in_(ids))))
-    return {item.id: item for item in assignment.items if item.id in used}
+    return {item.id: item for item in assignment.items if item.id in used or item.derivation_id}
 
 
 def previews(spec: AssignmentIn) -> list[dict[str, Any]]:

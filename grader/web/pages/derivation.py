@@ -9,6 +9,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 import exercises
 from exercises import InstanceError
 from grader.judge.answers.detect import detect_format
+from grader.judge.verdict import FORMATS
 from grader.service import derivations, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Derivation, User
@@ -20,7 +21,9 @@ from grader.web.pages.base import bp, error_page, not_found, page_student
 from grader.web.pages.display import instance_view, submission_view
 
 MAX_ANSWER_CHARS = 100_000
-TYPED_FORMATS = ("json", "text")
+# what the judge reads besides a function (a formula too, once the judge reads them)
+TYPED_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "python")
+FORMAT_CHOICES = {"text": "Text (numpy, MATLAB, LaTeX, rows)", "json": "JSON", "formula": "A formula"}
 
 
 def student_derivation(derivation_id: int, user: User) -> Derivation:
@@ -61,6 +64,7 @@ def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) ->
         derivation=derivation,
         view=instance_view(shared["kind"], shared),
         parts=parts,
+        formats=[("auto", "Detect it for me")] + [(f, FORMAT_CHOICES.get(f, f)) for f in TYPED_FORMATS],
         **form,
     ), status
 
@@ -99,7 +103,7 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
 
 def _answer_problem(answer: str, fmt: str) -> str | None:
     if fmt not in TYPED_FORMATS:
-        return "Answer with a matrix or vector here (JSON or text); a function goes on the part's own page."
+        return "Answer with a matrix or vector here; a function goes on the part's own page."
     if not answer.strip():
         return "The answer is empty: type or paste it in the box."
     if len(answer) > MAX_ANSWER_CHARS:

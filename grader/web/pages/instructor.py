@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 import exercises
 from grader.judge import labels
-from grader.service import gradebook, variants
+from grader.service import derivations, gradebook, variants
 from grader.service.db import get_session
 from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
@@ -42,7 +42,10 @@ def instructed_course(course_id: int) -> Course:
 
 
 def item_title(item: Item) -> str:
-    return exercises.get(item.kind).title
+    title = exercises.get(item.kind).title
+    if item.derivation_id is None:
+        return title
+    return f"{item.derivation.title} ({derivations.part_letter(item)}): {title}"
 
 
 @bp.get("/courses/<int:course_id>")

@@ -112,3 +112,38 @@ def test_an_edit_of_the_assignment_keeps_the_parts(client, layer_steps, build):
     assert post(client, path, rows, path).status_code == 302
     with build.sessionmaker() as session:
         assert [part.kind for part in session.get(Derivation, layer_steps["id"]).parts] == kinds
+
+
+@pytest.mark.parametrize(
+    ("form", "added"),
+    [
+        ({"preset": "cross_entropy", "share_percent": "50", "points": "2", "n": "2", "K": "3"}, True),
+        ({"preset": "no_such_thing"}, False),
+        ({"preset": "cross_entropy", "share_percent": "150"}, False),
+        ({"preset": "cross_entropy", "K": "many"}, False),
+    ],
+)
+def test_an_instructor_adds_a_derivation_from_the_course_page(client, layer_steps, build, form, added):
+    with build.sessionmaker() as session:
+        assignment = session.get(Derivation, layer_steps["id"]).assignment
+        assignment_id, course_id, before = assignment.id, assignment.course_id, len(assignment.items)
+    log_in(client, "teacher")
+    page = client.get(f"/courses/{course_id}").get_data(as_text=True)
+    assert "Add a derivation" in page and "Cross-entropy" in page
+    response = post(client, f"/assignments/{assignment_id}/derivations", form, f"/courses/{course_id}")
+    assert response.status_code == 302
+    flashed = client.get(response.location).get_data(as_text=True)
+    assert ("is added" in flashed) is added and ("is not added" in flashed) is not added
+    with build.sessionmaker() as session:
+        items = session.get(Assignment, assignment_id).items
+        assert len(items) == before + (3 if added else 0)
+        if added:
+            assert items[-1].derivation.share == 0.5 and items[-1].points == 2
+
+
+def test_a_student_cannot_add_a_derivation(client, layer_steps, build):
+    with build.sessionmaker() as session:
+        assignment_id = session.get(Derivation, layer_steps["id"]).assignment_id
+    log_in(client, "alice")
+    response = post(client, f"/assignments/{assignment_id}/derivations", {"preset": "cross_entropy"})
+    assert response.status_code == 403

@@ -11,6 +11,7 @@ from grader.web.pages import (  # noqa: F401  (each adds routes to bp)
     assignments,
     auth,
     derivation,
+    derivation_form,
     home,
     instructor,
     student,

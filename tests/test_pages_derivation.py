@@ -147,3 +147,14 @@ def test_a_student_cannot_add_a_derivation(client, layer_steps, build):
     log_in(client, "alice")
     response = post(client, f"/assignments/{assignment_id}/derivations", {"preset": "cross_entropy"})
     assert response.status_code == 403
+
+
+def test_the_cross_entropy_derivation_renders_with_its_class(client, layer_steps, build):
+    with build.sessionmaker.begin() as session:
+        assignment = session.get(Derivation, layer_steps["id"]).assignment
+        did = derivations.create(session, assignment, "cross_entropy").id
+    log_in(client, "alice")
+    response = client.get(f"/derivations/{did}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="part-c-heading"' in page and "Cross-entropy" in page and ">c</span>" in page

@@ -18,8 +18,9 @@ from exercises.base import (
     vector_latex,
     vector_text,
 )
-from exercises.layer import draw_layer, layer_arrays, logits
-from exercises.softmax import draw_logits, logit_edge_cases, softmax
+from exercises.layer import article_layer_answer, draw_layer, layer_arrays, logits
+from exercises.notation import notation
+from exercises.softmax import article_answer, draw_logits, logit_edge_cases, softmax
 
 
 def one_hot(c: int, K: int) -> Array:
@@ -39,6 +40,13 @@ def cross_entropy_weight_grad(W: Array, x: Array, c: int) -> Array:
     return np.outer(x, cross_entropy_logits_grad(logits(W, x), c))
 
 
+def neighbouring_class(c: int, K: int) -> int | None:
+    """The class a student who counts c from the other base picks: c + 1, or c - 1 at the end."""
+    if K < 2:
+        return None
+    return c + 1 if c + 1 < K else c - 1
+
+
 def _sums_to_zero(a: Array, axis: int | None) -> bool:
     return bool(np.allclose(a.sum(axis=axis), 0.0, atol=1e-2 * max(np.abs(a).max(), 1e-12)))
 
@@ -47,6 +55,7 @@ class CrossEntropyLogitsGrad(Exercise):
     name = "cross_entropy_logits_grad"
     title = "Cross-entropy's gradient dL/dz"
     given = ("z", "c")
+    notation = notation("i", "K", "z S y K", has_class=True, entry_name="dL/dz_i")
 
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
         z = draw_logits(rng, options)
@@ -58,7 +67,11 @@ class CrossEntropyLogitsGrad(Exercise):
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         z = np.asarray(instance["z"], dtype=np.float64)
         y = one_hot(instance["c"], z.size)
-        return {"forgot_one_hot": softmax(z), "used_logits": z - y}
+        wrong = {"forgot_one_hot": softmax(z), "used_logits": z - y}
+        neighbour = neighbouring_class(instance["c"], z.size)
+        if neighbour is not None:
+            wrong["class_index"] = softmax(z) - one_hot(neighbour, z.size)
+        return {**wrong, **article_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         c = instance["c"]
@@ -104,6 +117,9 @@ class CrossEntropyWeightGrad(Exercise):
     name = "cross_entropy_weight_grad"
     title = "Cross-entropy's gradient dL/dW"
     given = ("W", "x", "c")
+    notation = notation(
+        "ji", "nK", "x W z S y K n", has_class=True, entry_name="dL/dW_ji"
+    )
 
     _arrays = staticmethod(layer_arrays)
 
@@ -120,11 +136,15 @@ class CrossEntropyWeightGrad(Exercise):
         z = logits(W, x)
         S = softmax(z)
         y = one_hot(instance["c"], S.size)
-        return {
+        wrong = {
             "forgot_one_hot": np.outer(x, S),
             "missing_input_factor": np.broadcast_to(S - y, W.shape).copy(),
             "used_logits": np.outer(x, z - y),
         }
+        neighbour = neighbouring_class(instance["c"], S.size)
+        if neighbour is not None:
+            wrong["class_index"] = np.outer(x, S - one_hot(neighbour, S.size))
+        return {**wrong, **article_layer_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         return [

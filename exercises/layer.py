@@ -24,10 +24,18 @@ from exercises.base import (
     vector_latex,
     vector_text,
 )
+from exercises.notation import notation
 from exercises.softmax import softmax, softmax_jacobian
 
 DEFAULT_N = (2, 5)
 DEFAULT_K = (3, 6)
+#: the layer article's worked example (n = 3, K = 5): an answer for it is named other_instance
+ARTICLE_X = (0.1, 0.5, 0.4)
+ARTICLE_W = (
+    (0.1, 0.2, 0.3, 0.4, 0.5),
+    (0.6, 0.7, 0.8, 0.9, 0.1),
+    (0.11, 0.12, 0.13, 0.14, 0.15),
+)
 
 
 def logits(W: Array, x: Array) -> Array:
@@ -57,6 +65,14 @@ def row_major(jacobian: Array, n: int, K: int) -> Array:
     return jacobian.reshape(rows, K, n).transpose(0, 2, 1).reshape(rows, n * K)
 
 
+def article_layer_answer(exercise: Exercise, instance: Instance) -> dict[str, Array]:
+    """The answer for the layer article's W and x, where it has the instance's shape."""
+    if np.shape(instance["W"]) != np.shape(ARTICLE_W):
+        return {}
+    article = {**instance, "W": [list(row) for row in ARTICLE_W], "x": list(ARTICLE_X)}
+    return {"other_instance": as_numerator(article, exercise.reference(article))}
+
+
 def layer_arrays(instance: Instance) -> tuple[Array, Array]:
     """W and x of an instance as arrays."""
     return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
@@ -81,7 +97,10 @@ class _LayerExercise(Exercise):
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         n, K = np.shape(instance["W"])
-        return {"vec_order": row_major(self._reference(instance), n, K)}
+        return {
+            "vec_order": row_major(self._reference(instance), n, K),
+            **article_layer_answer(self, instance),
+        }
 
     def entry_label(self, instance: Instance, index: tuple[int, ...]) -> str:
         out, column = index if instance.get("layout") != "denominator" else index[::-1]
@@ -158,6 +177,7 @@ class _LayerExercise(Exercise):
 class LogitsWeightJacobian(_LayerExercise):
     name = "logits_weight_jacobian"
     title = "The logits' Jacobian dz/dvec(W)"
+    notation = notation("kij", "KKn", "x W z K n", entry_name="dz_k/dW_ji")
 
     def _reference(self, instance: Instance) -> Array:
         return logits_weight_jacobian(*self._arrays(instance))
@@ -182,6 +202,7 @@ class LogitsWeightJacobian(_LayerExercise):
 class LayerJacobian(_LayerExercise):
     name = "layer_jacobian"
     title = "The softmax layer's Jacobian dS/dvec(W)"
+    notation = notation("tij", "KKn", "x W z S K n", entry_name="dS_t/dW_ji")
     output = "S"
 
     def _reference(self, instance: Instance) -> Array:

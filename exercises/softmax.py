@@ -14,12 +14,16 @@ from exercises.base import (
     Instance,
     Property,
     Statement,
+    as_numerator,
     rounded,
     vector_latex,
     vector_text,
 )
+from exercises.notation import notation
 
 DEFAULT_K = (3, 6)  # K is drawn in [3, 6) unless the options fix it
+#: the step-by-step article's worked example: an answer for it is named other_instance
+ARTICLE_LOGITS = (1.0, 2.0, 3.0)
 
 
 def softmax(z: npt.ArrayLike) -> Array:
@@ -33,6 +37,14 @@ def softmax_jacobian(z: npt.ArrayLike) -> Array:
     """dS_i/dz_j = S_i (delta_ij - S_j), i.e. diag(S) - S S^T."""
     S = softmax(z)
     return np.diag(S) - np.outer(S, S)
+
+
+def article_answer(exercise: Exercise, instance: Instance) -> dict[str, Array]:
+    """The answer for the article's worked example, where it has the instance's shape."""
+    if len(instance["z"]) != len(ARTICLE_LOGITS):
+        return {}
+    article = {**instance, "z": list(ARTICLE_LOGITS)}
+    return {"other_instance": as_numerator(article, exercise.reference(article))}
 
 
 def draw_logits(rng: np.random.Generator, options: DrawOptions) -> list[float]:
@@ -55,6 +67,7 @@ class Softmax(Exercise):
     name = "softmax"
     title = "The softmax function"
     given = ("z",)
+    notation = notation("i", "K", "z K", entry_name="S_i")
 
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
         return {"z": draw_logits(rng, options)}
@@ -64,7 +77,7 @@ class Softmax(Exercise):
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         z = np.asarray(instance["z"])
-        return {"not_normalised": np.exp(z - z.max())}
+        return {"not_normalised": np.exp(z - z.max()), **article_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         return [
@@ -99,6 +112,7 @@ class SoftmaxJacobian(Exercise):
     name = "softmax_jacobian"
     title = "The Jacobian of softmax, dS/dz"
     given = ("z",)
+    notation = notation("ij", "KK", "z S K", entry_name="dS_i/dz_j")
     layouts = ("numerator", "denominator")
 
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
@@ -114,6 +128,7 @@ class SoftmaxJacobian(Exercise):
             "diagonal_only": np.diag(S * (1 - S)),
             "outer_only": -np.outer(S, S),
             "used_logits": np.diag(z) - np.outer(z, z),
+            **article_answer(self, instance),
         }
 
     def properties(self, instance: Instance) -> list[Property]:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from exercises.base import Array, DrawOptions, Exercise, Instance, Property, Statement, as_numerator
+from exercises.notation import notation
 
 
 def jacobian_warmup(x1: float, x2: float) -> Array:
@@ -28,6 +29,7 @@ class JacobianWarmup(Exercise):
     name = "jacobian_warmup"
     title = "Warm-up: a Jacobian of R^2 -> R^3"
     given = ("x1", "x2")
+    notation = notation("", "", "x1 x2", entry_name="the 3 x 2 matrix")
     layouts = ("numerator", "denominator")
 
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:

@@ -41,9 +41,12 @@ def test_sign_and_scale_are_named(kind: str) -> None:
         instance = exercise.draw(seed)
         expected = exercise.reference(instance)
         assert judge_array(exercise, instance, -expected).codes == ["sign"]
-        scaled = judge_array(exercise, instance, 2.0 * expected)
+        scaled = judge_array(exercise, instance, -2.0 * expected)
         assert scaled.codes == ["scale"]
-        assert "2 times" in scaled.feedback[0].message
+        assert "-2 times" in scaled.feedback[0].message
+        # a positive multiple of softmax(z) is exp(z - shift) for some shift: not normalised
+        positive = ["not_normalised"] if kind == "softmax" else ["scale"]
+        assert judge_array(exercise, instance, 2.0 * expected).codes == positive
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ from grader.judge.verdict import Entry, Feedback, Verdict
 MAX_LISTED_ENTRIES = 20  # entries listed in a verdict; the count says how many more
 MAX_NAMED_IN_MESSAGE = 6
 SCALE_MIN_RATIO_GAP = 0.02  # a ratio this close to 1 is a precision problem, not a scale one
+PRECISION_DIGITS = 3  # what the precision message asks for
+ROUNDINGS = np.arange(0, 5)  # significant figures (and decimals) a too-short entry may have kept
 
 MESSAGES: dict[str, str] = {
     "transpose": (
@@ -51,10 +53,25 @@ MESSAGES: dict[str, str] = {
         "Your gradient is S itself: subtract the one-hot vector y of the true class, dL/dz = S - y."
     ),
     "not_normalised": (
-        "You have exp(z_i) without dividing by the sum of exp(z_j): the entries of softmax(z) sum to 1."
+        "You have exp(z_i), shifted or not, without dividing by the sum of exp(z_j): the entries "
+        "of softmax(z) sum to 1."
     ),
     "power_rule": "Check the derivative of 3 x2^3: by the power rule it is 9 x2^2.",
+    "class_index": (
+        "Your one-hot vector y marks the neighbouring class: the statement numbers classes from 1, "
+        "so class c is entry c counting from 1 (index c - 1 counting from 0)."
+    ),
+    "other_instance": (
+        "This is the answer for the articles' worked example, not for your own instance: "
+        "use your own values."
+    ),
+    "precision": (
+        "Your entries are the right values rounded too far: give at least "
+        f"{PRECISION_DIGITS} significant figures."
+    ),
 }
+# a mistake that is right up to a positive factor: exp(z), shifted by max z or not
+UP_TO_A_FACTOR = frozenset({"not_normalised"})
 
 
 def judge_array(
@@ -101,6 +118,8 @@ def judge_array(
             Feedback(code="not_finite", message=f"{bad} of your entries are NaN or infinite.")
         )
     named = name_mistake(exercise, instance, received, tol, expected=expected)
+    if named is None and _rounded_too_far(expected, received, right):
+        named = [Feedback(code="precision", message=MESSAGES["precision"])]
     if named is not None:
         verdict.feedback.extend(named)
     else:
@@ -123,7 +142,10 @@ def name_mistake(
         if (
             wrong.shape == received.shape
             and not agrees(expected, wrong, tol)
-            and agrees(wrong, received, tol)
+            and (
+                agrees(wrong, received, tol)
+                or (codes[0] in UP_TO_A_FACTOR and len(codes) == 1 and _proportional(wrong, received, tol))
+            )
         ):
             return [Feedback(code=code, message=_message(code, instance)) for code in codes]
     if received.shape == expected.shape and np.all(np.isfinite(received)):
@@ -147,6 +169,39 @@ def _candidates(
         if wrong.ndim == 2:
             yield (code, "transpose"), wrong.T
         yield (code, "sign"), -wrong
+
+
+def _proportional(wrong: Array, received: Array, tol: Tolerance) -> bool:
+    """Whether ``received`` is ``wrong`` times a positive constant."""
+    denominator = float(np.vdot(wrong, wrong))
+    if denominator == 0.0 or not np.all(np.isfinite(received)):
+        return False
+    ratio = float(np.vdot(wrong, received)) / denominator
+    return ratio > 0 and agrees(ratio * wrong, received, tol)
+
+
+def _rounded_too_far(expected: Array, received: Array, right: Any) -> bool:
+    """Whether every wrong entry is its expected value rounded or cut to a few digits."""
+    wrong = ~right
+    e, r = expected[wrong], received[wrong]
+    if not np.all(np.isfinite(r)) or not np.any(r):
+        return False
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        magnitude = np.floor(np.log10(np.abs(e)))
+        magnitude = np.where(np.isfinite(magnitude), magnitude, 0.0)
+        digits = ROUNDINGS[:, np.newaxis]
+        significant = 10.0 ** (digits - magnitude)  # keeps digits + 1 significant figures
+        decimals = 10.0**digits
+        candidates = np.concatenate(
+            [
+                np.round(e * significant) / significant,
+                np.trunc(e * significant) / significant,
+                np.round(e * decimals) / decimals,
+                np.trunc(e * decimals) / decimals,
+            ]
+        )
+    matches = np.isclose(candidates, r, rtol=1e-9, atol=1e-12)
+    return bool(np.all(matches.any(axis=0)))
 
 
 def _scale_feedback(expected: Array, received: Array, tol: Tolerance) -> list[Feedback] | None:

@@ -12,6 +12,7 @@ from grader import __version__
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.compare import TYPED
 from grader.judge.diagnose import judge_array
+from grader.judge.formulas import grade_formula
 from grader.judge.verdict import FORMATS, Feedback, Verdict
 
 
@@ -20,7 +21,8 @@ def grade(instance: Mapping[str, Any], answer: str, fmt: str, *, seed: int | Non
 
     Raises :class:`exercises.InstanceError` for an instance that cannot be
     graded and :class:`ValueError` for an unknown format; anything wrong with
-    the answer itself is a verdict.
+    the answer itself is a verdict. ``seed`` draws the hidden instances of
+    function and formula answers (a fresh one when None; the verdict records it).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown answer format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -28,6 +30,11 @@ def grade(instance: Mapping[str, Any], answer: str, fmt: str, *, seed: int | Non
         return _grade_function(instance, answer, seed)
     started = time.perf_counter()
     exercise, normal = exercises.validate(dict(instance))
+    if fmt == "formula":
+        verdict = grade_formula(exercise, normal, answer, seed=seed)
+        verdict.format = fmt
+        verdict.timings_ms = {"grading": round((time.perf_counter() - started) * 1000, 3)}
+        return verdict
     try:
         read = read_answer(answer, fmt)  # type: ignore[arg-type]
     except ParseError as error:

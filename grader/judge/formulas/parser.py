@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from exercises.notation import Notation
+from grader.judge.formulas.evaluate import one_number
 from grader.judge.formulas.lexer import FormulaError, Token, right_hand_side, tokenize
 from grader.judge.formulas.tree import (
     Binary,
@@ -81,6 +82,22 @@ _FACTOR_COMMANDS = frozenset(
         "max",
     }
 )
+TYPEFACES = frozenset(
+    {
+        "mathbf",
+        "mathrm",
+        "boldsymbol",
+        "bm",
+        "text",
+        "operatorname",
+        "mathsf",
+        "mathit",
+        "textrm",
+        "textbf",
+        "textit",
+    }
+)
+MAX_EXPONENT = 1_000  # a numeric exponent beyond this is refused: 10^10^10 is no answer
 _SYMBOL_PIECES = re.compile(r"x[12]|[A-Za-z]")
 
 
@@ -175,6 +192,8 @@ class _Parser:
                 self.take()
                 left = Binary("kron" if token.text == "otimes" else "*", left, self.unary())
             elif self.starts_factor(token):
+                if token.kind == "num" and self.tokens[self.position - 1].kind == "num":
+                    raise FormulaError("two numbers side by side: write * between them", token.offset)
                 left = Binary("*", left, self.power())
             else:
                 return left
@@ -203,6 +222,10 @@ class _Parser:
             self.deeper(token.offset)
             exponent = self.exponent()
             self.depth -= 1
+            if _numbers_only(exponent):
+                value = one_number(exponent)
+                if not abs(value) <= MAX_EXPONENT:
+                    raise FormulaError(f"the exponent is too large (at most {MAX_EXPONENT})", token.offset)
             return Binary("^", base, exponent)
         return base
 
@@ -394,6 +417,8 @@ class _Parser:
             return Symbol("pi")
         if name == "begin":
             return self.environment(token)
+        if name in TYPEFACES:  # \mathbf{\hat{y} - y}: the typeface of a whole group
+            return self.group()
         raise FormulaError(f"unexpected \\{name}", token.offset)
 
     def group(self) -> Expression:
@@ -532,6 +557,14 @@ class _Parser:
         if any(len(row) != len(rows[0]) for row in rows):
             raise FormulaError("the matrix's rows have different numbers of entries", offset)
         return Matrix(tuple(tuple(row) for row in rows))
+
+
+def _numbers_only(node: Expression) -> bool:
+    if isinstance(node, Symbol):
+        return node.name in ("e", "pi")
+    if isinstance(node, Call) and node.function not in ("exp", "log", "sqrt"):
+        return False
+    return isinstance(node, Number | Negate | Binary | Call) and all(_numbers_only(c) for c in children(node))
 
 
 def _is_index(node: Expression) -> bool:

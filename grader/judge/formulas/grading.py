@@ -87,7 +87,15 @@ def grade_formula(exercise: Exercise, instance: Instance, text: str, *, seed: in
                 received = answer_on(tree, exercise, hidden)
             except FormulaError as error:
                 verdict = _refused(exercise, instance, error, tree)
-                verdict.failed_instance = {"instance": hidden, "given": False}
+                verdict.feedback = [
+                    Feedback(
+                        code=error.code,
+                        message=f"Your formula is right on your instance but cannot be evaluated on "
+                        f"this one ({_size_words(hidden)}): {error.message}",
+                    )
+                ]
+                expected = exercise.reference(hidden).tolist()
+                verdict.failed_instance = {"instance": hidden, "expected": expected, "given": False}
                 break
             expected = exercise.reference(hidden)
             if agrees(expected, received, FORMULA):
@@ -158,8 +166,7 @@ def _wrong_elsewhere(
     received: npt.NDArray[np.float64],
 ) -> Verdict:
     verdict = judge_array(exercise, hidden, received, FORMULA, expected=expected)
-    sizes = ", ".join(f"{name} = {value}" for name, value in _sizes(hidden).items())
-    where = f"Your formula is right on your instance but not on this one ({sizes})"
+    where = f"Your formula is right on your instance but not on this one ({_size_words(hidden)})"
     verdict.feedback = [
         Feedback(code=item.code, message=f"{where}: {_spoken_of_formula(item, hidden).message}")
         for item in verdict.feedback
@@ -176,13 +183,13 @@ def _wrong_elsewhere(
     return verdict
 
 
-def _sizes(instance: Instance) -> dict[str, int]:
+def _size_words(instance: Instance) -> str:
     if "W" in instance:
         n, K = np.shape(instance["W"])
-        return {"K": int(K), "n": int(n)}
+        return f"K = {K}, n = {n}"
     if "z" in instance:
-        return {"K": len(instance["z"])}
-    return {"x1": instance.get("x1"), "x2": instance.get("x2")}  # type: ignore[dict-item]
+        return f"K = {len(instance['z'])}"
+    return f"x1 = {instance.get('x1')}, x2 = {instance.get('x2')}"
 
 
 def _spoken_of_formula(item: Feedback, instance: Instance) -> Feedback:

@@ -221,8 +221,6 @@ class _Evaluation:
         operator = node.operator
         if operator == "^" and node.left == Symbol("e"):
             return Value(np.exp(right.array), right.matrix)
-        if operator == "kron":
-            return self.kron(left, right)
         if operator == "*" and left.matrix and right.matrix:
             (rows, inner), (inner_right, columns) = left.array.shape[-2:], right.array.shape[-2:]
             if inner == inner_right:
@@ -328,6 +326,8 @@ class _Evaluation:
         inner = {**env, node.index: axis}
         body = self.value(node.body, inner)
         size = self.sizes[self.domains[axis]]
+        if size == 0:
+            raise FormulaError("a sum over an index belongs in a formula of the exercise, not in a number")
         positions = np.arange(size)
         mask = np.ones(size, dtype=bool)
         if node.lower is not None or node.upper is not None:
@@ -405,7 +405,8 @@ def _walk(node: Expression) -> list[Expression]:
 
 
 def _broadcastable(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
-    return all(a == b or 1 in (a, b) for a, b in zip(first, second, strict=True))
+    """Entrywise, two matrices of one shape, or a 1 x 1 matrix with anything (S^T S is a number)."""
+    return first == second or (1, 1) in (first, second)
 
 
 def _shape_words(value: Value) -> str:

@@ -184,13 +184,17 @@ class _Parser:
             token = self.peek()
             if token is None:
                 return left
-            if token.kind == "op" and token.text in ("*", "@", "kron", "/"):
+            if (token.kind == "op" and token.text == "kron") or (
+                token.kind == "cmd" and token.text == "otimes"
+            ):
                 self.take()
-                operator = {"@": "*"}.get(token.text, token.text)
-                left = Binary(operator, left, self.unary())
-            elif token.kind == "cmd" and token.text in (*_MULTIPLY_COMMANDS, "otimes"):
+                left = Call("kron", (left, self.unary()))
+            elif token.kind == "op" and token.text in ("*", "@", "/"):
                 self.take()
-                left = Binary("kron" if token.text == "otimes" else "*", left, self.unary())
+                left = Binary("/" if token.text == "/" else "*", left, self.unary())
+            elif token.kind == "cmd" and token.text in _MULTIPLY_COMMANDS:
+                self.take()
+                left = Binary("*", left, self.unary())
             elif self.starts_factor(token):
                 if token.kind == "num" and self.tokens[self.position - 1].kind == "num":
                     raise FormulaError("two numbers side by side: write * between them", token.offset)

@@ -38,7 +38,7 @@ class Negate:
 
 @dataclass(frozen=True, slots=True)
 class Binary:
-    operator: str  # + - * / ^ kron
+    operator: str  # + - * / ^
     left: Expression
     right: Expression
 
@@ -118,9 +118,7 @@ def write_plain(node: Expression) -> str:
     if isinstance(node, Negate):
         return f"-{_plain_operand(node.operand)}"
     if isinstance(node, Binary):
-        operator = (
-            " kron " if node.operator == "kron" else ("^" if node.operator == "^" else f" {node.operator} ")
-        )
+        operator = "^" if node.operator == "^" else f" {node.operator} "
         return f"{_plain_operand(node.left)}{operator}{_plain_operand(node.right)}"
     if isinstance(node, Call):
         name = PLAIN_NAMES.get(node.function, node.function)
@@ -130,12 +128,11 @@ def write_plain(node: Expression) -> str:
     if isinstance(node, Subscript):
         return f"{_plain_operand(node.operand, always=True)}_{_indices(node.indices)}"
     if isinstance(node, Sum):
-        bounds = ""
-        if node.lower is not None or node.upper is not None:
-            lower = write_plain(node.lower) if node.lower is not None else "1"
-            upper = write_plain(node.upper) if node.upper is not None else "?"
-            bounds = f"[{node.index}={lower}..{upper}]"
-        return f"sum_{node.index}{bounds}({write_plain(node.body)})"
+        if node.lower is None and node.upper is None:
+            return f"sum_{node.index}({write_plain(node.body)})"
+        lower = f"={write_plain(node.lower)}" if node.lower is not None else ""
+        upper = f"^({write_plain(node.upper)})" if node.upper is not None else ""
+        return f"sum_{{{node.index}{lower}}}{upper}({write_plain(node.body)})"
     rows = ", ".join("[" + ", ".join(write_plain(e) for e in row) + "]" for row in node.rows)
     return f"[{rows}]"
 
@@ -163,7 +160,7 @@ def write_latex(node: Expression) -> str:
             return rf"\frac{{{write_latex(node.left)}}}{{{write_latex(node.right)}}}"
         if node.operator == "^":
             return f"{{{_latex_operand(node.left)}}}^{{{write_latex(node.right)}}}"
-        operator = {"*": r"\cdot", "kron": r"\otimes"}.get(node.operator, node.operator)
+        operator = r"\cdot" if node.operator == "*" else node.operator
         return f"{_latex_operand(node.left)} {operator} {_latex_operand(node.right)}"
     if isinstance(node, Call):
         arguments = ", ".join(write_latex(a) for a in node.arguments)

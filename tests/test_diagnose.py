@@ -150,3 +150,80 @@ def test_nothing_right_is_incorrect() -> None:
     assert verdict.codes == ["incorrect", "property"]
     assert "sum to zero" in verdict.feedback[1].message
     assert verdict.score == 0.0
+
+
+# ---- the sharper typed diagnosis: not_normalised, precision, class_index, other_instance ----
+
+
+def test_exp_z_shifted_or_not_is_not_normalised() -> None:
+    exercise = exercises.get("softmax")
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        z = np.asarray(instance["z"])
+        for typed in (np.exp(z), np.exp(z - z.max()), np.exp(z - z.min())):
+            verdict = judge_array(exercise, instance, typed)
+            assert verdict.codes == ["not_normalised"], (seed, verdict.feedback)
+
+
+def _significant(values: np.ndarray, figures: int) -> np.ndarray:
+    return np.array([float(f"{v:.{figures - 1}e}") for v in values.ravel()]).reshape(values.shape)
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.KINDS))
+def test_a_rounding_too_far_is_precision_and_three_figures_pass(kind: str) -> None:
+    exercise = exercises.get(kind)
+    named = 0
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        expected = exercise.reference(instance)
+        assert judge_array(exercise, instance, _significant(expected, 3)).correct
+        verdict = judge_array(exercise, instance, _significant(expected, 1))
+        if not verdict.correct:
+            assert verdict.codes == ["precision"], (seed, verdict.feedback)
+            assert "3 significant figures" in verdict.feedback[0].message
+            named += 1
+    assert named > 0
+
+
+def test_precision_is_not_claimed_for_wrong_values() -> None:
+    exercise = exercises.get("softmax")
+    instance = {"kind": "softmax", "z": articles.STEP_Z}
+    assert judge_array(exercise, instance, np.array([0.09, 0.2, 0.7])).codes == ["precision"]
+    assert "precision" not in judge_array(exercise, instance, np.array([0.2, 0.3, 0.5])).codes
+
+
+@pytest.mark.parametrize("kind", ["cross_entropy_logits_grad", "cross_entropy_weight_grad"])
+def test_the_one_hot_at_the_neighbouring_class_is_class_index(kind: str) -> None:
+    exercise = exercises.get(kind)
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        K = exercise.num_classes(instance)
+        neighbour = instance["c"] + 1 if instance["c"] + 1 < K else instance["c"] - 1
+        wrong = exercise.reference({**instance, "c": neighbour})
+        verdict = judge_array(exercise, instance, wrong)
+        assert verdict.codes == ["class_index"], (seed, verdict.feedback)
+
+
+OTHER_INSTANCE_KINDS = [
+    ("softmax", {"z": [0.5, -1.0, 2.0]}, {"z": articles.STEP_Z}),
+    ("softmax_jacobian", {"z": [0.5, -1.0, 2.0]}, {"z": articles.STEP_Z}),
+    ("cross_entropy_logits_grad", {"z": [0.5, -1.0, 2.0], "c": 1}, {"z": articles.STEP_Z, "c": 1}),
+    ("logits_weight_jacobian", "drawn", "article"),
+    ("layer_jacobian", "drawn", "article"),
+    ("cross_entropy_weight_grad", "drawn", "article"),
+]
+
+
+@pytest.mark.parametrize(("kind", "own", "article"), OTHER_INSTANCE_KINDS)
+def test_the_answer_for_the_articles_example_is_other_instance(kind, own, article) -> None:
+    exercise = exercises.get(kind)
+    if own == "drawn":
+        own = exercise.draw(0, DrawOptions(n=3, K=5))
+        article = {**own, "W": articles.LAYER_W, "x": articles.LAYER_X}
+    else:
+        own, article = {"kind": kind, **own}, {"kind": kind, **article}
+    own, article = exercise.validate(own), exercise.validate(article)
+    verdict = judge_array(exercise, own, exercise.reference(article))
+    assert verdict.codes == ["other_instance"], verdict.feedback
+    assert "worked example" in verdict.feedback[0].message
+    assert judge_array(exercise, article, exercise.reference(article)).correct

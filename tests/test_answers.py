@@ -570,7 +570,10 @@ EXACT = [1 / 3, math.exp(0.3), math.e**2, 2 * math.e, math.sqrt(2) / 2, 2.25]
         ("[1/3 exp(0.3) e^2 2e sqrt(2)/2 9*0.25]", "text"),
         ("1/3, exp(0.3), e^2, 2e, sqrt(2)/2, 9*0.25", "text"),
         ("array([1/3, exp(0.3), e^2, 2e, sqrt(2)/2, 9*0.25])", "text"),
-        (r"\begin{bmatrix} \frac{1}{3} & \exp(0.3) & e^{2} & 2e & \sqrt{2}/2 & 9 \cdot 0.25 \end{bmatrix}", "text"),
+        (
+            r"\begin{bmatrix} \frac{1}{3} & \exp(0.3) & e^{2} & 2e & \sqrt{2}/2 & 9 \cdot 0.25 \end{bmatrix}",
+            "text",
+        ),
         ('["1/3", "exp(0.3)", "e^2", "2e", "sqrt(2)/2", "9*0.25"]', "json"),
     ],
 )

@@ -298,3 +298,14 @@ def test_a_database_locked_by_another_program_is_a_503(app, client, homework, da
     finally:
         other.close()
     assert submit(client, alice, item_id, "[1]").status_code == 201
+
+
+def test_a_formula_is_graded_and_stored(client, homework, build):
+    alice, item_id = homework["alice"], homework["item_ids"][1]
+    response = submit(client, alice, item_id, "S_t (delta_ti - S_i) x_j", fmt="formula")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["verdict"]["correct"] is True and body["verdict"]["read_as"] == "(S_t * (delta_ti - S_i)) * x_j"
+    assert build.get(Submission, body["id"]).format == "formula"
+    wrong = submit(client, alice, item_id, "S_t (delta_ti - S_i)", fmt="formula").get_json()
+    assert "missing_input_factor" in wrong["codes"]

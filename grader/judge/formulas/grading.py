@@ -71,7 +71,7 @@ def grade_formula(exercise: Exercise, instance: Instance, text: str, *, seed: in
     try:
         tree = parse(text, notation)
     except FormulaError as error:
-        return _refused(exercise, instance, error, None)
+        return _refused(exercise, instance, error, error.tree)  # type: ignore[arg-type]
     read_as = write_plain(tree)
     try:
         received = answer_on(tree, exercise, instance)

@@ -21,6 +21,7 @@ class FormulaError(ValueError):
         self.message = message
         self.offset = offset
         self.code = code
+        self.tree: object = None  # a formula read, whose indices were then refused
 
     def __str__(self) -> str:
         if self.offset is None:

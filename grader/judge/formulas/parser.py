@@ -113,7 +113,11 @@ def parse(text: str, notation: Notation) -> Expression:
     if parser.position < len(parser.tokens):
         token = parser.tokens[parser.position]
         raise FormulaError(f"unexpected {token.text!r}", token.offset)
-    check_indices(tree, notation)
+    try:
+        check_indices(tree, notation)
+    except FormulaError as error:
+        error.tree = tree
+        raise
     return tree
 
 

@@ -197,7 +197,8 @@ def test_checking_holds_no_write_lock_while_grading(app, client, people, own, da
 )
 def test_check_grades_a_formula(client, people, answer, correct, code):
     instance = {"kind": "softmax_jacobian", "z": ARTICLE_Z}
-    response = client.post("/api/v1/check", json={"instance": instance, "answer": answer, "format": "formula"},
+    response = client.post("/api/v1/check",
+                           json={"instance": instance, "answer": answer, "format": "formula"},
                            headers=people["alice"].headers)
     assert response.status_code == 200
     body = response.get_json()

@@ -305,7 +305,8 @@ def test_a_formula_is_graded_and_stored(client, homework, build):
     response = submit(client, alice, item_id, "S_t (delta_ti - S_i) x_j", fmt="formula")
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert body["verdict"]["correct"] is True and body["verdict"]["read_as"] == "(S_t * (delta_ti - S_i)) * x_j"
+    assert body["verdict"]["correct"] is True
+    assert body["verdict"]["read_as"] == "(S_t * (delta_ti - S_i)) * x_j"
     assert build.get(Submission, body["id"]).format == "formula"
     wrong = submit(client, alice, item_id, "S_t (delta_ti - S_i)", fmt="formula").get_json()
     assert "missing_input_factor" in wrong["codes"]

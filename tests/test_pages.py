@@ -467,3 +467,29 @@ def test_charts_are_accessible_svg() -> None:
     bars = str(charts.frequency_bars([charts.Bar("transpose", 3), charts.Bar("sign", 5)], "Codes"))
     assert bars.index("sign") < bars.index("transpose")
     assert "No data yet" in str(charts.frequency_bars([], "Codes"))
+
+
+def test_the_formula_tab_previews_and_grades_a_formula(
+    client: FlaskClient, build: Builder, school: dict[str, Any]
+) -> None:
+    log_in(client, "alice")
+    item = school["items"][0]  # layer_jacobian
+    path = f"/items/{item}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'id="formula-heading"' in page and 'href="#formula-heading">Formula</a>' in page
+    assert "dS_t/dW_ji" in page
+    shown = post(client, f"{path}/preview", {"answer": "S_t(δ_ti − S_i)x_j", "format": "formula"}, path)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "<math" in html and "(S_t * (delta_ti - S_i)) * x_j" in html
+    free = post(client, f"{path}/preview", {"answer": "S_t x_m", "format": "formula"}, path)
+    free = free.get_data(as_text=True)
+    assert "index m is free" in free and "<math" in free
+    bad = post(client, f"{path}/preview", {"answer": "S_t (", "format": "formula"}, path)
+    bad = bad.get_data(as_text=True)
+    assert "Not readable as a formula" in bad
+    with build.sessionmaker() as session:
+        assert session.query(Submission).count() == 0
+    post(client, f"{path}/submit", {"answer": "S_t (delta_ti - S_i)", "format": "formula"}, path)
+    page = client.get(path).get_data(as_text=True)
+    assert "missing_input_factor" in page or "factor x_j" in page
+    assert "Your formula was read as" in page and "<math" in page

@@ -7,10 +7,12 @@ from typing import NoReturn
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from grader.service.models import User
 from grader.web.errors import ApiError, rollback
+from grader.web.mathml import latex_to_mathml
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,12 @@ def not_found(what: str) -> NoReturn:
 def sentence(text: str) -> str:
     """The first letter upper case, the rest as it is (Jinja's ``capitalize`` lowers it)."""
     return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("mathml")
+def mathml(latex: str) -> Markup:
+    """One LaTeX formula (a verdict's read_as_latex) as MathML, rendered on the server."""
+    return latex_to_mathml(latex)
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from markupsafe import Markup
 import exercises
 from exercises import Exercise, InstanceError
 from grader.judge.answers import ParseError, read_answer
+from grader.judge.formulas import FormulaError, parse, write_latex, write_plain
 from grader.service import gradebook, jobs, practice, submissions, variants
 from grader.service.db import database, get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
@@ -25,7 +26,7 @@ from grader.web.pages.base import bp, error_page, not_found, page_student, page_
 MAX_ANSWER_CHARS = 100_000
 DEFAULT_PRACTICE_COUNT = 5
 MAX_PRACTICE_COUNT = 20
-FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python"}
+FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python", "formula": "a formula"}
 
 
 # ---- view models ------------------------------------------------------------------
@@ -91,7 +92,7 @@ def shown(submission: Submission, hidden: bool) -> ShownSubmission:
     else:
         status = "pending"
     grid = None
-    if status == "graded" and not hidden and submission.format != "python":
+    if status == "graded" and not hidden and submission.format not in ("python", "formula"):
         grid = _answer_grid(submission)
     return ShownSubmission(submission, status, submission.verdict, hidden, submission.late, grid)
 
@@ -264,7 +265,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     chosen = request.form.get("format", "auto")
     fmt = display.detect_format(answer) if chosen == "auto" else chosen
     form = {"answer_format": chosen}
-    form["code_text" if fmt == "python" else "answer_text"] = answer
+    form[{"python": "code_text", "formula": "formula_text"}.get(fmt, "answer_text")] = answer
     problem = _answer_problem(answer, fmt)
     if problem:
         return _exercise_page(item, user, 422, form_error=problem, **form)
@@ -328,6 +329,8 @@ def preview(item_id: int) -> str | tuple[str, int]:
     problem = _answer_problem(answer, fmt)
     if problem:
         return render_template("student/preview.html", error=problem, fmt_label=fmt_label)
+    if fmt == "formula":
+        return _formula_preview(item, answer)
     try:
         read = read_answer(answer, fmt)  # type: ignore[arg-type]
     except ParseError as error:
@@ -350,6 +353,24 @@ def preview(item_id: int) -> str | tuple[str, int]:
         rows=rows,
         shape_note=shape_note,
         fmt_label=fmt_label,
+    )
+
+
+def _formula_preview(item: Item, answer: str) -> str:
+    """How a formula is read (read_as, as MathML), before anything is graded or stored."""
+    try:
+        tree = parse(answer, exercises.get(item.kind).notation)  # type: ignore[attr-defined]
+    except FormulaError as error:
+        if error.tree is None:
+            return render_template("student/preview.html", error=str(error), fmt_label="a formula")
+        return render_template(
+            "student/preview.html",
+            formula_latex=write_latex(error.tree),  # type: ignore[arg-type]
+            formula_text=write_plain(error.tree),  # type: ignore[arg-type]
+            formula_problem=error.message,
+        )
+    return render_template(
+        "student/preview.html", formula_latex=write_latex(tree), formula_text=write_plain(tree)
     )
 
 

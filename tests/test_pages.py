@@ -493,3 +493,29 @@ def test_the_formula_tab_previews_and_grades_a_formula(
     page = client.get(path).get_data(as_text=True)
     assert "missing_input_factor" in page or "factor x_j" in page
     assert "Your formula was read as" in page and "<math" in page
+
+
+def test_the_instructor_chooses_the_answer_forms_and_the_page_keeps_to_them(
+    client: FlaskClient, build: Builder, school: dict[str, Any]
+) -> None:
+    log_in(client, "teacher")
+    path = f"/courses/{school['course_id']}/assignments/new"
+    form = {"title": "Formulas only", "score_policy": "best", "rows": "1", "kind-0": "softmax", "K-0": "3",
+            "layout-0": "numerator", "points-0": "1", "forms-shown-0": "1", "forms-0": "formula",
+            "action": "save"}
+    none = post(client, path, {**form, "forms-0": ""}, path)
+    assert none.status_code == 422
+    assert post(client, path, form, path).status_code == 302
+    with build.sessionmaker() as session:
+        item = session.query(Item).filter(Item.kind == "softmax").order_by(Item.id.desc()).first()
+        assert item.answer_forms == ["formula"]
+        item_id = item.id
+    edit = client.get(f"/assignments/{item.assignment_id}/edit").get_data(as_text=True)
+    assert 'value="formula" checked' in edit and 'value="matrix" >' in edit
+    log_in(client, "alice")
+    page = client.get(f"/items/{item_id}").get_data(as_text=True)
+    assert 'id="formula-heading"' in page
+    assert 'id="answer-heading"' not in page and 'id="code-heading"' not in page
+    refused = post(client, f"/items/{item_id}/submit", {"answer": "[0.1, 0.2, 0.7]", "format": "json"})
+    assert refused.status_code == 409
+    assert "does not accept an answer as a matrix" in refused.get_data(as_text=True)

@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AnswerFormat = Literal["json", "text", "python", "formula"]
 FORMATS: tuple[str, ...] = ("json", "text", "python", "formula")
+AnswerForm = Literal["matrix", "formula", "function"]
+#: the forms an item may accept (an instructor's choice), and the form of each format
+ANSWER_FORMS: tuple[str, ...] = ("matrix", "formula", "function")
+FORM_OF_FORMAT: dict[str, str] = {
+    "json": "matrix", "text": "matrix", "formula": "formula", "python": "function"
+}
 
 
 class Feedback(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.judge.verdict import FORM_OF_FORMAT
 from grader.service import jobs, variants
 from grader.service.db import Prepared, on_connection
 from grader.service.models import (
@@ -55,6 +56,7 @@ TARGET = (
         _items.c.K,
         _items.c.layout,
         _items.c.max_attempts,
+        _items.c.answer_forms,
         _items.c.assignment_id,
         _assignments.c.course_id,
         _assignments.c.seed,
@@ -117,6 +119,10 @@ class NoAttemptsLeft(Refused):
     code = "no_attempts_left"
 
 
+class FormNotAccepted(Refused):
+    code = "form_not_accepted"
+
+
 def attempts_used(session: Executor, item_id: int, user_id: int) -> int:
     return session.scalar(ATTEMPTS, {"item_id": item_id, "user_id": user_id}) or 0
 
@@ -145,6 +151,7 @@ class Target:
     K: int | None
     layout: str
     max_attempts: int | None
+    answer_forms: list[str]
     assignment_id: int | None
     course_id: int | None
     seed: int | None
@@ -224,6 +231,12 @@ def store(
     connection: this is the service's hot path.
     """
     connection = on_connection(connection)
+    form = FORM_OF_FORMAT.get(fmt)
+    if form not in item.answer_forms:
+        accepted = " or ".join(item.answer_forms)
+        raise FormNotAccepted(
+            f"this item does not accept an answer as a {form or fmt}: it accepts {accepted}"
+        )
     if item.recent >= per_minute:
         check_rate(connection, user_id, per_minute, now)
     if item.max_attempts is not None and (item.attempts or 0) >= item.max_attempts:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from exercises.base import MAX_SIZE
-from grader.judge.verdict import AnswerFormat, Verdict
+from grader.judge.verdict import ANSWER_FORMS, AnswerForm, AnswerFormat, Verdict
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
 MAX_ID = 2**31 - 1
@@ -155,6 +155,17 @@ class ItemSpec(RequestModel):
     layout: Layout = "numerator"
     points: float = Field(default=1.0, gt=0, le=1000)
     max_attempts: int | None = Field(default=None, ge=1, le=1000, description="None: unlimited")
+    answer_forms: list[AnswerForm] = Field(
+        default_factory=lambda: list(ANSWER_FORMS),
+        min_length=1,
+        max_length=3,
+        description="the forms a student may answer in: matrix, formula, function (all by default)",
+    )
+
+    @field_validator("answer_forms")
+    @classmethod
+    def _forms_once_in_order(cls, forms: list[str]) -> list[str]:
+        return [form for form in ANSWER_FORMS if form in forms]
 
 
 def _in_utc(value: datetime | None) -> datetime | None:
@@ -192,6 +203,7 @@ class ItemOut(BaseModel):
     layout: str
     points: float
     max_attempts: int | None
+    answer_forms: list[str] = Field(description="the forms a student may answer in")
     assignment_id: int | None
     practice_set_id: int | None
     reason: str | None = Field(default=None, description="practice: why it was chosen")

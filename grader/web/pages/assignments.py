@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 import exercises
 from exercises import InstanceError
+from grader.judge.verdict import ANSWER_FORMS
 from grader.service import variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Item, Submission, Variant
@@ -41,6 +42,7 @@ class ItemRow:
     max_attempts: str = ""
     item_id: int | None = None
     locked: bool = False  # answered already: only points and attempts may change
+    answer_forms: list[str] = field(default_factory=lambda: list(ANSWER_FORMS))
 
 
 @dataclass
@@ -67,6 +69,7 @@ class AssignmentForm:
                         layout=row.layout,  # type: ignore[arg-type]
                         points=float(row.points or 1),
                         max_attempts=_optional_int(row.max_attempts),
+                        answer_forms=row.answer_forms,  # type: ignore[arg-type]
                     )
                 )
                 check_item(items[-1], position)
@@ -137,6 +140,8 @@ def read_form(values: MultiDict[str, str], locked: dict[int, Item]) -> Assignmen
             max_attempts=values.get(f"max_attempts-{i}", ""),
             item_id=int(item_id) if item_id and item_id.isdigit() else None,
         )
+        if values.get(f"forms-shown-{i}"):  # the checkboxes were on the page: none ticked is none
+            row.answer_forms = values.getlist(f"forms-{i}")
         if item is not None:  # what students answered cannot change under them
             row.kind, row.layout, row.locked = item.kind, item.layout, True
             row.n, row.K = _text(item.n), _text(item.K)
@@ -164,6 +169,7 @@ def form_of(assignment: Assignment, locked: dict[int, Item]) -> AssignmentForm:
                 _text(item.max_attempts),
                 item.id,
                 item.id in locked,
+                list(item.answer_forms),
             )
             for item in assignment.items
         ],

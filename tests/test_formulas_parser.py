@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import exercises
+from grader.judge.formulas.latex import MAX_DEPTH
 from grader.judge.formulas.lexer import FormulaError
-from grader.judge.formulas.parser import MAX_DEPTH, MAX_EXPONENT, MAX_SUMS, parse
+from grader.judge.formulas.parser import MAX_EXPONENT, MAX_SUMS, parse
 from grader.judge.formulas.tree import write_plain
 
 LAYER = exercises.get("layer_jacobian").notation

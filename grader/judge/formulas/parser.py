@@ -12,13 +12,22 @@ import re
 
 from exercises.notation import Notation
 from grader.judge.formulas.evaluate import one_number
+from grader.judge.formulas.indices import check_indices
+from grader.judge.formulas.latex import LatexGrammar
 from grader.judge.formulas.lexer import FormulaError, Token, right_hand_side, tokenize
+from grader.judge.formulas.names import (
+    ALIASES,
+    CONSTANTS,
+    FACTOR_COMMANDS,
+    FUNCTIONS,
+    MULTIPLY_COMMANDS,
+    is_index_name,
+)
 from grader.judge.formulas.tree import (
     Binary,
     Call,
     Delta,
     Expression,
-    Matrix,
     Negate,
     Number,
     Subscript,
@@ -28,75 +37,7 @@ from grader.judge.formulas.tree import (
     children,
 )
 
-MAX_DEPTH = 40  # nested groups, signs and powers
 MAX_SUMS = 4  # each sum adds an axis to the evaluation grid
-
-ALIASES = {
-    "z": "z",
-    "S": "S",
-    "s": "S",
-    "h": "S",
-    "y_hat": "S",
-    "x": "x",
-    "W": "W",
-    "w": "W",
-    "y": "y",
-    "K": "K",
-    "n": "n",
-    "x1": "x1",
-    "x2": "x2",
-}
-CONSTANTS = frozenset({"e", "pi", "I"})
-FUNCTIONS = {
-    "exp": 1,
-    "log": 1,
-    "ln": 1,
-    "sqrt": 1,
-    "sum": 1,
-    "diag": 1,
-    "outer": 2,
-    "kron": 2,
-    "softmax": 1,
-    "sigma": 1,
-    "max": 1,
-    "onehot": 1,
-}
-MATRIX_ENVIRONMENTS = frozenset({"bmatrix", "pmatrix", "matrix", "Bmatrix", "array"})
-_MULTIPLY_COMMANDS = frozenset({"cdot", "times", "ast"})
-_FACTOR_COMMANDS = frozenset(
-    {
-        "frac",
-        "dfrac",
-        "tfrac",
-        "sqrt",
-        "hat",
-        "widehat",
-        "sum",
-        "exp",
-        "log",
-        "ln",
-        "sigma",
-        "delta",
-        "pi",
-        "begin",
-        "max",
-    }
-)
-TYPEFACES = frozenset(
-    {
-        "mathbf",
-        "mathrm",
-        "boldsymbol",
-        "bm",
-        "text",
-        "operatorname",
-        "mathsf",
-        "mathit",
-        "textrm",
-        "textbf",
-        "textit",
-    }
-)
 MAX_EXPONENT = 1_000  # a numeric exponent beyond this is refused: 10^10^10 is no answer
 _SYMBOL_PIECES = re.compile(r"x[12]|[A-Za-z]")
 
@@ -121,50 +62,8 @@ def parse(text: str, notation: Notation) -> Expression:
     return tree
 
 
-def is_index_name(word: str) -> bool:
-    """A single lowercase letter that names no symbol: i, j, k, t, c..."""
-    return len(word) == 1 and word.islower() and word not in ALIASES and word not in CONSTANTS
-
-
-class _Parser:
-    def __init__(self, tokens: list[Token], notation: Notation, end: int) -> None:
-        self.tokens = tokens
-        self.notation = notation
-        self.position = 0
-        self.depth = 0
-        self.sums = 0
-        self.end = end
-
-    # ---- tokens -------------------------------------------------------------------
-
-    def peek(self, ahead: int = 0) -> Token | None:
-        index = self.position + ahead
-        return self.tokens[index] if index < len(self.tokens) else None
-
-    def take(self) -> Token:
-        token = self.peek()
-        if token is None:
-            raise FormulaError("the formula ends too early", self.end)
-        self.position += 1
-        return token
-
-    def expect(self, kind: str, text: str | None = None) -> Token:
-        token = self.peek()
-        if token is None or token.kind != kind or (text is not None and token.text != text):
-            wanted = repr(text) if text else kind
-            found = repr(token.text) if token else "the end"
-            raise FormulaError(f"expected {wanted}, found {found}", token.offset if token else self.end)
-        self.position += 1
-        return token
-
-    def at(self, kind: str, *texts: str) -> bool:
-        token = self.peek()
-        return token is not None and token.kind == kind and (not texts or token.text in texts)
-
-    def deeper(self, offset: int) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise FormulaError(f"the formula is nested too deeply (at most {MAX_DEPTH} levels)", offset)
+class _Parser(LatexGrammar):
+    """The arithmetic: sums, products, signs, powers, subscripts, names and calls."""
 
     # ---- grammar ------------------------------------------------------------------
 
@@ -196,7 +95,7 @@ class _Parser:
             elif token.kind == "op" and token.text in ("*", "@", "/"):
                 self.take()
                 left = Binary("/" if token.text == "/" else "*", left, self.unary())
-            elif token.kind == "cmd" and token.text in _MULTIPLY_COMMANDS:
+            elif token.kind == "cmd" and token.text in MULTIPLY_COMMANDS:
                 self.take()
                 left = Binary("*", left, self.unary())
             elif self.starts_factor(token):
@@ -211,7 +110,7 @@ class _Parser:
             return True
         if token.kind == "open":
             return True
-        return token.kind == "cmd" and token.text in _FACTOR_COMMANDS
+        return token.kind == "cmd" and token.text in FACTOR_COMMANDS
 
     def unary(self) -> Expression:
         token = self.peek()
@@ -388,58 +287,6 @@ class _Parser:
             raise FormulaError("delta takes two indices, as in delta_ij", offset)
         return Delta(indices[0], indices[1])
 
-    def command(self, token: Token) -> Expression:
-        name = token.text
-        if name in ("frac", "dfrac", "tfrac"):
-            numerator = self.group()
-            return Binary("/", numerator, self.group())
-        if name == "sqrt":
-            return Call("sqrt", (self.group(),))
-        if name in ("hat", "widehat"):
-            self.expect("open", "{")
-            inner = self.take()
-            if inner.kind != "name" or inner.text not in ("y", "S", "s"):
-                raise FormulaError("\\hat{y} is the softmax output; expected y inside", inner.offset)
-            node: Expression = Symbol(ALIASES["y_hat"]) if "S" in self.notation.symbols else Symbol("?")
-            if node == Symbol("?"):
-                raise FormulaError(
-                    f"\\hat{{y}} is not a symbol of this exercise: {self.symbol_list()}", inner.offset
-                )
-            if self.at("sub"):
-                sub = self.take()
-                node = self.subscripted(node, self.subscript_indices(), sub.offset)
-            self.expect("close", "}")
-            return node
-        if name == "sum":
-            return self.summation(token)
-        if name in ("exp", "log", "ln", "max"):
-            return self.call(name, token)
-        if name == "sigma":
-            return self.call("sigma", token)
-        if name == "delta":
-            if not self.at("sub"):
-                raise FormulaError("\\delta needs two indices, as in \\delta_{ij}", token.offset)
-            self.take()
-            return self.delta(self.subscript_indices(), token.offset)
-        if name == "pi":
-            return Symbol("pi")
-        if name == "begin":
-            return self.environment(token)
-        if name in TYPEFACES:  # \mathbf{\hat{y} - y}: the typeface of a whole group
-            return self.group()
-        raise FormulaError(f"unexpected \\{name}", token.offset)
-
-    def group(self) -> Expression:
-        """A LaTeX argument: ``{...}``, or a single token as in ``\\frac12``."""
-        if self.at("open", "{"):
-            token = self.take()
-            self.deeper(token.offset)
-            inner = self.expression()
-            self.expect("close", "}")
-            self.depth -= 1
-            return inner
-        return self.postfix()
-
     def call(self, function: str, token: Token) -> Expression:
         arity = FUNCTIONS.get(function, 1)
         if function in ("sigma", "softmax") and "S" not in self.notation.symbols:
@@ -505,67 +352,6 @@ class _Parser:
         self.depth -= 1
         return Sum(index, body, lower, upper)
 
-    def bracket_matrix(self, opening: Token) -> Expression:
-        self.deeper(opening.offset)
-        rows: list[list[Expression]] = []
-        if self.at("open", "["):
-            while True:
-                self.expect("open", "[")
-                rows.append(self.entries("comma", ("close",)))
-                self.expect("close", "]")
-                if not self.at("comma"):
-                    break
-                self.take()
-        else:
-            while True:
-                rows.append(self.entries("comma", ("semicolon", "close")))
-                if not self.at("semicolon"):
-                    break
-                self.take()
-        self.expect("close", "]")
-        self.depth -= 1
-        return self.matrix(rows, opening.offset)
-
-    def entries(self, separator: str, stops: tuple[str, ...]) -> list[Expression]:
-        row = [self.expression()]
-        while self.at(separator):
-            while self.at(separator):  # the articles' '&&' separates two entries
-                self.take()
-            row.append(self.expression())
-        return row
-
-    def environment(self, token: Token) -> Expression:
-        self.expect("open", "{")
-        name = self.expect("name").text
-        self.expect("close", "}")
-        if name not in MATRIX_ENVIRONMENTS:
-            raise FormulaError(f"unknown environment {name!r}: write a bmatrix", token.offset)
-        if name == "array" and self.at("open", "{"):
-            while not self.at("close", "}"):
-                self.take()
-            self.take()
-        self.deeper(token.offset)
-        rows: list[list[Expression]] = []
-        while True:
-            if self.at("cmd", "end"):
-                break
-            rows.append(self.entries("amp", ("rowbreak",)))
-            if not self.at("rowbreak"):
-                break
-            self.take()
-        self.expect("cmd", "end")
-        self.expect("open", "{")
-        if self.expect("name").text != name:
-            raise FormulaError(f"expected \\end{{{name}}}", token.offset)
-        self.expect("close", "}")
-        self.depth -= 1
-        return self.matrix(rows, token.offset)
-
-    def matrix(self, rows: list[list[Expression]], offset: int) -> Expression:
-        if any(len(row) != len(rows[0]) for row in rows):
-            raise FormulaError("the matrix's rows have different numbers of entries", offset)
-        return Matrix(tuple(tuple(row) for row in rows))
-
 
 def _numbers_only(node: Expression) -> bool:
     if isinstance(node, Symbol):
@@ -577,46 +363,3 @@ def _numbers_only(node: Expression) -> bool:
 
 def _is_index(node: Expression) -> bool:
     return isinstance(node, Symbol) and node.name == "index"
-
-
-# ---- indices ----------------------------------------------------------------------
-
-
-def check_indices(tree: Expression, notation: Notation) -> None:
-    """Every index is the entry's own, the class c, or bound by a sum; else ``formula_index``."""
-    allowed = set(notation.indices) | ({"c"} if notation.has_class else set())
-    _check(tree, allowed, notation)
-
-
-def _check(node: Expression, bound: set[str], notation: Notation) -> None:
-    used: tuple[str, ...] = ()
-    if isinstance(node, Symbol):
-        used = node.indices
-    elif isinstance(node, Delta):
-        used = (node.first, node.second)
-    elif isinstance(node, Subscript):
-        used = node.indices
-    for index in used:
-        if index not in bound and not index.isdigit():
-            raise FormulaError(_free_index_message(index, notation), code="formula_index")
-    if isinstance(node, Sum):
-        for limit in (node.lower, node.upper):
-            if limit is not None:
-                _check(limit, bound, notation)
-        _check(node.body, bound | {node.index}, notation)
-        return
-    for child in children(node):
-        _check(child, bound, notation)
-
-
-def _free_index_message(index: str, notation: Notation) -> str:
-    if not notation.indices:
-        return (
-            f"the index {index} is free, but {notation.entry_name or 'this answer'} has no indices: "
-            "write the whole matrix"
-        )
-    own = ", ".join(notation.indices)
-    return (
-        f"the index {index} is free, but the entry {notation.entry_name} has only the indices {own}; "
-        f"an index that is summed over needs its sum, as in sum_{index}"
-    )

@@ -227,3 +227,13 @@ def test_the_answer_for_the_articles_example_is_other_instance(kind, own, articl
     assert verdict.codes == ["other_instance"], verdict.feedback
     assert "worked example" in verdict.feedback[0].message
     assert judge_array(exercise, article, exercise.reference(article)).correct
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.KINDS))
+def test_answers_near_the_float_range_are_verdicts_without_warnings(kind: str) -> None:
+    exercise = exercises.get(kind)
+    instance = exercise.draw(0)
+    expected = exercise.reference(instance)
+    for typed in (np.full(expected.shape, 1e308), -np.full(expected.shape, 1.7e308), expected * 1e300):
+        verdict = judge_array(exercise, instance, typed)  # warnings are errors in the tests
+        assert not verdict.correct and verdict.feedback

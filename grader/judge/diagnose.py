@@ -177,7 +177,7 @@ def _proportional(wrong: Array, received: Array, tol: Tolerance) -> bool:
     if denominator == 0.0 or not np.all(np.isfinite(received)):
         return False
     ratio = float(np.vdot(wrong, received)) / denominator
-    return ratio > 0 and agrees(ratio * wrong, received, tol)
+    return bool(np.isfinite(ratio)) and ratio > 0 and agrees(ratio * wrong, received, tol)
 
 
 def _rounded_too_far(expected: Array, received: Array, right: Any) -> bool:
@@ -210,7 +210,8 @@ def _scale_feedback(expected: Array, received: Array, tol: Tolerance) -> list[Fe
         return None
     ratio = float(np.vdot(expected, received)) / denominator
     if (
-        abs(ratio - 1) < SCALE_MIN_RATIO_GAP
+        not np.isfinite(ratio)
+        or abs(ratio - 1) < SCALE_MIN_RATIO_GAP
         or abs(ratio) < 1e-9
         or not agrees(ratio * expected, received, tol)
     ):
@@ -324,6 +325,7 @@ def _region_of(exercise: Exercise, instance: Instance, wrong: Any) -> str | None
 
 def _holds(predicate: Any, received: Array) -> bool:
     try:
-        return bool(predicate(received))
+        with np.errstate(all="ignore"):  # entries near the float range overflow a row sum
+            return bool(predicate(received))
     except (ValueError, IndexError, FloatingPointError):
         return False

@@ -443,6 +443,10 @@ def test_statement_math_becomes_mathml_and_text_is_escaped() -> None:
         ("import numpy as np\n", "python"),
         ("array([1., 2.])", "text"),
         ("3", "json"),
+        ("[1/3, 2e]", "text"),
+        ("S_i (delta_ij - S_j)", "formula"),
+        (r"\operatorname{diag}(S) - S S^\top", "formula"),
+        ("[0.1, oops]", "text"),
     ],
 )
 def test_detect_format(text: str, expected: str) -> None:

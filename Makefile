@@ -6,11 +6,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench system-deps clean
 
+# pip's output is kept in .venv/pip.log and shown only when an install fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "Creating $(VENV) and installing the project's Python packages (a minute or two)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/pip.log 2>&1 \
+	  && $(BIN)/python -m pip install -e '.[test]' >> $(VENV)/pip.log 2>&1 \
+	  || { cat $(VENV)/pip.log; echo "pip failed: the log above is kept in $(VENV)/pip.log"; exit 1; }
+	@touch $(STAMP)
 
 # Debian packages the sandbox (bubblewrap) and the browser tests (chromium) need;
 # the benchmarks add wrk, an HTTP client in C.
@@ -20,7 +23,8 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$(BENCH)" ]; then command -v wrk >/dev/null || missing="$$missing wrk"; fi; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
+	  echo "Installing Debian packages:$$missing"; \
+	  echo "  (bubblewrap isolates function answers; chromium drives the page tests; wrk loads the benchmarks)"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi

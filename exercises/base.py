@@ -12,26 +12,24 @@ Instances are plain JSON-able dicts (see shared/contract.md), e.g.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
+from exercises.inputs import MAX_SIZE as MAX_SIZE  # re-exported: the API caps sizes with it
+from exercises.inputs import Array, DrawOptions, Input, InstanceError
+from exercises.notation import Notation
+
 Instance = dict[str, Any]
 
 LAYOUTS = ("numerator", "denominator")
-DEFAULT_VALUE_RANGE = (-2.0, 2.0)
-DEFAULT_DECIMALS = 2
-MAX_SIZE = 64  # n and K above this are refused: no student types such a matrix
-
-
-class InstanceError(ValueError):
-    """An instance that cannot be graded; the message says what is wrong."""
+#: where a size symbol is drawn from, [low, high), when the options leave it open
+DEFAULT_SIZE_RANGES: Mapping[str, tuple[int, int]] = {"n": (2, 5), "K": (3, 6)}
+OTHER_SIZE_RANGE = (2, 5)
+EDGE_VALUE_RANGE = (-3.0, -0.5)  # the negative values of the default edge cases
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,15 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """One of a kind's own mistakes (see ``Exercise.mistakes``): its code and what it most
+    likely means, in plain words for a student."""
+
+    code: str  # from the misconception list of shared/conventions.md, which may grow
+    message: str
+
+
+@dataclass(frozen=True)
 class Property:
     """A property every right answer has, used to explain an unnamed mistake."""
 
@@ -50,37 +57,37 @@ class Property:
     holds: Callable[[Array], bool]
 
 
-@dataclass(frozen=True)
-class DrawOptions:
-    """How to draw a random instance: sizes, layout, value range, decimals."""
-
-    n: int | None = None
-    K: int | None = None
-    layout: str = "numerator"
-    low: float = DEFAULT_VALUE_RANGE[0]
-    high: float = DEFAULT_VALUE_RANGE[1]
-    decimals: int = DEFAULT_DECIMALS
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
 class Exercise(ABC):
     """One exercise kind.
 
-    Subclasses set the class attributes and implement ``_reference``,
-    ``_draw_values`` and ``statement``; they may add ``mistakes``,
-    ``properties`` and ``edge_cases``. Everything takes and returns instances
-    already checked by :meth:`validate`.
+    Subclasses set the class attributes, declaring their given values in
+    ``inputs``, and implement ``_reference`` and ``statement``; they may add
+    ``_mistakes`` with a message for each in ``misconceptions``, ``properties``
+    and ``edge_cases``. Checking, drawing, showing and passing the given values follow
+    ``inputs``. Everything takes and returns instances already checked by
+    :meth:`validate`.
     """
 
     name: ClassVar[str]
-    #: names of the given values, in the order of the function signature
-    given: ClassVar[tuple[str, ...]]
+    #: the given values, in the order of the function signature
+    inputs: ClassVar[tuple[Input, ...]]
     #: layouts the kind may be asked in; the first is the default
     layouts: ClassVar[tuple[str, ...]] = ("numerator",)
     #: a short title for lists and pages
     title: ClassVar[str]
+    #: where each size symbol is drawn from when the options leave it open
+    size_ranges: ClassVar[Mapping[str, tuple[int, int]]] = DEFAULT_SIZE_RANGES
+    #: the kind's own mistakes (see :meth:`mistakes`), each with its message
+    misconceptions: ClassVar[tuple[Misconception, ...]] = ()
+    #: what a formula answer may name (entry indices, symbols); None: no formula answers
+    notation: ClassVar[Notation | None] = None
 
     # ---- the instance -------------------------------------------------------------
+
+    @property
+    def given(self) -> tuple[str, ...]:
+        """The names of the given values, in the order of the function signature."""
+        return tuple(given.name for given in self.inputs)
 
     @property
     def signature(self) -> str:
@@ -98,10 +105,10 @@ class Exercise(ABC):
         if kind != self.name:
             raise InstanceError(f"instance kind is {kind!r}, expected {self.name!r}")
         normal: Instance = {"kind": self.name}
-        for key in self.given:
-            if key not in instance:
-                raise InstanceError(f"{self.name} needs {key!r}; it is missing")
-            normal[key] = self._validate_value(key, instance[key])
+        for given in self.inputs:
+            if given.name not in instance:
+                raise InstanceError(f"{self.name} needs {given.name!r}; it is missing")
+            normal[given.name] = given.check(instance[given.name])
         layout = instance.get("layout", self.layouts[0])
         if layout not in self.layouts:
             allowed = " or ".join(repr(x) for x in self.layouts)
@@ -114,48 +121,48 @@ class Exercise(ABC):
         self._validate_together(normal)
         return normal
 
-    def _validate_value(self, key: str, value: Any) -> Any:
-        """Check one given value; vectors and matrices by their name."""
-        if key == "c":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InstanceError("c must be an integer class index")
-            if isinstance(value, float) and not value.is_integer():
-                raise InstanceError(f"c must be an integer class index, got {value}")
-            return int(value)
-        if key in ("x1", "x2"):
-            return _finite_scalar(key, value)
-        ndim = 2 if key == "W" else 1
-        return _finite_array(key, value, ndim).tolist()
-
     def _validate_together(self, instance: Instance) -> None:
-        """Checks across values (sizes that must agree, c in range)."""
-        if "W" in instance and "x" in instance:
-            n, K = np.shape(instance["W"])
-            if len(instance["x"]) != n:
-                raise InstanceError(
-                    f"W has {n} rows (inputs) but x has {len(instance['x'])} entries: "
-                    "they must agree, since z = W^T x"
-                )
-        if "c" in instance:
-            K = self.num_classes(instance)
-            if not 0 <= instance["c"] < K:
-                raise InstanceError(f"c = {instance['c']} is out of range: classes are 0..{K - 1}")
+        """Checks across values: sizes of one symbol agree, a class index is in range."""
+        sizes = self.sizes(instance)
+        for given in self.inputs:
+            if given.type == "class_index":
+                count, value = sizes[given.size[0]], instance[given.name]
+                if not 0 <= value < count:
+                    raise InstanceError(f"{given.name} = {value} is out of range: classes are 0..{count - 1}")
+
+    def sizes(self, instance: Mapping[str, Any]) -> dict[str, int]:
+        """The size of each symbol (``{"n": 3, "K": 5}``), or an :class:`InstanceError` where
+        two values that follow one symbol disagree."""
+        sizes: dict[str, int] = {}
+        first: dict[str, tuple[str, int, str]] = {}
+        for given in self.inputs:
+            for symbol, size, counted in given.sizes(instance[given.name]):
+                if symbol not in sizes:
+                    sizes[symbol], first[symbol] = size, (given.name, size, counted)
+                elif sizes[symbol] != size:
+                    name, known, known_counted = first[symbol]
+                    raise InstanceError(
+                        f"{name} has {known} {known_counted} but {given.name} has {size} {counted}: "
+                        f"both are {symbol}, so they must agree"
+                    )
+        return sizes
 
     def num_classes(self, instance: Instance) -> int:
-        """K, the number of classes of an instance."""
-        if "z" in instance:
-            return len(instance["z"])
-        if "W" in instance:
-            return int(np.shape(instance["W"])[1])
-        return 0
+        """K, the number of classes of an instance (0 for a kind without classes)."""
+        return self.sizes(instance).get("K", 0)
 
     def arguments(self, instance: Instance) -> dict[str, Any]:
-        """The given values as a function answer receives them (arrays, int c)."""
-        args: dict[str, Any] = {}
-        for key in self.given:
-            value = instance[key]
-            args[key] = np.asarray(value, dtype=np.float64) if isinstance(value, list) else value
-        return args
+        """The given values as a function answer receives them (arrays, ints, floats)."""
+        return {given.name: given.argument(instance[given.name]) for given in self.inputs}
+
+    def describe(self, instance: Instance) -> str:
+        """The given values in a few words, e.g. ``W of shape (2, 3), x of shape (2,)``."""
+        return ", ".join(given.describe(instance[given.name]) for given in self.inputs)
+
+    def logits(self, instance: Instance) -> Array | None:
+        """The logits an instance feeds to softmax, if it has any: a function answer that
+        fails only where they are large has an unstable softmax."""
+        return None
 
     # ---- drawing ------------------------------------------------------------------
 
@@ -170,9 +177,21 @@ class Exercise(ABC):
             instance["layout"] = options.layout
         return instance  # normal by construction: the tests check that validate keeps it
 
-    @abstractmethod
     def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        """The given values of a random instance."""
+        """The given values of a random instance: the sizes first, then each value in order."""
+        sizes = self._draw_sizes(rng, options)
+        return {given.name: given.draw(rng, sizes, options) for given in self.inputs}
+
+    def _draw_sizes(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for symbol in self._symbols():
+            low, high = self.size_ranges.get(symbol, OTHER_SIZE_RANGE)
+            sizes[symbol] = options.size(symbol) or int(rng.integers(low, high))
+        return sizes
+
+    def _symbols(self) -> list[str]:
+        """The size symbols, in the order the given values first name them."""
+        return list(dict.fromkeys(symbol for given in self.inputs for symbol in given.size))
 
     # ---- answers ------------------------------------------------------------------
 
@@ -193,9 +212,10 @@ class Exercise(ABC):
     def mistakes(self, instance: Instance) -> dict[str, Array]:
         """Wrong answers keyed by misconception code, in the instance's layout.
 
-        Only the kind-specific ones: generic transformations (transpose, sign,
-        scale) are the grader's. A mistake that coincides with the reference on
-        this instance is still listed; the grader ignores those.
+        Only the kind-specific ones, each declared in ``misconceptions`` with its
+        message: generic transformations (transpose, sign, scale) are the grader's.
+        A mistake that coincides with the reference on this instance is still
+        listed; the grader ignores those.
         """
         wrong = self._mistakes(instance)
         if instance.get("layout") == "denominator":
@@ -204,6 +224,10 @@ class Exercise(ABC):
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         return {}
+
+    def message(self, code: str) -> str | None:
+        """What the kind's own mistake ``code`` most likely means; None for a code it does not list."""
+        return next((m.message for m in self.misconceptions if m.code == code), None)
 
     def properties(self, instance: Instance) -> list[Property]:
         """Properties of the right answer, to explain an unnamed mistake."""
@@ -236,9 +260,30 @@ class Exercise(ABC):
     def statement(self, instance: Instance) -> Statement:
         """The question, saying which layout and flattening are asked."""
 
+    def given_text(self, instance: Instance) -> str:
+        """The given values for a plain-text statement: ``z = [1, 2], c = 0``."""
+        return ", ".join(given.text(instance[given.name]) for given in self.inputs)
+
+    def given_latex(self, instance: Instance) -> str:
+        """The given values for a LaTeX statement, each in its own ``$...$``."""
+        return ", ".join(f"${given.latex(instance[given.name])}$" for given in self.inputs)
+
     def edge_cases(self, rng: np.random.Generator) -> list[Instance]:
-        """Hard instances for function answers (K = 1, huge logits, ties...)."""
-        return []
+        """Hard instances for function answers (K = 1, huge logits, ties...).
+
+        By default, from the declared inputs: every size 1, every value zero, and
+        negative values; a kind adds or replaces its own.
+        """
+        layout = {"layout": self.layouts[0]} if len(self.layouts) > 1 else {}
+        smallest = {symbol: 1 for symbol in self._symbols()}
+        usual = {symbol: self.size_ranges.get(symbol, OTHER_SIZE_RANGE)[0] for symbol in self._symbols()}
+        low, high = EDGE_VALUE_RANGE
+        negative = DrawOptions(low=low, high=high, extra=usual)
+        return [
+            {"kind": self.name, **self._draw_values(rng, DrawOptions(extra=smallest)), **layout},
+            {"kind": self.name, **{given.name: given.zero(usual) for given in self.inputs}, **layout},
+            {"kind": self.name, **self._draw_values(rng, negative), **layout},
+        ]
 
     def suite(self, seed: int, given: Instance | None = None, random_count: int = 20) -> list[Instance]:
         """The hidden instances a function answer is run on.
@@ -260,62 +305,6 @@ class Exercise(ABC):
         return suite
 
 
-def _finite_scalar(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InstanceError(f"{key} must be a number")
-    if not math.isfinite(value):
-        raise InstanceError(f"{key} must be finite, got {value}")
-    return float(value)
-
-
-def _finite_array(key: str, value: Any, ndim: int) -> Array:
-    what = "a matrix (list of rows)" if ndim == 2 else "a vector (list of numbers)"
-    if not isinstance(value, list) or not value:
-        raise InstanceError(f"{key} must be a non-empty {what}")
-    if ndim == 2:
-        if not all(isinstance(row, list) for row in value):
-            raise InstanceError(f"{key} must be {what}")
-        lengths = {len(row) for row in value}
-        if len(lengths) != 1 or 0 in lengths:
-            raise InstanceError(f"{key} is ragged: its rows have lengths {sorted(lengths)}")
-    flat = [v for row in value for v in row] if ndim == 2 else value
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat):
-        raise InstanceError(f"{key} must contain numbers only")
-    array = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
-        raise InstanceError(f"{key} contains NaN or infinity")
-    if max(array.shape) > MAX_SIZE:
-        raise InstanceError(f"{key} is too large: at most {MAX_SIZE} per dimension")
-    return array
-
-
-def rounded(rng: np.random.Generator, shape: tuple[int, ...], options: DrawOptions) -> Array:
-    """Uniform values rounded to the options' decimals: short enough to type."""
-    values = rng.uniform(options.low, options.high, size=shape)
-    return np.round(values, options.decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
 def as_numerator(instance: Instance, answer: Array) -> Array:
     """An answer in the instance's layout, turned to numerator layout."""
     return answer.T if instance.get("layout") == "denominator" else answer
-
-
-def vector_text(values: list[float]) -> str:
-    """A vector for a plain-text statement: ``[1, 2.5, -0.3]``."""
-    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
-
-
-def matrix_text(rows: list[list[float]]) -> str:
-    """A matrix for a plain-text statement, MATLAB style: ``[1 2; 3 4]``."""
-    return "[" + "; ".join(" ".join(f"{v:g}" for v in row) for row in rows) + "]"
-
-
-def vector_latex(values: list[float]) -> str:
-    """A vector as a LaTeX column."""
-    return r"\begin{bmatrix}" + r" \\ ".join(f"{v:g}" for v in values) + r"\end{bmatrix}"
-
-
-def matrix_latex(rows: list[list[float]]) -> str:
-    """A matrix as a LaTeX bmatrix."""
-    body = r" \\ ".join(" & ".join(f"{v:g}" for v in row) for row in rows)
-    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"

@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from exercises.base import (
     Array,
-    DrawOptions,
     Exercise,
+    Input,
     Instance,
+    Misconception,
     Property,
     Statement,
-    matrix_latex,
-    matrix_text,
-    vector_latex,
-    vector_text,
 )
-from exercises.layer import article_layer_answer, draw_layer, layer_arrays, logits
+from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
+from exercises.layer import MISSING_INPUT_FACTOR, GivenLayer, article_layer_answer, logits
 from exercises.notation import notation
-from exercises.softmax import article_answer, draw_logits, logit_edge_cases, softmax
+from exercises.softmax import (
+    LOGITS,
+    OTHER_INSTANCE,
+    USED_LOGITS,
+    GivenLogits,
+    article_answer,
+    logit_edge_cases,
+    softmax,
+)
+
+TRUE_CLASS = Input("c", "class_index", ("K",), "the true class")
+
+FORGOT_ONE_HOT = Misconception(
+    "forgot_one_hot",
+    "Your gradient is S itself: subtract the one-hot vector y of the true class, dL/dz = S - y.",
+)
+
+
+CLASS_INDEX = Misconception(
+    "class_index",
+    "Your one-hot vector y marks the neighbouring class: the statement numbers classes from 1, "
+    "so class c is entry c counting from 1 (index c - 1 counting from 0).",
+)
+
+
+def neighbouring_class(c: int, K: int) -> int | None:
+    """The class a student who counts c from the other base picks: c + 1, or c - 1 at the end."""
+    if K < 2:
+        return None
+    return c + 1 if c + 1 < K else c - 1
 
 
 def one_hot(c: int, K: int) -> Array:
@@ -40,26 +65,16 @@ def cross_entropy_weight_grad(W: Array, x: Array, c: int) -> Array:
     return np.outer(x, cross_entropy_logits_grad(logits(W, x), c))
 
 
-def neighbouring_class(c: int, K: int) -> int | None:
-    """The class a student who counts c from the other base picks: c + 1, or c - 1 at the end."""
-    if K < 2:
-        return None
-    return c + 1 if c + 1 < K else c - 1
-
-
 def _sums_to_zero(a: Array, axis: int | None) -> bool:
     return bool(np.allclose(a.sum(axis=axis), 0.0, atol=1e-2 * max(np.abs(a).max(), 1e-12)))
 
 
-class CrossEntropyLogitsGrad(Exercise):
+class CrossEntropyLogitsGrad(GivenLogits):
     name = "cross_entropy_logits_grad"
     title = "Cross-entropy's gradient dL/dz"
-    given = ("z", "c")
+    inputs = (LOGITS, TRUE_CLASS)
+    misconceptions = (FORGOT_ONE_HOT, USED_LOGITS, CLASS_INDEX, OTHER_INSTANCE)
     notation = notation("i", "K", "z S y K", has_class=True, entry_name="dL/dz_i")
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        z = draw_logits(rng, options)
-        return {"z": z, "c": int(rng.integers(len(z)))}
 
     def _reference(self, instance: Instance) -> Array:
         return cross_entropy_logits_grad(np.asarray(instance["z"], dtype=np.float64), instance["c"])
@@ -113,19 +128,12 @@ class CrossEntropyLogitsGrad(Exercise):
         return cases[:6]
 
 
-class CrossEntropyWeightGrad(Exercise):
+class CrossEntropyWeightGrad(GivenLayer):
     name = "cross_entropy_weight_grad"
     title = "Cross-entropy's gradient dL/dW"
-    given = ("W", "x", "c")
-    notation = notation(
-        "ji", "nK", "x W z S y K n", has_class=True, entry_name="dL/dW_ji"
-    )
-
-    _arrays = staticmethod(layer_arrays)
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        values = draw_layer(rng, options)
-        return {**values, "c": int(rng.integers(len(values["W"][0])))}
+    inputs = (*GivenLayer.inputs, TRUE_CLASS)
+    misconceptions = (FORGOT_ONE_HOT, MISSING_INPUT_FACTOR, USED_LOGITS, CLASS_INDEX, OTHER_INSTANCE)
+    notation = notation("ji", "nK", "x W z S y K n", has_class=True, entry_name="dL/dW_ji")
 
     def _reference(self, instance: Instance) -> Array:
         W, x = self._arrays(instance)

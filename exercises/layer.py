@@ -12,23 +12,39 @@ import numpy as np
 
 from exercises.base import (
     Array,
-    DrawOptions,
     Exercise,
+    Input,
     Instance,
+    Misconception,
     Property,
     Statement,
     as_numerator,
-    matrix_latex,
-    matrix_text,
-    rounded,
-    vector_latex,
-    vector_text,
 )
+from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
 from exercises.notation import notation
-from exercises.softmax import softmax, softmax_jacobian
+from exercises.softmax import (
+    DIAGONAL_ONLY,
+    OTHER_INSTANCE,
+    OUTER_ONLY,
+    USED_LOGITS,
+    softmax,
+    softmax_jacobian,
+)
 
-DEFAULT_N = (2, 5)
-DEFAULT_K = (3, 6)
+WEIGHTS = Input("W", "matrix", ("n", "K"), "the weights, one row per input, one column per class")
+LAYER_INPUTS = Input("x", "vector", ("n",), "the inputs")
+
+VEC_ORDER = Misconception(
+    "vec_order",
+    "Your columns follow W flattened row by row; vec(W) stacks the columns of W, so entry "
+    "(i-1)n + j of vec(W) is W_ji (input j, class i). Reorder your columns.",
+)
+MISSING_INPUT_FACTOR = Misconception(
+    "missing_input_factor",
+    "The factor x_j is missing: by the chain rule each entry is dS_t/dz_i times dz_i/dW_ji = x_j.",
+)
+
+
 #: the layer article's worked example (n = 3, K = 5): an answer for it is named other_instance
 ARTICLE_X = (0.1, 0.5, 0.4)
 ARTICLE_W = (
@@ -78,22 +94,21 @@ def layer_arrays(instance: Instance) -> tuple[Array, Array]:
     return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
 
 
-def draw_layer(rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-    """Random W (n x K) and x (n), with the options' sizes or drawn ones."""
-    n = options.n or int(rng.integers(*DEFAULT_N))
-    K = options.K or int(rng.integers(*DEFAULT_K))
-    return {"W": rounded(rng, (n, K), options).tolist(), "x": rounded(rng, (n,), options).tolist()}
+class GivenLayer(Exercise):
+    """A kind given a softmax layer's weights W and inputs x (and maybe more after them)."""
 
-
-class _LayerExercise(Exercise):
-    given = ("W", "x")
-    layouts = ("numerator", "denominator")
-    output = "z"  # the symbol differentiated
+    inputs = (WEIGHTS, LAYER_INPUTS)
 
     _arrays = staticmethod(layer_arrays)
 
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        return draw_layer(rng, options)
+    def logits(self, instance: Instance) -> Array:
+        return logits(*self._arrays(instance))
+
+
+class _LayerExercise(GivenLayer):
+    layouts = ("numerator", "denominator")
+    output = "z"  # the symbol differentiated
+    misconceptions = (VEC_ORDER, OTHER_INSTANCE)
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         n, K = np.shape(instance["W"])
@@ -202,8 +217,9 @@ class LogitsWeightJacobian(_LayerExercise):
 class LayerJacobian(_LayerExercise):
     name = "layer_jacobian"
     title = "The softmax layer's Jacobian dS/dvec(W)"
-    notation = notation("tij", "KKn", "x W z S K n", entry_name="dS_t/dW_ji")
     output = "S"
+    misconceptions = (VEC_ORDER, MISSING_INPUT_FACTOR, DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, OTHER_INSTANCE)
+    notation = notation("tij", "KKn", "x W z S K n", entry_name="dS_t/dW_ji")
 
     def _reference(self, instance: Instance) -> Array:
         return layer_jacobian(*self._arrays(instance))

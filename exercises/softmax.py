@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
 from exercises.base import (
     Array,
-    DrawOptions,
     Exercise,
+    Input,
     Instance,
+    Misconception,
     Property,
     Statement,
     as_numerator,
-    rounded,
-    vector_latex,
-    vector_text,
 )
+from exercises.inputs import vector_latex, vector_text
 from exercises.notation import notation
 
-DEFAULT_K = (3, 6)  # K is drawn in [3, 6) unless the options fix it
+LOGITS = Input("z", "vector", ("K",), "the logits")
+
+NOT_NORMALISED = Misconception(
+    "not_normalised",
+    "You have exp(z_i), shifted or not, without dividing by the sum of exp(z_j): the entries "
+    "of softmax(z) sum to 1.",
+)
+OTHER_INSTANCE = Misconception(
+    "other_instance",
+    "This is the answer for the articles' worked example, not for your own instance: use your own values.",
+)
 #: the step-by-step article's worked example: an answer for it is named other_instance
 ARTICLE_LOGITS = (1.0, 2.0, 3.0)
+DIAGONAL_ONLY = Misconception(
+    "diagonal_only",
+    "Only the diagonal terms S_i (1 - S_i) are there: the off-diagonal terms -S_i S_j are "
+    "missing. dS_i/dz_j is not zero when i and j differ.",
+)
+OUTER_ONLY = Misconception(
+    "outer_only",
+    "You have -S_i S_j everywhere: the diag(S) term is missing, so the diagonal should be "
+    "S_i (1 - S_i), not -S_i^2.",
+)
+USED_LOGITS = Misconception(
+    "used_logits",
+    "You applied the right formula to the logits z instead of the softmax outputs "
+    "S = softmax(z): compute S first, then use it.",
+)
 
 
 def softmax(z: npt.ArrayLike) -> Array:
@@ -47,11 +69,6 @@ def article_answer(exercise: Exercise, instance: Instance) -> dict[str, Array]:
     return {"other_instance": as_numerator(article, exercise.reference(article))}
 
 
-def draw_logits(rng: np.random.Generator, options: DrawOptions) -> list[float]:
-    K = options.K or int(rng.integers(*DEFAULT_K))
-    return rounded(rng, (K,), options).tolist()
-
-
 def logit_edge_cases() -> list[list[float]]:
     """Logits that break a naive softmax or a careless Jacobian."""
     return [
@@ -63,14 +80,20 @@ def logit_edge_cases() -> list[list[float]]:
     ]
 
 
-class Softmax(Exercise):
+class GivenLogits(Exercise):
+    """A kind given the logits z themselves."""
+
+    inputs = (LOGITS,)
+
+    def logits(self, instance: Instance) -> Array:
+        return np.asarray(instance["z"], dtype=np.float64)
+
+
+class Softmax(GivenLogits):
     name = "softmax"
     title = "The softmax function"
-    given = ("z",)
+    misconceptions = (NOT_NORMALISED, OTHER_INSTANCE)
     notation = notation("i", "K", "z K", entry_name="S_i")
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        return {"z": draw_logits(rng, options)}
 
     def _reference(self, instance: Instance) -> Array:
         return softmax(instance["z"])
@@ -108,15 +131,12 @@ class Softmax(Exercise):
         return [{"kind": self.name, "z": z} for z in logit_edge_cases()]
 
 
-class SoftmaxJacobian(Exercise):
+class SoftmaxJacobian(GivenLogits):
     name = "softmax_jacobian"
     title = "The Jacobian of softmax, dS/dz"
-    given = ("z",)
-    notation = notation("ij", "KK", "z S K", entry_name="dS_i/dz_j")
     layouts = ("numerator", "denominator")
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        return {"z": draw_logits(rng, options)}
+    misconceptions = (DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, OTHER_INSTANCE)
+    notation = notation("ij", "KK", "z S K", entry_name="dS_i/dz_j")
 
     def _reference(self, instance: Instance) -> Array:
         return softmax_jacobian(instance["z"])

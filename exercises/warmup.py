@@ -6,12 +6,12 @@ f(x1, x2) = (e^x1 + e^x2, e^x1 x2, 4 x1 + 3 x2^3), whose Jacobian is
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from exercises.base import Array, DrawOptions, Exercise, Instance, Property, Statement, as_numerator
+from exercises.base import Array, Exercise, Input, Instance, Misconception, Property, Statement, as_numerator
 from exercises.notation import notation
+
+POWER_RULE = Misconception("power_rule", "Check the derivative of 3 x2^3: by the power rule it is 9 x2^2.")
 
 
 def jacobian_warmup(x1: float, x2: float) -> Array:
@@ -28,13 +28,10 @@ def jacobian_warmup(x1: float, x2: float) -> Array:
 class JacobianWarmup(Exercise):
     name = "jacobian_warmup"
     title = "Warm-up: a Jacobian of R^2 -> R^3"
-    given = ("x1", "x2")
-    notation = notation("", "", "x1 x2", entry_name="the 3 x 2 matrix")
+    inputs = (Input("x1", "scalar"), Input("x2", "scalar"))
     layouts = ("numerator", "denominator")
-
-    def _draw_values(self, rng: np.random.Generator, options: DrawOptions) -> dict[str, Any]:
-        x1, x2 = np.round(rng.uniform(options.low, options.high, 2), options.decimals) + 0.0
-        return {"x1": float(x1), "x2": float(x2)}
+    misconceptions = (POWER_RULE,)
+    notation = notation("", "", "x1 x2", entry_name="the 3 x 2 matrix")
 
     def _reference(self, instance: Instance) -> Array:
         return jacobian_warmup(instance["x1"], instance["x2"])

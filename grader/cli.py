@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
 
 EXIT_UNUSABLE = 2
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--answer", required=True, type=Path, help="the answer's text")
     check.add_argument("--format", required=True, choices=FORMATS, help="how the answer is written")
     check.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    check.add_argument(
+        "--earlier", action="append", default=[], metavar="KIND=FILE",
+        help="the student's own answer to an earlier part of the same instance (repeatable): "
+        "a wrong answer right for it earns follow-through credit",
+    )
     check.set_defaults(handler=_check)
 
     serve = commands.add_parser("serve", help="serve the web application and its API")
@@ -99,8 +105,9 @@ def _check(args: argparse.Namespace) -> int:
             f"instance file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
     answer = _read_text(args.answer, "answer")
+    earlier = [_earlier_answer(option) for option in args.earlier]
     try:
-        verdict = grade(instance, answer, args.format)
+        verdict = grade(instance, answer, args.format, earlier=earlier)
     except InstanceError as error:
         raise UsageError(f"unusable instance: {error}") from None
     if args.json:
@@ -108,6 +115,17 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(format_verdict(verdict))
     return 0
+
+
+def _earlier_answer(option: str) -> EarlierAnswer:
+    import exercises
+
+    kind, sep, path = option.partition("=")
+    if not sep or not kind or not path:
+        raise UsageError(f"--earlier takes KIND=FILE, not {option!r}")
+    if kind not in exercises.KINDS:
+        raise UsageError(f"--earlier: unknown kind {kind!r}: the kinds are {', '.join(exercises.KINDS)}")
+    return EarlierAnswer(kind, _read_text(Path(path), "earlier answer"))
 
 
 def format_verdict(verdict: Verdict) -> str:

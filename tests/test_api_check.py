@@ -67,6 +67,12 @@ def test_kinds_lists_the_catalog(client, people):
     assert {k["kind"] for k in body["kinds"]} == set(exercises.KINDS)
     layer = next(k for k in body["kinds"] if k["kind"] == "layer_jacobian")
     assert layer["signature"] == "layer_jacobian(W, x)"
+    weight_grad = next(k for k in body["kinds"] if k["kind"] == "cross_entropy_weight_grad")
+    assert [(i["name"], i["type"], i["size"]) for i in weight_grad["inputs"]] == [
+        ("W", "matrix", ["n", "K"]),
+        ("x", "vector", ["n"]),
+        ("c", "class_index", ["K"]),
+    ]
 
 
 def test_preview_draws_an_instance(client, people):
@@ -216,3 +222,15 @@ def test_a_formula_wrong_elsewhere_shows_the_hidden_instance_with_its_values(cli
                        headers=people["alice"].headers).get_json()
     assert body["correct"] is False
     assert body["failed_instance"]["given"] is False and "expected" in body["failed_instance"]
+
+
+def test_check_follows_through_from_an_earlier_formula(client, people):
+    body = client.post(
+        "/api/v1/check",
+        json={"instance": {"kind": "softmax_jacobian", "z": ARTICLE_Z}, "format": "formula",
+              "answer": "diag(exp(z)) - exp(z) exp(z)^T",
+              "earlier": {"softmax": {"answer": "exp(z_i)", "format": "formula"}}},
+        headers=people["alice"].headers,
+    ).get_json()
+    assert [f["code"] for f in body["feedback"]] == ["follow_through"]
+    assert body["follow_through"]["from"] == ["softmax"]

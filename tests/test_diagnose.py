@@ -7,7 +7,7 @@ import pytest
 
 import exercises
 from exercises import DrawOptions
-from grader.judge.diagnose import judge_array
+from grader.judge.diagnose import MESSAGES, judge_array
 from tests import articles
 
 SEEDS = range(8)
@@ -150,6 +150,47 @@ def test_nothing_right_is_incorrect() -> None:
     assert verdict.codes == ["incorrect", "property"]
     assert "sum to zero" in verdict.feedback[1].message
     assert verdict.score == 0.0
+
+
+# ---- whose message is whose ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.KINDS))
+def test_each_kind_declares_a_message_for_every_mistake_it_lists(kind: str) -> None:
+    exercise = exercises.get(kind)
+    # some mistakes exist only at some sizes: other_instance at the articles' sizes
+    sizes = (DrawOptions(), DrawOptions(K=3), DrawOptions(n=3, K=5))
+    listed = {code for options in sizes for code in exercise.mistakes(exercise.draw(0, options))}
+    assert {m.code for m in exercise.misconceptions} == listed
+    assert all(exercise.message(code) for code in listed)
+
+
+def test_the_grader_keeps_only_the_messages_every_kind_shares() -> None:
+    own = {m.code for exercise in exercises.KINDS.values() for m in exercise.misconceptions}
+    assert not own & set(MESSAGES)
+    assert {"transpose", "sign"} <= set(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "words"),
+    [
+        ("softmax", "not_normalised", "You have exp(z_i), shifted or not, without dividing"),
+        ("softmax_jacobian", "diagonal_only", "the off-diagonal terms -S_i S_j are missing"),
+        ("softmax_jacobian", "outer_only", "the diag(S) term is missing"),
+        ("layer_jacobian", "used_logits", "You applied the right formula to the logits z instead"),
+        ("layer_jacobian", "missing_input_factor", "The factor x_j is missing"),
+        ("layer_jacobian", "vec_order", "Your columns follow W flattened row by row"),
+        ("cross_entropy_weight_grad", "forgot_one_hot", "Your gradient is S itself"),
+        ("cross_entropy_logits_grad", "used_logits", "compute S first, then use it"),
+        ("jacobian_warmup", "power_rule", "by the power rule it is 9 x2^2"),
+    ],
+)
+def test_a_kinds_mistake_is_named_with_its_own_message(kind: str, code: str, words: str) -> None:
+    exercise = exercises.get(kind)
+    instance = exercise.draw(1)
+    verdict = judge_array(exercise, instance, exercise.mistakes(instance)[code])
+    assert verdict.codes == [code]
+    assert verdict.feedback[0].message == exercise.message(code) and words in verdict.feedback[0].message
 
 
 # ---- the sharper typed diagnosis: not_normalised, precision, class_index, other_instance ----

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import exercises
-from exercises import DrawOptions, InstanceError
+from exercises import DrawOptions, Exercise, Input, InstanceError
 from exercises.cross_entropy import cross_entropy_logits_grad, cross_entropy_weight_grad
 from exercises.layer import layer_jacobian, logits, logits_weight_jacobian, row_major
 from exercises.softmax import softmax, softmax_jacobian
@@ -277,3 +277,105 @@ def test_suite_has_given_random_and_edge_instances(kind: str) -> None:
 def test_malformed_instances_are_refused_with_a_message(instance: object, message: str) -> None:
     with pytest.raises(InstanceError, match=message):
         exercises.validate(instance)
+
+
+# ---- the declared inputs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "declared"),
+    [
+        ("softmax", [("z", "vector", ("K",))]),
+        ("softmax_jacobian", [("z", "vector", ("K",))]),
+        ("logits_weight_jacobian", [("W", "matrix", ("n", "K")), ("x", "vector", ("n",))]),
+        ("layer_jacobian", [("W", "matrix", ("n", "K")), ("x", "vector", ("n",))]),
+        ("cross_entropy_logits_grad", [("z", "vector", ("K",)), ("c", "class_index", ("K",))]),
+        (
+            "cross_entropy_weight_grad",
+            [("W", "matrix", ("n", "K")), ("x", "vector", ("n",)), ("c", "class_index", ("K",))],
+        ),
+        ("jacobian_warmup", [("x1", "scalar", ()), ("x2", "scalar", ())]),
+    ],
+)
+def test_each_kind_declares_the_given_values_of_the_conventions(kind: str, declared: list) -> None:
+    exercise = exercises.get(kind)
+    assert [(given.name, given.type, given.size) for given in exercise.inputs] == declared
+    assert exercise.given == tuple(name for name, _, _ in declared)
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "drawn"),
+    [
+        ("softmax", DrawOptions(n=2, K=3), {"z": [0.55, -0.92, -1.84]}),
+        ("cross_entropy_logits_grad", None, {"z": [-0.92, -1.84, -1.93, 1.25, 1.65], "c": 3}),
+        (
+            "cross_entropy_weight_grad",
+            DrawOptions(n=2, K=3),
+            {"W": [[0.55, -0.92, -1.84], [-1.93, 1.25, 1.65]], "x": [0.43, 0.92], "c": 1},
+        ),
+        ("jacobian_warmup", None, {"x1": 0.55, "x2": -0.92, "layout": "numerator"}),
+    ],
+)
+def test_a_seed_draws_what_it_always_drew(kind: str, options: DrawOptions | None, drawn: dict) -> None:
+    # a student's instance not yet stored is drawn again from its seed: it must not change
+    assert exercises.get(kind).draw(0, options) == {"kind": kind, **drawn}
+
+
+def test_function_arguments_follow_the_declared_types() -> None:
+    exercise = exercises.get("cross_entropy_weight_grad")
+    arguments = exercise.arguments(exercise.draw(2))
+    assert list(arguments) == ["W", "x", "c"]
+    assert arguments["W"].dtype == np.float64 and arguments["W"].ndim == 2 and arguments["x"].ndim == 1
+    assert type(arguments["c"]) is int
+    warmup = exercises.get("jacobian_warmup")
+    assert warmup.arguments({"kind": "jacobian_warmup", "x1": 1, "x2": 2}) == {"x1": 1.0, "x2": 2.0}
+
+
+def test_sizes_come_from_the_declared_symbols() -> None:
+    exercise = exercises.get("cross_entropy_weight_grad")
+    instance = exercise.draw(1, DrawOptions(n=2, K=4))
+    assert exercise.sizes(instance) == {"n": 2, "K": 4} and exercise.num_classes(instance) == 4
+    assert exercises.get("jacobian_warmup").num_classes(exercises.get("jacobian_warmup").draw(1)) == 0
+    assert exercise.describe(instance) == "W of shape (2, 4), x of shape (2,), c = " + str(instance["c"])
+
+
+def test_values_that_follow_one_size_must_agree_and_the_message_names_them() -> None:
+    instance = {"kind": "cross_entropy_weight_grad", "W": [[1, 2], [3, 4]], "x": [1, 2, 3], "c": 0}
+    with pytest.raises(InstanceError, match="W has 2 rows but x has 3 entries: both are n"):
+        exercises.validate(instance)
+    with pytest.raises(InstanceError, match=r"c = 2 is out of range: classes are 0\.\.1"):
+        exercises.validate({**instance, "x": [1, 2], "c": 2})
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ((Input("c", "class_index", ("K",)),), "no vector or matrix"),
+        ((Input("z", "vector", ("K",)), Input("z", "scalar")), "distinct"),
+        ((Input("layout", "scalar"),), "distinct"),
+    ],
+)
+def test_registering_refuses_declarations_that_do_not_hold_together(declared: tuple, message: str) -> None:
+    class Broken(Exercise):
+        name = "broken"
+        title = "Broken"
+        inputs = declared
+
+        def _reference(self, instance: dict) -> np.ndarray:
+            return np.zeros(1)
+
+        def statement(self, instance: dict) -> exercises.Statement:
+            return exercises.Statement("", "")
+
+    with pytest.raises(ValueError, match=message):
+        exercises.register(Broken())
+    assert "broken" not in exercises.KINDS
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [(("v", "tensor", ("K",)), "unknown type"), (("v", "matrix", ("K",)), "follows 2 size")],
+)
+def test_an_input_declaration_is_checked(arguments: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Input(*arguments)

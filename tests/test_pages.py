@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import exercises
+from grader.judge.answers.detect import detect_format
 from grader.service import variants
 from grader.service.models import Item, Submission
 from grader.web import charts
@@ -151,6 +152,8 @@ def test_exercise_page_shows_mathml_given_values_and_forms(
     assert 'id="copy-numpy">import numpy as np' in page
     assert '<label for="answer">' in page and '<label for="code">' in page
     assert "data-tab-indents" in page and "def layer_jacobian(W, x):" in page
+    assert "the weights, one row per input, one column per class, 3 × 5 matrix" in page
+    assert "It receives W and x as numpy arrays" in page and "large logits included" in page
 
 
 def test_transpose_then_right_answer(client: FlaskClient, build: Builder, school: dict[str, Any]) -> None:
@@ -450,7 +453,7 @@ def test_statement_math_becomes_mathml_and_text_is_escaped() -> None:
     ],
 )
 def test_detect_format(text: str, expected: str) -> None:
-    assert display.detect_format(text) == expected
+    assert detect_format(text) == expected
 
 
 def test_notations_paste_back() -> None:
@@ -464,6 +467,29 @@ def test_notations_paste_back() -> None:
     assert "W = [" in found["matlab"] and "; " in found["matlab"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [
+        ("softmax", "z as a numpy array"),
+        ("cross_entropy_weight_grad", "W and x as numpy arrays and c as an int"),
+        ("jacobian_warmup", "x1 and x2 as floats"),
+    ],
+)
+def test_the_arguments_a_function_receives_follow_the_declaration(kind: str, hint: str) -> None:
+    assert display.arguments_hint(exercises.get(kind)) == hint
+
+
+def test_given_values_are_shown_by_their_declared_type() -> None:
+    exercise = exercises.get("cross_entropy_weight_grad")
+    instance = {"kind": exercise.name, "W": [[1.0, -0.5], [0.25, 2.0]], "x": [0.5, -1.0], "c": 1}
+    shown = {given.name: (given.what, given.rows) for given in display.given_values(exercise, instance)}
+    assert shown["W"][1] == [["1", "-0.5"], ["0.25", "2"]] and shown["W"][0].endswith("2 × 2 matrix")
+    assert shown["x"] == ("the inputs, vector of 2", [["0.5", "-1"]])
+    assert shown["c"] == ("the true class, 0-based index", [["1"]])
+    matlab = {n.key: n.text for n in display.notations(exercise, instance)}["matlab"]
+    assert "c = 1;  % 0-based class index" in matlab and "x = [0.5; -1];  % a column" in matlab
+
+
 def test_charts_are_accessible_svg() -> None:
     bins = [charts.Bar("0–50%", 1), charts.Bar("50–100%", 3)]
     svg = str(charts.histogram(bins, "Scores <all>", "score", chart_id="h"))
@@ -471,6 +497,21 @@ def test_charts_are_accessible_svg() -> None:
     bars = str(charts.frequency_bars([charts.Bar("transpose", 3), charts.Bar("sign", 5)], "Codes"))
     assert bars.index("sign") < bars.index("transpose")
     assert "No data yet" in str(charts.frequency_bars([], "Codes"))
+
+
+@pytest.mark.parametrize("answer", ["[" * 5000 + "]" * 5000, "[" * 100_000, "{" * 5000 + "}" * 5000])
+def test_deeply_nested_answers_get_a_message_not_an_error(
+    client: FlaskClient, school: dict[str, Any], answer: str
+) -> None:
+    log_in(client, "alice")
+    path = f"/items/{school['items'][0]}"
+    preview = post(client, f"{path}/preview", {"answer": answer, "format": "auto"}, path)
+    assert preview.status_code == 200
+    assert "Not readable" in preview.get_data(as_text=True)
+    submitted = post(client, f"{path}/submit", {"answer": answer, "format": "auto"}, path)
+    assert submitted.status_code in (200, 302, 422)
+    page = client.get(path).get_data(as_text=True)
+    assert "Something went wrong" not in submitted.get_data(as_text=True) + page
 
 
 def test_the_formula_tab_previews_and_grades_a_formula(

@@ -1,9 +1,10 @@
 """Judging one array: shape, finiteness, the misconception it matches, and what is off.
 
-The kind's catalog lists its own wrong answers (``Exercise.mistakes``); the
-transformations every kind shares (transpose, sign, scale) live here. A wrong
-answer is matched against each; where none matches, the feedback says which
-property of the true answer fails and where the wrong entries lie.
+The kind's catalog lists its own wrong answers (``Exercise.mistakes``) with their
+messages (``Exercise.misconceptions``); the transformations every kind shares
+(transpose, sign, scale) and their messages live here. A wrong answer is matched
+against each; where none matches, the feedback says which property of the true
+answer fails and where the wrong entries lie.
 """
 
 from __future__ import annotations
@@ -24,47 +25,13 @@ SCALE_MIN_RATIO_GAP = 0.02  # a ratio this close to 1 is a precision problem, no
 PRECISION_DIGITS = 3  # what the precision message asks for
 ROUNDINGS = np.arange(0, 5)  # significant figures (and decimals) a too-short entry may have kept
 
+#: the messages of the mistakes every kind shares; a kind's own are in its catalog entry
 MESSAGES: dict[str, str] = {
     "transpose": (
         "Your matrix is the transpose of the expected one: rows and columns are swapped. "
         "Check the layout asked for: {layout_hint}"
     ),
-    "vec_order": (
-        "Your columns follow W flattened row by row; vec(W) stacks the columns of W, so entry "
-        "(i-1)n + j of vec(W) is W_ji (input j, class i). Reorder your columns."
-    ),
     "sign": "Every entry has the right size but the wrong sign: check the sign of each term.",
-    "diagonal_only": (
-        "Only the diagonal terms S_i (1 - S_i) are there: the off-diagonal terms -S_i S_j are "
-        "missing. dS_i/dz_j is not zero when i and j differ."
-    ),
-    "outer_only": (
-        "You have -S_i S_j everywhere: the diag(S) term is missing, so the diagonal should be "
-        "S_i (1 - S_i), not -S_i^2."
-    ),
-    "used_logits": (
-        "You applied the right formula to the logits z instead of the softmax outputs "
-        "S = softmax(z): compute S first, then use it."
-    ),
-    "missing_input_factor": (
-        "The factor x_j is missing: by the chain rule each entry is dS_t/dz_i times dz_i/dW_ji = x_j."
-    ),
-    "forgot_one_hot": (
-        "Your gradient is S itself: subtract the one-hot vector y of the true class, dL/dz = S - y."
-    ),
-    "not_normalised": (
-        "You have exp(z_i), shifted or not, without dividing by the sum of exp(z_j): the entries "
-        "of softmax(z) sum to 1."
-    ),
-    "power_rule": "Check the derivative of 3 x2^3: by the power rule it is 9 x2^2.",
-    "class_index": (
-        "Your one-hot vector y marks the neighbouring class: the statement numbers classes from 1, "
-        "so class c is entry c counting from 1 (index c - 1 counting from 0)."
-    ),
-    "other_instance": (
-        "This is the answer for the articles' worked example, not for your own instance: "
-        "use your own values."
-    ),
     "precision": (
         "Your entries are the right values rounded too far: give at least "
         f"{PRECISION_DIGITS} significant figures."
@@ -147,7 +114,7 @@ def name_mistake(
                 or (codes[0] in UP_TO_A_FACTOR and len(codes) == 1 and _proportional(wrong, received, tol))
             )
         ):
-            return [Feedback(code=code, message=_message(code, instance)) for code in codes]
+            return [Feedback(code=code, message=_message(exercise, code, instance)) for code in codes]
     if received.shape == expected.shape and np.all(np.isfinite(received)):
         return _scale_feedback(expected, received, tol)
     return None
@@ -227,7 +194,10 @@ def _scale_feedback(expected: Array, received: Array, tol: Tolerance) -> list[Fe
     ]
 
 
-def _message(code: str, instance: Instance) -> str:
+def _message(exercise: Exercise, code: str, instance: Instance) -> str:
+    own = exercise.message(code)
+    if own is not None:
+        return own
     layout = instance.get("layout", "numerator")
     hint = (
         "numerator layout puts outputs in rows and inputs in columns."

@@ -53,18 +53,11 @@ class Case:
     instance: Instance
     expected: Array
     given: bool = False
-
-    def logits(self) -> Array | None:
-        if "z" in self.instance:
-            return np.asarray(self.instance["z"], dtype=np.float64)
-        if "W" in self.instance and "x" in self.instance:
-            return np.asarray(self.instance["W"]).T @ np.asarray(self.instance["x"])
-        return None
+    logits: Array | None = None  # what the instance feeds to softmax, if the kind says
 
     @property
     def large_logits(self) -> bool:
-        z = self.logits()
-        return z is not None and bool(np.abs(z).max() >= LARGE_LOGIT)
+        return self.logits is not None and bool(np.abs(self.logits).max() >= LARGE_LOGIT)
 
 
 def grade_function(
@@ -132,7 +125,12 @@ def suite_instances(exercise: Exercise, given: Instance | None, seed: int) -> li
 
 def expected_cases(exercise: Exercise, instances: list[Instance], given_first: bool) -> list[Case]:
     return [
-        Case(instance, exercise.reference(instance), given=given_first and index == 0)
+        Case(
+            instance,
+            exercise.reference(instance),
+            given=given_first and index == 0,
+            logits=exercise.logits(instance),
+        )
         for index, instance in enumerate(instances)
     ]
 
@@ -164,7 +162,7 @@ def _judge_suite(
     if outcome is None:
         return feedback  # the stop above says why it never returned
     if not outcome.ok:
-        feedback.append(_call_feedback(first, case, outcome))
+        feedback.append(_call_feedback(exercise, first, case, outcome))
         return feedback
     if _unstable(cases, result.calls, passed):
         feedback.append(Feedback(code="unstable_softmax", message=UNSTABLE_MESSAGE))
@@ -175,7 +173,7 @@ def _judge_suite(
     verdict.wrong_entries = judged.wrong_entries
     verdict.wrong_count = judged.wrong_count
     verdict.total_count = judged.total_count
-    where = f"{_where(first, case)}: "
+    where = f"{_where(exercise, first, case)}: "
     feedback.extend(Feedback(code=f.code, message=where + f.message) for f in judged.feedback)
     if not judged.feedback:
         feedback.append(
@@ -234,8 +232,8 @@ def _stop_feedback(result: SandboxResult, returned: int, total: int) -> Feedback
     return Feedback(code=code, message=message + ".")
 
 
-def _call_feedback(index: int, case: Case, outcome: CallOutcome) -> Feedback:
-    where = _where(index, case)
+def _call_feedback(exercise: Exercise, index: int, case: Case, outcome: CallOutcome) -> Feedback:
+    where = _where(exercise, index, case)
     if outcome.status == "memory":
         return Feedback(code="memory", message=f"{where} your function ran out of memory.")
     if outcome.status == "not_array":
@@ -262,20 +260,10 @@ def _failed_instance(index: int, case: Case, outcome: CallOutcome | None) -> dic
     return shown
 
 
-def _where(index: int, case: Case) -> str:
+def _where(exercise: Exercise, index: int, case: Case) -> str:
     if case.given:
-        return f"On the instance given ({_describe(case.instance)})"
-    return f"On hidden instance {index + 1} ({_describe(case.instance)})"
-
-
-def _describe(instance: Instance) -> str:
-    parts = []
-    for key, value in instance.items():
-        if key in ("kind", "layout"):
-            continue
-        shape = np.shape(value)
-        parts.append(f"{key} of shape {shape}" if shape else f"{key} = {value}")
-    return ", ".join(parts)
+        return f"On the instance given ({exercise.describe(case.instance)})"
+    return f"On hidden instance {index + 1} ({exercise.describe(case.instance)})"
 
 
 def _plain(value: Any) -> Any:

@@ -77,6 +77,11 @@ class Verdict(BaseModel):
     instances_passed: int | None = None
     instances_total: int | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    follow_through: dict[str, Any] | None = Field(
+        default=None,
+        description="set when a wrong answer is right for the student's own earlier part(s): "
+        "{'from': [KIND, ...], 'share': the share of the credit it earns}",
+    )
 
     @property
     def codes(self) -> list[str]:

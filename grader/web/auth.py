@@ -8,10 +8,6 @@ cookies on its own, never an Authorization header.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
 from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
@@ -26,8 +22,6 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 API_PREFIX = "/api/"
 SESSION_PATH = "/api/v1/session"  # cookie login: the one API write that needs no credentials
 SESSION_USER_KEY = "user_id"
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def load_user() -> None:
@@ -89,15 +83,6 @@ def current_instructor() -> User:
     if not user.is_instructor:
         raise forbidden("only instructors may do this")
     return user
-
-
-def login_required(view: F) -> F:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        current_user()
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
 
 
 def login_user(user: User) -> None:

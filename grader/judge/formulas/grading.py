@@ -67,7 +67,10 @@ FORMULA_MESSAGES: dict[str, str] = {
 
 def grade_formula(exercise: Exercise, instance: Instance, text: str, *, seed: int | None = None) -> Verdict:
     """The verdict on formula ``text`` answering ``instance`` (already validated)."""
-    notation = exercise.notation  # type: ignore[attr-defined]
+    notation = exercise.notation
+    if notation is None:
+        error = FormulaError(f"{exercise.name} takes no formula answers: answer with a matrix or code")
+        return _refused(exercise, instance, error, None)
     try:
         tree = parse(text, notation)
     except FormulaError as error:
@@ -112,7 +115,8 @@ def grade_formula(exercise: Exercise, instance: Instance, text: str, *, seed: in
 
 def answer_on(tree: Expression, exercise: Exercise, instance: Instance) -> npt.NDArray[np.float64]:
     """The formula's answer on one instance; exp overflowing on huge logits is retried in long double."""
-    notation = exercise.notation  # type: ignore[attr-defined]
+    notation = exercise.notation
+    assert notation is not None, f"{exercise.name} takes no formulas"
     values = symbol_values(instance)
     layout = instance.get("layout", "numerator")
     answer = evaluate(tree, notation, values, layout)
@@ -121,6 +125,16 @@ def answer_on(tree: Expression, exercise: Exercise, instance: Instance) -> npt.N
     if len(notation.entry) == 1 and answer.ndim == 2 and 1 in answer.shape:
         answer = answer.ravel()  # a vector written as a column or a row is the same vector
     return answer
+
+
+def formula_answer(exercise: Exercise, text: str, instance: Instance) -> npt.NDArray[np.float64] | None:
+    """A formula's answer to ``exercise`` on an instance (in its layout), or None if it cannot be had."""
+    if exercise.notation is None:
+        return None
+    try:
+        return answer_on(parse(text, exercise.notation), exercise, instance)
+    except FormulaError:
+        return None
 
 
 def symbol_values(instance: Instance) -> dict[str, Any]:

@@ -6,13 +6,14 @@ from spectree import Response
 
 import exercises
 from exercises import DrawOptions, InstanceError
+from grader.judge.follow_through import EarlierAnswer
 from grader.judge.grading import grade
 from grader.judge.verdict import Verdict
 from grader.service import variants
 from grader.service.db import get_session, reading
 from grader.service.variants import fresh_seed
 from grader.web.api import bp
-from grader.web.api.schemas import CheckIn, ErrorOut, KindOut, KindsOut, PreviewIn, PreviewOut
+from grader.web.api.schemas import CheckIn, ErrorOut, InputOut, KindOut, KindsOut, PreviewIn, PreviewOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid
@@ -43,7 +44,8 @@ def check(json: CheckIn) -> Verdict:
                     f"your answer to it (POST /api/v1/submissions with item_id {item_id}), where "
                     "it counts as an attempt",
                 )
-        verdict = grade(json.instance, json.answer, json.format)
+        earlier = [EarlierAnswer(kind, part.answer, part.format) for kind, part in json.earlier.items()]
+        verdict = grade(json.instance, json.answer, json.format, earlier=earlier)
     except InstanceError as error:
         raise invalid(f"unusable instance: {error}") from None
     return verdict if user.is_instructor else verdict.without_answers()
@@ -62,6 +64,10 @@ def kinds() -> KindsOut:
                 title=exercise.title,
                 signature=exercise.signature,
                 given=list(exercise.given),
+                inputs=[
+                    InputOut(name=given.name, type=given.type, size=list(given.size), meaning=given.meaning)
+                    for given in exercise.inputs
+                ],
                 layouts=list(exercise.layouts),
             )
             for name, exercise in exercises.KINDS.items()

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from exercises.base import MAX_SIZE
+from exercises.inputs import InputType
 from grader.judge.verdict import ANSWER_FORMS, AnswerForm, AnswerFormat, Verdict
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
@@ -64,10 +65,30 @@ class UserOut(BaseModel):
 # ---- grading without storing ------------------------------------------------------
 
 
+class EarlierIn(RequestModel):
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
+    format: Literal["auto", "json", "text", "formula"] = Field(
+        default="auto", description="how the earlier answer is written; auto detects it as the pages do"
+    )
+
+
 class CheckIn(RequestModel):
     instance: dict[str, Any] = Field(description="an exercise instance (shared/contract.md)")
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
     format: AnswerFormat
+    earlier: dict[str, EarlierIn] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="the student's own answers to earlier parts of the same instance, by kind: "
+        "a wrong answer right for them earns follow-through credit",
+    )
+
+
+class InputOut(BaseModel):
+    name: str
+    type: InputType
+    size: list[str] = Field(description="the size symbols it follows, e.g. ['n', 'K'] for an n x K matrix")
+    meaning: str
 
 
 class KindOut(BaseModel):
@@ -75,6 +96,7 @@ class KindOut(BaseModel):
     title: str
     signature: str = Field(description="the function a Python answer defines")
     given: list[str]
+    inputs: list[InputOut] = Field(description="the given values by type, in the order of the signature")
     layouts: list[str]
 
 

@@ -22,8 +22,8 @@ from grader.web.api.schemas import AssignmentIn, ItemSpec
 from grader.web.api.spec import describe_validation_error
 from grader.web.errors import ApiError
 from grader.web.pages.base import bp, not_found, page_instructor
+from grader.web.pages.display import instance_view
 from grader.web.pages.instructor import instructed_course
-from grader.web.pages.student import instance_view
 
 BLANK_ROWS = 2
 MAX_ROWS = 50

@@ -1,23 +1,25 @@
-"""What the templates show, computed in Python: given values, their copyable notations,
-the answer grid with the entries that are off, the answer format a text is written in.
+"""What the templates show, computed in Python: an instance as a student reads it (its
+given values and their copyable notations, as the kind declares them), a stored
+submission with what may be shown of its verdict, the answer grid with the entries
+that are off, the answer format a text is written in.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from exercises import Exercise
-from exercises.notation import notation
-from grader.judge.answers import ParseError, read_answer
-from grader.judge.formulas import FormulaError, parse
+import numpy as np
+from markupsafe import Markup
 
-PYTHON_HINT = re.compile(r"^\s*(def|import|from)\s", re.MULTILINE)
-# every symbol and the usual indices: whether a text reads as some kind's formula
-ANY_FORMULA = notation("ijkt", "KKKK", "z S x W y K n x1 x2", has_class=True)
+import exercises
+from exercises import Exercise, Input
+from grader.judge.answers import ParseError, read_answer
+from grader.service.models import Submission
+from grader.web.mathml import render_statement
+
 MAX_GRID_ENTRIES = 400  # a larger grid is not worth drawing; the entry list still says which
 
 
@@ -44,20 +46,97 @@ class Cell:
     title: str
 
 
+@dataclass(frozen=True)
+class InstanceView:
+    """An instance as a student reads it: statement, given values, what to answer."""
+
+    exercise: Exercise
+    instance: dict[str, Any]
+    title: str
+    statement_html: Markup
+    statement_text: str
+    givens: list[GivenValue]
+    notations: list[Notation]
+    expected_shape: tuple[int, ...]
+    signature: str
+    arguments_hint: str
+    hidden_cases: str
+    code_template: str
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    """A stored submission with what may be shown of its verdict."""
+
+    submission: Submission
+    status: str
+    verdict: dict[str, Any] | None
+    feedback_hidden: bool
+    late: bool
+    grid: list[list[Cell]] | None
+
+
+def instance_view(kind: str, instance: dict[str, Any]) -> InstanceView:
+    exercise = exercises.get(kind)
+    statement = exercise.statement(instance)
+    arguments = ", ".join(exercise.given)
+    return InstanceView(
+        exercise=exercise,
+        instance=instance,
+        title=exercise.title,
+        statement_html=render_statement(statement.latex),
+        statement_text=statement.text,
+        givens=given_values(exercise, instance),
+        notations=notations(exercise, instance),
+        expected_shape=exercise.expected_shape(instance),
+        signature=exercise.signature,
+        arguments_hint=arguments_hint(exercise),
+        hidden_cases="large logits" if exercise.logits(instance) is not None else "edge cases",
+        code_template=f"import numpy as np\n\n\ndef {exercise.name}({arguments}):\n    ",
+    )
+
+
+def submission_view(submission: Submission, feedback_hidden: bool) -> SubmissionView:
+    """What a page shows of a stored submission: its status, its verdict, its answer grid."""
+    job = submission.job
+    if submission.verdict is not None:
+        status = "graded"
+    elif job is not None and job.state == "failed":
+        status = "failed"
+    else:
+        status = "pending"
+    grid = None
+    if status == "graded" and not feedback_hidden and submission.format not in ("python", "formula"):
+        grid = _answer_grid(submission)
+    return SubmissionView(submission, status, submission.verdict, feedback_hidden, submission.late, grid)
+
+
+def _answer_grid(submission: Submission) -> list[list[Cell]] | None:
+    verdict = submission.verdict or {}
+    expected, received = verdict.get("expected_shape"), verdict.get("received_shape")
+    if expected is not None and received is not None and expected != received:
+        return None
+    try:
+        array = read_answer(submission.answer, submission.format).array  # type: ignore[arg-type]
+    except ParseError:
+        return None
+    if array.ndim > 2 or not np.all(np.isfinite(array)):
+        return None
+    return answer_grid(array.tolist(), verdict.get("wrong_entries", []))
+
+
 def given_values(exercise: Exercise, instance: Mapping[str, Any]) -> list[GivenValue]:
     """The given values of an instance as rows of numbers (a vector is shown as one row)."""
     found = []
-    for name in exercise.given:
-        value = instance[name]
-        if name == "c":
-            found.append(GivenValue(name, "true class, 0-based index", [[str(value)]]))
-        elif isinstance(value, list) and value and isinstance(value[0], list):
-            shape = f"{len(value)} × {len(value[0])} matrix"
-            found.append(GivenValue(name, shape, [[number_text(v) for v in row] for row in value]))
-        elif isinstance(value, list):
-            found.append(GivenValue(name, f"vector of {len(value)}", [[number_text(v) for v in value]]))
+    for given in exercise.inputs:
+        value = instance[given.name]
+        if given.type == "matrix":
+            rows = [[number_text(v) for v in row] for row in value]
+        elif given.type == "vector":
+            rows = [[number_text(v) for v in value]]
         else:
-            found.append(GivenValue(name, "number", [[number_text(value)]]))
+            rows = [[number_text(value)]]
+        found.append(GivenValue(given.name, given.what(value), rows))
     return found
 
 
@@ -66,12 +145,13 @@ def notations(exercise: Exercise, instance: Mapping[str, Any]) -> list[Notation]
     values = {name: instance[name] for name in exercise.given}
     numpy_lines = ["import numpy as np"]
     matlab_lines = []
-    for name, value in values.items():
-        if isinstance(value, list):
-            numpy_lines.append(f"{name} = np.array({json.dumps(value)})")
+    for given in exercise.inputs:
+        value = values[given.name]
+        if given.is_array:
+            numpy_lines.append(f"{given.name} = np.array({json.dumps(value)})")
         else:
-            numpy_lines.append(f"{name} = {json.dumps(value)}")
-        matlab_lines.append(_matlab(name, value))
+            numpy_lines.append(f"{given.name} = {json.dumps(value)}")
+        matlab_lines.append(_matlab(given, value))
     return [
         Notation("numpy", "numpy", "\n".join(numpy_lines)),
         Notation("json", "JSON", json.dumps(values)),
@@ -79,43 +159,34 @@ def notations(exercise: Exercise, instance: Mapping[str, Any]) -> list[Notation]
     ]
 
 
-def _matlab(name: str, value: Any) -> str:
-    if name == "c":
-        return f"c = {value};  % 0-based class index, as in the data (MATLAB's c + 1)"
-    if isinstance(value, list) and value and isinstance(value[0], list):
+def _matlab(given: Input, value: Any) -> str:
+    name = given.name
+    if given.type == "class_index":
+        return f"{name} = {value};  % 0-based class index, as in the data (MATLAB's {name} + 1)"
+    if given.type == "matrix":
         return f"{name} = [" + "; ".join(" ".join(number_text(v) for v in row) for row in value) + "];"
-    if isinstance(value, list):
+    if given.type == "vector":
         return f"{name} = [" + "; ".join(number_text(v) for v in value) + "];  % a column"
     return f"{name} = {number_text(value)};"
+
+
+def arguments_hint(exercise: Exercise) -> str:
+    """What a function answer receives, from the declared inputs: ``W and x as numpy arrays
+    and c as an int``."""
+    by_type: dict[str, list[str]] = {}
+    for given in exercise.inputs:
+        by_type.setdefault(given.argument_type, []).append(given.name)
+    parts = []
+    for received, names in by_type.items():
+        plural = len(names) > 1
+        what = f"{received}s" if plural else ("an " if received[0] in "aeiou" else "a ") + received
+        parts.append(f"{' and '.join(names)} as {what}")
+    return " and ".join(parts)
 
 
 def number_text(value: Any) -> str:
     """A number as short as it reads: 0.05, 1.8e+03, 2."""
     return f"{value + 0.0:g}" if isinstance(value, float) else str(value)  # + 0.0: no "-0"
-
-
-def detect_format(answer: str) -> str:
-    """The format an answer is most likely written in: python, json, text or formula."""
-    if PYTHON_HINT.search(answer):
-        return "python"
-    try:
-        parsed = json.loads(answer)
-    except ValueError:
-        return "formula" if _formula_not_matrix(answer) else "text"
-    return "json" if isinstance(parsed, list | int | float) else "text"
-
-
-def _formula_not_matrix(answer: str) -> bool:
-    """Unreadable as a typed matrix, but a formula: ``S_i (delta_ij - S_j)``, ``diag(S) - S S^T``."""
-    try:
-        read_answer(answer, "text")
-    except ParseError:
-        try:
-            parse(answer, ANY_FORMULA)
-        except FormulaError as error:
-            return error.code == "formula_index"
-        return True
-    return False
 
 
 def answer_grid(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
 from grader.web.api import access
 from grader.web.pages.base import bp, not_found, page_instructor
-from grader.web.pages.student import shown
+from grader.web.pages.display import submission_view
 
 WRONG_ANSWERS_PER_CODE = 10
 SORT_KEYS = ("name", "section", "total")
@@ -51,13 +50,6 @@ def course(course_id: int) -> str:
 
 
 # ---- the gradebook ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    item: Item | None = None
 
 
 @bp.get("/courses/<int:course_id>/gradebook")
@@ -164,7 +156,8 @@ def timeline(course_id: int, user_id: int) -> str:
     course = instructed_course(course_id)
     student = course_student(course, user_id)
     session = get_session()
-    events = [shown(s, hidden=False) for s in gradebook.timeline(session, course.id, student.id)]
+    submitted = gradebook.timeline(session, course.id, student.id)
+    events = [submission_view(s, feedback_hidden=False) for s in submitted]
     draws = {
         variant.item_id: variant.draw_number
         for variant in (

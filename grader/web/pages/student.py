@@ -8,20 +8,20 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 import exercises
-from exercises import Exercise, InstanceError
+from exercises import InstanceError
 from grader.judge.answers import ParseError, read_answer
+from grader.judge.answers.detect import detect_format
 from grader.judge.formulas import FormulaError, parse, write_latex, write_plain
 from grader.service import gradebook, jobs, practice, submissions, variants
 from grader.service.db import database, get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.web.api import access
 from grader.web.api.present import feedback_waits
-from grader.web.mathml import render_statement
 from grader.web.pages import display
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
+from grader.web.pages.display import instance_view, submission_view
 
 MAX_ANSWER_CHARS = 100_000
 DEFAULT_PRACTICE_COUNT = 5
@@ -29,89 +29,12 @@ MAX_PRACTICE_COUNT = 20
 FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python", "formula": "a formula"}
 
 
-# ---- view models ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InstanceView:
-    """An instance as a student reads it: statement, given values, what to answer."""
-
-    exercise: Exercise
-    instance: dict[str, Any]
-    title: str
-    statement_html: Markup
-    statement_text: str
-    givens: list[display.GivenValue]
-    notations: list[display.Notation]
-    expected_shape: tuple[int, ...]
-    signature: str
-    code_template: str
-
-
-@dataclass(frozen=True)
-class ShownSubmission:
-    """A stored submission with what may be shown of its verdict."""
-
-    submission: Submission
-    status: str
-    verdict: dict[str, Any] | None
-    feedback_hidden: bool
-    late: bool
-    grid: list[list[display.Cell]] | None
-
-
-def instance_view(kind: str, instance: dict[str, Any]) -> InstanceView:
-    exercise = exercises.get(kind)
-    statement = exercise.statement(instance)
-    arguments = ", ".join(exercise.given)
-    return InstanceView(
-        exercise=exercise,
-        instance=instance,
-        title=exercise.title,
-        statement_html=render_statement(statement.latex),
-        statement_text=statement.text,
-        givens=display.given_values(exercise, instance),
-        notations=display.notations(exercise, instance),
-        expected_shape=exercise.expected_shape(instance),
-        signature=exercise.signature,
-        code_template=f"import numpy as np\n\n\ndef {exercise.name}({arguments}):\n    ",
-    )
+# ---- access -----------------------------------------------------------------------
 
 
 def feedback_hidden(item: Item, user: User) -> bool:
     """Feedback waits for the due date when the assignment says so; the score does not."""
     return feedback_waits(item.assignment, user)
-
-
-def shown(submission: Submission, hidden: bool) -> ShownSubmission:
-    job = submission.job
-    if submission.verdict is not None:
-        status = "graded"
-    elif job is not None and job.state == "failed":
-        status = "failed"
-    else:
-        status = "pending"
-    grid = None
-    if status == "graded" and not hidden and submission.format not in ("python", "formula"):
-        grid = _answer_grid(submission)
-    return ShownSubmission(submission, status, submission.verdict, hidden, submission.late, grid)
-
-
-def _answer_grid(submission: Submission) -> list[list[display.Cell]] | None:
-    verdict = submission.verdict or {}
-    expected, received = verdict.get("expected_shape"), verdict.get("received_shape")
-    if expected is not None and received is not None and expected != received:
-        return None
-    try:
-        array = read_answer(submission.answer, submission.format).array  # type: ignore[arg-type]
-    except ParseError:
-        return None
-    if array.ndim > 2 or not np.all(np.isfinite(array)):
-        return None
-    return display.answer_grid(array.tolist(), verdict.get("wrong_entries", []))
-
-
-# ---- access -----------------------------------------------------------------------
 
 
 def student_item(item_id: int, user: User) -> Item:
@@ -145,7 +68,7 @@ class ItemRow:
     reason: str | None
 
 
-def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
+def attempts_and_scores(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
     """The student's attempts and counted score per item: the gradebook's for an assignment,
     the best graded score for practice items, which no gradebook holds."""
     assignments = {item.assignment.id: item.assignment for item in items if item.assignment}
@@ -169,7 +92,7 @@ def standing(items: list[Item], user: User) -> dict[int, gradebook.Cell]:
 
 
 def item_rows(items: list[Item], user: User) -> list[ItemRow]:
-    cells = standing(items, user)
+    cells = attempts_and_scores(items, user)
     return [
         ItemRow(
             item.id,
@@ -189,13 +112,8 @@ def item_rows(items: list[Item], user: User) -> list[ItemRow]:
 # ---- pages ------------------------------------------------------------------------
 
 
-@bp.get("/")
-def index() -> str | Response:
-    user = page_user()
-    if user.is_instructor:
-        from grader.web.pages.instructor import courses_page
-
-        return courses_page(user)
+def dashboard(user: User) -> str:
+    """The start page of a student: their courses, assignments and progress."""
     session = get_session()
     courses = session.scalars(
         sa.select(Course)
@@ -252,7 +170,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "attempts_used": len(past),
         "attempts_left": None if item.max_attempts is None else max(0, item.max_attempts - len(past)),
         "score": row.score,
-        "shown": shown(past[-1], hidden) if past else None,
+        "last_attempt": submission_view(past[-1], hidden) if past else None,
     }
     return render_template("student/exercise.html", view=view, **form), status
 
@@ -263,7 +181,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     item = student_item(item_id, user)
     answer = request.form.get("answer", "")
     chosen = request.form.get("format", "auto")
-    fmt = display.detect_format(answer) if chosen == "auto" else chosen
+    fmt = detect_format(answer) if chosen == "auto" else chosen
     form = {"answer_format": chosen}
     form[{"python": "code_text", "formula": "formula_text"}.get(fmt, "answer_text")] = answer
     problem = _answer_problem(answer, fmt)
@@ -318,7 +236,7 @@ def preview(item_id: int) -> str | tuple[str, int]:
         return error_page(403, "The preview is for students answering an item.")
     answer = request.form.get("answer", "")
     chosen = request.form.get("format", "auto")
-    fmt = display.detect_format(answer) if chosen == "auto" else chosen
+    fmt = detect_format(answer) if chosen == "auto" else chosen
     fmt_label = FORMAT_LABELS.get(fmt, fmt)
     if fmt == "python":
         return render_template(
@@ -358,8 +276,13 @@ def preview(item_id: int) -> str | tuple[str, int]:
 
 def _formula_preview(item: Item, answer: str) -> str:
     """How a formula is read (read_as, as MathML), before anything is graded or stored."""
+    notation = exercises.get(item.kind).notation
+    if notation is None:
+        return render_template(
+            "student/preview.html", error="this item takes no formulas", fmt_label="a formula"
+        )
     try:
-        tree = parse(answer, exercises.get(item.kind).notation)  # type: ignore[attr-defined]
+        tree = parse(answer, notation)
     except FormulaError as error:
         if error.tree is None:
             return render_template("student/preview.html", error=str(error), fmt_label="a formula")
@@ -379,7 +302,7 @@ def history(item_id: int) -> str:
     user = page_student()
     item = student_item(item_id, user)
     hidden = feedback_hidden(item, user)
-    attempts = [shown(s, hidden) for s in reversed(item_submissions(item, user))]
+    attempts = [submission_view(s, hidden) for s in reversed(item_submissions(item, user))]
     view = {"item": item, "title": exercises.get(item.kind).title}
     return render_template("student/history.html", view=view, attempts=attempts)
 

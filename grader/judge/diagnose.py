@@ -37,8 +37,8 @@ MESSAGES: dict[str, str] = {
         f"{PRECISION_DIGITS} significant figures."
     ),
 }
-# a mistake that is right up to a positive factor: exp(z), shifted by max z or not
-UP_TO_A_FACTOR = frozenset({"not_normalised"})
+# mistakes also named when divided by their largest entry: exp(z) shifted by max z is exp(z) / max exp(z)
+SHIFTED_BY_MAX = frozenset({"not_normalised"})
 
 
 def judge_array(
@@ -111,7 +111,7 @@ def name_mistake(
             and not agrees(expected, wrong, tol)
             and (
                 agrees(wrong, received, tol)
-                or (codes[0] in UP_TO_A_FACTOR and len(codes) == 1 and _proportional(wrong, received, tol))
+                or (len(codes) == 1 and codes[0] in SHIFTED_BY_MAX and _shifted(wrong, received, tol))
             )
         ):
             return [Feedback(code=code, message=_message(exercise, code, instance)) for code in codes]
@@ -138,13 +138,10 @@ def _candidates(
         yield (code, "sign"), -wrong
 
 
-def _proportional(wrong: Array, received: Array, tol: Tolerance) -> bool:
-    """Whether ``received`` is ``wrong`` times a positive constant."""
-    denominator = float(np.vdot(wrong, wrong))
-    if denominator == 0.0 or not np.all(np.isfinite(received)):
-        return False
-    ratio = float(np.vdot(wrong, received)) / denominator
-    return bool(np.isfinite(ratio)) and ratio > 0 and agrees(ratio * wrong, received, tol)
+def _shifted(wrong: Array, received: Array, tol: Tolerance) -> bool:
+    """Whether ``received`` is ``wrong`` divided by its largest entry (exp(z - max z) for exp(z))."""
+    largest = float(np.abs(wrong).max()) if wrong.size else 0.0
+    return 0.0 < largest < np.inf and agrees(wrong / largest, received, tol)
 
 
 def _rounded_too_far(expected: Array, received: Array, right: Any) -> bool:

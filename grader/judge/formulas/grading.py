@@ -82,35 +82,39 @@ def grade_formula(exercise: Exercise, instance: Instance, text: str, *, seed: in
         return _refused(exercise, instance, error, tree)
     verdict = judge_array(exercise, instance, received, FORMULA)
     seed = secrets.randbits(63) if seed is None else seed
-    passed, total = int(verdict.correct), 1
+    passed, total = 0, 1
     if verdict.correct:
-        for hidden in hidden_suite(exercise, instance, seed):
-            total += 1
-            try:
-                received = answer_on(tree, exercise, hidden)
-            except FormulaError as error:
-                verdict = _refused(exercise, instance, error, tree)
-                verdict.feedback = [
-                    Feedback(
-                        code=error.code,
-                        message=f"Your formula is right on your instance but cannot be evaluated on "
-                        f"this one ({_size_words(hidden)}): {error.message}",
-                    )
-                ]
-                expected = exercise.reference(hidden).tolist()
-                verdict.failed_instance = {"instance": hidden, "expected": expected, "given": False}
-                break
-            expected = exercise.reference(hidden)
-            if agrees(expected, received, FORMULA):
-                passed += 1
-                continue
-            verdict = _wrong_elsewhere(exercise, instance, hidden, expected, received)
-            break
+        suite = hidden_suite(exercise, instance, seed)
+        failed, right = _first_failure(tree, exercise, instance, suite)
+        passed, total = 1 + right, 1 + len(suite)
+        verdict = failed or verdict
     else:
         verdict.feedback = [_spoken_of_formula(item, instance) for item in verdict.feedback]
     verdict.read_as, verdict.read_as_latex = read_as, write_latex(tree)
     verdict.suite_seed, verdict.instances_passed, verdict.instances_total = seed, passed, total
     return verdict
+
+
+def _first_failure(
+    tree: Expression, exercise: Exercise, given: Instance, suite: list[Instance]
+) -> tuple[Verdict | None, int]:
+    """The verdict on the first hidden instance the formula gets wrong (None if none), and how many
+    it got right before it."""
+    for right, hidden in enumerate(suite):
+        expected = exercise.reference(hidden)
+        try:
+            received = answer_on(tree, exercise, hidden)
+        except FormulaError as error:
+            verdict = _refused(exercise, given, error, tree)
+            where = "Your formula is right on your instance but cannot be evaluated on this one"
+            verdict.feedback = [
+                Feedback(code=error.code, message=f"{where} ({_size_words(hidden)}): {error.message}")
+            ]
+            verdict.failed_instance = {"instance": hidden, "expected": expected.tolist(), "given": False}
+            return verdict, right
+        if not agrees(expected, received, FORMULA):
+            return _wrong_elsewhere(exercise, given, hidden, expected, received), right
+    return None, len(suite)
 
 
 def answer_on(tree: Expression, exercise: Exercise, instance: Instance) -> npt.NDArray[np.float64]:

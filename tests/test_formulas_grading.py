@@ -151,6 +151,7 @@ MISTAKES = [
     ("cross_entropy_weight_grad", "x (y - S)^T", "sign"),
     ("jacobian_warmup", "[[e^x1, e^x2], [e^x1 x2, e^x1], [4, 3 x2^2]]", "power_rule"),
     ("jacobian_warmup", "[[e^x1, e^x1 x2, 4], [e^x2, e^x1, 9 x2^2]]", "transpose"),
+    ("jacobian_warmup", "-[[e^x1, e^x2], [e^x1 x2, e^x1], [4, 9 x2^2]]", "sign"),
 ]
 
 

@@ -29,6 +29,7 @@ from grader.sandbox import pool as sandbox_pool
 from grader.service import demo as demo_course
 from grader.service import jobs
 from grader.service.db import database
+from grader.service.lti import ags as lti_ags
 from grader.web import create_app
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def start_job_runner(app: Flask, take_over_at_start: bool = True) -> jobs.JobRun
         take_over_at_start=take_over_at_start,
     )
     runner.start()
+    lti_ags.PushRunner(database(app).sessionmaker).start()  # scores for the LMS, retried
     return runner
 
 

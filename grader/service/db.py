@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_request_context, request
 
-from grader.service import settings
+from grader.service import settings, storage
 
 MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -54,8 +54,7 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True, **JSON_CODEC, **options)
-    if sa_url.database and sa_url.database != ":memory:":
-        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    storage.create_private_sqlite_file(url)  # 0600: password hashes and every answer are in it
     if "poolclass" not in options:  # threads of the server each hold one while they work
         options = {"pool_size": 20, "max_overflow": 20, **options}
     engine = sa.create_engine(url, **JSON_CODEC, **options)

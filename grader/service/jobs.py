@@ -36,6 +36,7 @@ import sqlalchemy.orm as so
 from exercises import InstanceError
 from grader.judge.grading import grade as grade_answer
 from grader.judge.verdict import Verdict
+from grader.service import lti
 from grader.service.db import Prepared, on_connection, write_transaction
 from grader.service.models import GradingJob, Submission, utcnow
 
@@ -189,6 +190,7 @@ def finish(
             log.info("job %s was taken over before it finished; its verdict is dropped", work.job_id)
             return None
         PREPARED_STORE_VERDICT.rowcount(connection, {"submission_id_": work.submission_id, **columns})
+        lti.score_changed(connection, work.submission_id)  # the LMS's copy, queued with the verdict
     return columns
 
 

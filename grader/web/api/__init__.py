@@ -54,10 +54,12 @@ def init_app(app: Flask) -> None:
         courses,
         health,
         items,
+        lti,
         practice,
         reports,
         sessions,
         submissions,
+        tokens,
     )
 
     app.register_blueprint(health.bp)

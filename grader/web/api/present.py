@@ -9,6 +9,7 @@ import exercises
 from grader.judge.verdict import Verdict
 from grader.service import submissions
 from grader.service.models import Assignment, Item, Submission, User, utcnow
+from grader.web.api.access import teaches
 from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
 
 
@@ -68,13 +69,16 @@ def feedback_waits(assignment: Assignment | None, viewer: User, now: datetime | 
     """Whether a student's feedback is held back until the due date."""
     if assignment is None:
         return False
-    return feedback_hidden(assignment.feedback_before_due, assignment.due_at, viewer, now)
+    return feedback_hidden(
+        assignment.feedback_before_due, assignment.due_at, teaches(viewer, assignment), now
+    )
 
 
 def feedback_hidden(
-    feedback_before_due: bool, due_at: datetime | None, viewer: User, now: datetime | None = None
+    feedback_before_due: bool, due_at: datetime | None, viewer_teaches: bool, now: datetime | None = None
 ) -> bool:
-    if feedback_before_due or due_at is None or viewer.is_instructor:
+    """``viewer_teaches``: the viewer is an instructor of the course (not of some other one)."""
+    if feedback_before_due or due_at is None or viewer_teaches:
         return False
     return (now or utcnow()) < due_at
 
@@ -95,7 +99,7 @@ def submission_out(
     verdict = Verdict.model_validate(submission.verdict) if submission.verdict else None
     if verdict is not None and hidden:
         verdict = hide_feedback(verdict)
-    elif verdict is not None and not viewer.is_instructor:
+    elif verdict is not None and not teaches(viewer, item.assignment):
         verdict = verdict.without_answers()
     state = job_state or (submission.job.state if submission.job is not None else None)
     status = "graded" if submission.verdict else ("failed" if state == "failed" else "pending")

@@ -24,11 +24,13 @@ from grader.web.api.schemas import (
 from grader.web.api.spec import spec, validated_body
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid, not_found
+from grader.web.limits import runs_functions
 
 LIST_LIMIT = 200
 
 
 @bp.post("/submissions")
+@runs_functions
 @spec.validate(
     json=SubmissionIn,
     resp=Response(
@@ -77,7 +79,7 @@ def submit() -> tuple[SubmissionOut, int]:
     # committed: stored, with its job; from here on nothing is lost
 
     outcome = jobs.run(database().engine, work, jobs.WORKER_ID, policy)
-    hidden = feedback_hidden(item.feedback_before_due, item.due_at, user)
+    hidden = feedback_hidden(item.feedback_before_due, item.due_at, item.role == "instructor")
     if outcome.verdict is not None and outcome.columns is not None:
         return accepted_out(accepted, outcome.verdict, outcome.columns, hidden), 201
     # graded elsewhere meanwhile, or grading failed (and will be tried again)

@@ -19,6 +19,7 @@ from grader.service.db import database, get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.web.api import access
 from grader.web.api.present import feedback_waits
+from grader.web.limits import runs_functions
 from grader.web.pages import display
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
 from grader.web.pages.display import instance_view, submission_view
@@ -176,6 +177,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
 
 
 @bp.post("/items/<int:item_id>/submit")
+@runs_functions
 def submit(item_id: int) -> Response | tuple[str, int]:
     user = page_student()
     item = student_item(item_id, user)

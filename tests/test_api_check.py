@@ -73,6 +73,8 @@ def test_kinds_lists_the_catalog(client, people):
         ("x", "vector", ["n"]),
         ("c", "class_index", ["K"]),
     ]
+    assert layer["formula"] == {"entry": "dS_t/dW_ji", "indices": ["t", "i", "j"],
+                                "symbols": ["K", "S", "W", "n", "x", "z"]}
 
 
 def test_preview_draws_an_instance(client, people):

@@ -93,6 +93,12 @@ class InputOut(BaseModel):
     meaning: str
 
 
+class FormulaOut(BaseModel):
+    entry: str = Field(description="the general entry a formula answer gives, e.g. 'dS_i/dz_j'")
+    indices: list[str] = Field(description="the entry's own indices; any other must be summed")
+    symbols: list[str] = Field(description="the symbols a formula may use beside e, I and the functions")
+
+
 class KindOut(BaseModel):
     kind: str
     title: str
@@ -100,6 +106,7 @@ class KindOut(BaseModel):
     given: list[str]
     inputs: list[InputOut] = Field(description="the given values by type, in the order of the signature")
     layouts: list[str]
+    formula: FormulaOut | None = Field(default=None, description="None: the kind takes no formula answers")
 
 
 class KindsOut(BaseModel):

@@ -17,7 +17,12 @@ MAX_DEPTH = 40  # nested groups, signs and powers
 
 
 class LatexGrammar:
-    """Tokens in order, with the LaTeX and matrix rules; the arithmetic is the subclass's."""
+    """Tokens in order, with the LaTeX and matrix rules.
+
+    The arithmetic these rules contain is the subclass's: ``expression``, ``postfix``,
+    ``call``, ``summation``, ``delta``, ``subscripted``, ``subscript_indices`` and
+    ``symbol_list`` are defined by :class:`grader.judge.formulas.parser._Parser`.
+    """
 
     def __init__(self, tokens: list[Token], notation: Notation, end: int) -> None:
         self.tokens = tokens
@@ -72,11 +77,11 @@ class LatexGrammar:
             inner = self.take()
             if inner.kind != "name" or inner.text not in ("y", "S", "s"):
                 raise FormulaError("\\hat{y} is the softmax output; expected y inside", inner.offset)
-            node: Expression = Symbol(ALIASES["y_hat"]) if "S" in self.notation.symbols else Symbol("?")
-            if node == Symbol("?"):
+            if ALIASES["y_hat"] not in self.notation.symbols:
                 raise FormulaError(
                     f"\\hat{{y}} is not a symbol of this exercise: {self.symbol_list()}", inner.offset
                 )
+            node: Expression = Symbol(ALIASES["y_hat"])
             if self.at("sub"):
                 sub = self.take()
                 node = self.subscripted(node, self.subscript_indices(), sub.offset)

@@ -269,3 +269,25 @@ def test_an_assignment_lists_its_derivations(client, homework):
     assert body["derivations"][1]["title"] == "Cross-entropy, by hand"
     assert all(part["item"]["instance"] for part in body["derivations"][1]["parts"])
     assert client.get(path, headers=homework["eve"].headers).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        (("exp(z)", "formula"), ("diag(exp(z)) - exp(z) exp(z)^T", "formula")),
+        (("exp(z)", "formula"), (None, "json")),
+        ((None, "json"), ("diag(exp(z)) - exp(z) exp(z)^T", "formula")),
+    ],
+)
+def test_formula_parts_follow_through_like_matrices(client, homework, earlier, later):
+    did = derivation_id(client, homework)
+    alice = homework["alice"]
+    _, _, z, _ = shared(client, alice, did)
+    wrong_S = np.exp(z)  # not normalised
+    chained = np.diag(wrong_S) - np.outer(wrong_S, wrong_S)
+    typed = {"a": json.dumps(wrong_S.tolist()), "b": json.dumps(chained.tolist())}
+    first = answer(client, alice, did, "a", earlier[0] or typed["a"], earlier[1])
+    assert verdict_of(first)["correct"] is False
+    verdict = verdict_of(answer(client, alice, did, "b", later[0] or typed["b"], later[1]))
+    assert verdict["follow_through"]["from"] == ["softmax"] and verdict["score"] == 0.75
+    assert "fix (a)" in verdict["feedback"][0]["message"]

@@ -158,3 +158,13 @@ def test_the_cross_entropy_derivation_renders_with_its_class(client, layer_steps
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="part-c-heading"' in page and "Cross-entropy" in page and ">c</span>" in page
+
+
+def test_a_part_is_answered_with_a_formula(client, layer_steps):
+    log_in(client, "alice")
+    did = layer_steps["id"]
+    assert "A formula" in client.get(f"/derivations/{did}").get_data(as_text=True)
+    submit(client, did, "a", "exp(z)", "formula")
+    assert submit(client, did, "b", "diag(exp(z)) - exp(z) exp(z)^T", "formula").status_code == 302
+    page = client.get(f"/derivations/{did}").get_data(as_text=True)
+    assert "from part (a)" in page and "fix (a)" in page

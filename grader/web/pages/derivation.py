@@ -21,7 +21,7 @@ from grader.web.pages.base import bp, error_page, not_found, page_student
 from grader.web.pages.display import instance_view, submission_view
 
 MAX_ANSWER_CHARS = 100_000
-# what the judge reads besides a function (a formula too, once the judge reads them)
+# what a part answers in place: everything the judge reads but a function
 TYPED_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "python")
 FORMAT_CHOICES = {"text": "Text (numpy, MATLAB, LaTeX, rows)", "json": "JSON", "formula": "A formula"}
 

@@ -67,6 +67,11 @@ def _session_factory() -> tuple[sa.Engine, so.sessionmaker[so.Session]]:
 def on_starting(server: Any) -> None:
     """The master, before it binds: migrate, and queue again what a crash left running."""
     db.upgrade_database(settings.database_url())
+    if settings.Settings().queue == "procrastinate":  # the workers' queue keeps its own tasks
+        from grader.service.remote.database import ensure_schema
+
+        ensure_schema(settings.database_url())
+        return
     engine, sessionmaker = _session_factory()
     try:
         with sessionmaker() as session:
@@ -94,7 +99,10 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """A worker whose application is loaded: its grading sweep and its sandbox start."""
-    grading_queue(worker.wsgi).start()
+    queue = grading_queue(worker.wsgi)
+    queue.start()
+    if queue.grades_elsewhere:  # `grader worker` processes run the student code
+        return
 
     def warm() -> None:
         try:

@@ -292,7 +292,10 @@ class SubmissionOut(BaseModel):
     instance: dict[str, Any]
     submitted_at: datetime
     late: bool
-    status: Literal["graded", "pending", "failed"]
+    status: Literal["graded", "pending", "grading", "failed"] = Field(
+        description="grading: just stored, a worker grades it (202); pending: stored, its verdict "
+        "to come; failed: could not be graded yet, the attempt is kept"
+    )
     verdict: Verdict | None
     score: float | None
     correct: bool | None

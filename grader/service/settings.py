@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     submit_wait_seconds: float = Field(
         default=5.0, ge=0, description="procrastinate: how long a submission waits for its verdict"
     )
-    grading_tries: int = Field(default=5, ge=1, description="procrastinate: tries before giving up")
+    grading_tries: int = Field(default=5, ge=2, description="procrastinate: tries before giving up")
     grading_retry_seconds: int = Field(
         default=2, ge=0, description="procrastinate: retries wait s, s², s³... seconds"
     )

@@ -29,9 +29,10 @@ from grader.service.remote.grading import VERDICT_CHANNEL
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 0.5  # a NOTIFY may be missed (the listener reconnecting): look at the row
-GRADED = sa.select(Submission.verdict.is_not(None) | (GradingJob.state == "failed")).join(
-    GradingJob, GradingJob.submission_id == Submission.id
-).where(Submission.id == sa.bindparam("submission_id"))
+# done comes with the verdict, in one transaction; failed is for good, until a regrade
+SETTLED = sa.select(GradingJob.state.in_(("done", "failed"))).where(
+    GradingJob.submission_id == sa.bindparam("submission_id")
+)
 
 
 class RemoteQueue:
@@ -92,7 +93,7 @@ class RemoteQueue:
 
     def _settled(self, submission_id: int) -> bool:
         with self.sessionmaker() as session:
-            return bool(session.scalar(GRADED, {"submission_id": submission_id}))
+            return bool(session.scalar(SETTLED, {"submission_id": submission_id}))
 
     def retry(self, session: so.Session, job: GradingJob) -> bool:
         """Queue again a job that failed for good (commits); False if it had not failed."""

@@ -4,6 +4,7 @@ together, the wait for a verdict (201, else 202 then GET), failures that keep th
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -143,3 +144,25 @@ def test_infrastructure_failures_are_retried_then_keep_the_attempt(
     drain(database_url)
     seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
     assert (seen["status"], seen["verdict"]["correct"]) == ("graded", True)
+
+
+def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
+    app, client, build, people, item_id, database_url
+):
+    from tests.test_pages import PASSWORD, log_in
+    from tests.test_pages import post as post_form
+
+    alice = build.user("carol", password=PASSWORD)
+    build.enrol(people["course_id"], alice)
+    log_in(client, "carol")
+    page = post_form(client, f"/items/{item_id}/submit",
+                     {"answer": right_answer(build, alice, item_id), "format": "json"},
+                     f"/items/{item_id}")
+    page = client.get(page.headers["Location"]).get_data(as_text=True)
+    assert "grading…" in page and 'src="/static/grading.js"' in page
+    url = re.search(r'data-grading="([^"]+)"', page).group(1)
+    assert client.get(url).get_json()["status"] == "pending"  # what the script asks, with the cookie
+
+    drain(database_url)
+    page = client.get(f"/items/{item_id}").get_data(as_text=True)
+    assert "data-grading" not in page and "correct, full marks" in page

@@ -166,3 +166,13 @@ def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
     drain(database_url)
     page = client.get(f"/items/{item_id}").get_data(as_text=True)
     assert "data-grading" not in page and "correct, full marks" in page
+
+
+def test_the_queue_status_shows_the_depth_and_the_oldest_waiting_task(client, build, people, item_id):
+    alice = people["alice"]
+    post(client, alice, item_id, right_answer(build, alice, item_id))
+    assert client.get("/api/v1/queue", headers=alice.headers).status_code == 403
+    status = client.get("/api/v1/queue", headers=people["teacher"].headers).get_json()
+    assert status["queue"] == "procrastinate"
+    assert (status["waiting"], status["running"], status["live_workers"]) == (1, 0, 0)
+    assert status["oldest_waiting_since"] is not None

@@ -142,3 +142,11 @@ def test_a_worker_killed_mid_task_has_its_task_finished_by_another_once(app, bui
     assert all(submission.verdict["correct"] for submission, _ in rows)
     assert max(job.attempts for _, job in rows) == 2  # the killed one, begun again elsewhere
     assert tasks_left == 0  # every task finished (a successful one is deleted)
+
+
+def test_queue_status_counts_the_live_workers(workers):
+    workers.start()
+    assert wait_for(lambda: b"Starting worker" in (workers.folder / "worker0.log").read_bytes(), 30)
+    printed = subprocess.run([sys.executable, "-m", "grader.cli", "queue", "status"], env=workers.env,
+                             capture_output=True, text=True, check=True).stdout
+    assert "live workers 1" in printed and "waiting 0" in printed

@@ -57,7 +57,7 @@ class QueueStatus:
 
 JOBS = sa.table(
     "procrastinate_jobs", sa.column("id"), sa.column("status"), sa.column("queue_name"),
-    sa.column("scheduled_at"),
+    sa.column("task_name"),
 )
 EVENTS = sa.table("procrastinate_events", sa.column("job_id"), sa.column("type"), sa.column("at"))
 WORKERS = sa.table("procrastinate_workers", sa.column("id"), sa.column("last_heartbeat"))
@@ -65,22 +65,23 @@ WORKERS = sa.table("procrastinate_workers", sa.column("id"), sa.column("last_hea
 
 def queue_status(connection: sa.Connection, stalled_seconds: float) -> QueueStatus:
     """Depth, oldest waiting task and live workers, read from procrastinate's tables."""
+    status = sa.cast(JOBS.c.status, sa.Text)  # enums of procrastinate's: compared as text
     counts = dict(
         connection.execute(
-            sa.select(JOBS.c.status, sa.func.count())
-            .where(JOBS.c.queue_name == QUEUE_NAME)
-            .group_by(JOBS.c.status)
+            sa.select(status, sa.func.count())
+            .where(JOBS.c.queue_name == QUEUE_NAME, JOBS.c.task_name == TASK_NAME)
+            .group_by(status)
         ).all()
     )
     oldest = connection.scalar(
         sa.select(sa.func.min(EVENTS.c.at))
         .select_from(JOBS.join(EVENTS, EVENTS.c.job_id == JOBS.c.id))
-        .where(JOBS.c.status == "todo", JOBS.c.queue_name == QUEUE_NAME, EVENTS.c.type == "deferred")
+        .where(status == "todo", JOBS.c.task_name == TASK_NAME, sa.cast(EVENTS.c.type, sa.Text) == "deferred")
     )
     live = connection.scalar(
         sa.select(sa.func.count()).where(
-            WORKERS.c.last_heartbeat > sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0,
-                                                                             stalled_seconds)
+            WORKERS.c.last_heartbeat
+            > sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, stalled_seconds)
         )
     )
     return QueueStatus(

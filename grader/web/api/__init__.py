@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
         health,
         items,
         practice,
+        queue,
         reports,
         sessions,
         submissions,

@@ -55,6 +55,15 @@ class HealthOut(BaseModel):
     ok: bool
 
 
+class QueueOut(BaseModel):
+    queue: Literal["local", "procrastinate"]
+    waiting: int = Field(description="submissions waiting to be graded")
+    running: int
+    failed: int = Field(description="given up on until regraded (procrastinate: tasks failed)")
+    oldest_waiting_since: datetime | None = Field(description="procrastinate only")
+    live_workers: int | None = Field(description="`grader worker` processes alive (procrastinate only)")
+
+
 class UserOut(BaseModel):
     id: int
     name: str

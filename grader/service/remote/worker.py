@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -112,6 +113,7 @@ def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) ->
     engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1)
     grader = Grader(config, so.sessionmaker(engine, expire_on_commit=False))
     sandbox_pool.use_slots_from(sandbox_slots_from)
+    threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
     app = build_app(config, grader)
     try:
         app.run_worker(  # opens the app, and closes it when the worker stops
@@ -128,6 +130,13 @@ def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) ->
     finally:
         sandbox_pool.close_default_pool()
         engine.dispose()
+
+
+def _warm_sandbox() -> None:
+    try:
+        sandbox_pool.default_pool().warm()
+    except Exception as error:  # matrices are still graded; function answers are retried
+        log.warning("the sandbox for function answers did not start: %s", error)
 
 
 def default_concurrency() -> int:

@@ -54,11 +54,13 @@ def init_app(app: Flask) -> None:
         courses,
         health,
         items,
+        lti,
         practice,
         queue,
         reports,
         sessions,
         submissions,
+        tokens,
     )
 
     app.register_blueprint(health.bp)

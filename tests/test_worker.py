@@ -150,3 +150,11 @@ def test_queue_status_counts_the_live_workers(workers):
     printed = subprocess.run([sys.executable, "-m", "grader.cli", "queue", "status"], env=workers.env,
                              capture_output=True, text=True, check=True).stdout
     assert "live workers 1" in printed and "waiting 0" in printed
+
+
+def test_a_worker_without_the_queue_settings_says_what_it_needs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "worker"], capture_output=True, text=True,
+                          env={**env, "GRADER_INSTANCE_PATH": str(tmp_path)})
+    assert done.returncode == 2
+    assert "GRADER_QUEUE=procrastinate" in done.stderr

@@ -61,7 +61,9 @@ class RemoteQueue:
 
     def enqueue(self, session: so.Session, submission: Submission) -> None:
         """Defer the grading of ``submission`` in the session's transaction (the caller commits)."""
-        session.flush()
+        session.flush()  # the transaction is begun, and the submission has its id
+        # procrastinate's external connection: its INSERT joins this transaction, and commits
+        # or rolls back with it (psycopg's own connection is what procrastinate takes)
         connection = session.connection().connection.driver_connection
         self.app.configure_task(TASK_NAME, queue=QUEUE_NAME, connection=connection).defer(
             submission_id=submission.id

@@ -21,6 +21,7 @@ import numpy as np
 
 from exercises.inputs import MAX_SIZE as MAX_SIZE  # re-exported: the API caps sizes with it
 from exercises.inputs import Array, DrawOptions, Input, InstanceError
+from exercises.notation import Notation
 
 Instance = dict[str, Any]
 
@@ -78,6 +79,8 @@ class Exercise(ABC):
     size_ranges: ClassVar[Mapping[str, tuple[int, int]]] = DEFAULT_SIZE_RANGES
     #: the kind's own mistakes (see :meth:`mistakes`), each with its message
     misconceptions: ClassVar[tuple[Misconception, ...]] = ()
+    #: what a formula answer may name (entry indices, symbols); None: no formula answers
+    notation: ClassVar[Notation | None] = None
 
     # ---- the instance -------------------------------------------------------------
 

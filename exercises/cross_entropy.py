@@ -14,8 +14,17 @@ from exercises.base import (
     Statement,
 )
 from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
-from exercises.layer import MISSING_INPUT_FACTOR, GivenLayer, logits
-from exercises.softmax import LOGITS, USED_LOGITS, GivenLogits, logit_edge_cases, softmax
+from exercises.layer import MISSING_INPUT_FACTOR, GivenLayer, article_layer_answer, logits
+from exercises.notation import notation
+from exercises.softmax import (
+    LOGITS,
+    OTHER_INSTANCE,
+    USED_LOGITS,
+    GivenLogits,
+    article_answer,
+    logit_edge_cases,
+    softmax,
+)
 
 TRUE_CLASS = Input("c", "class_index", ("K",), "the true class")
 
@@ -23,6 +32,20 @@ FORGOT_ONE_HOT = Misconception(
     "forgot_one_hot",
     "Your gradient is S itself: subtract the one-hot vector y of the true class, dL/dz = S - y.",
 )
+
+
+CLASS_INDEX = Misconception(
+    "class_index",
+    "Your one-hot vector y marks the neighbouring class: the statement numbers classes from 1, "
+    "so class c is entry c counting from 1 (index c - 1 counting from 0).",
+)
+
+
+def neighbouring_class(c: int, K: int) -> int | None:
+    """The class a student who counts c from the other base picks: c + 1, or c - 1 at the end."""
+    if K < 2:
+        return None
+    return c + 1 if c + 1 < K else c - 1
 
 
 def one_hot(c: int, K: int) -> Array:
@@ -51,7 +74,8 @@ class CrossEntropyLogitsGrad(GivenLogits):
     name = "cross_entropy_logits_grad"
     title = "Cross-entropy's gradient dL/dz"
     inputs = (LOGITS, TRUE_CLASS)
-    misconceptions = (FORGOT_ONE_HOT, USED_LOGITS)
+    misconceptions = (FORGOT_ONE_HOT, USED_LOGITS, CLASS_INDEX, OTHER_INSTANCE)
+    notation = notation("i", "K", "z S y K", has_class=True, entry_name="dL/dz_i")
 
     def _reference(self, instance: Instance) -> Array:
         return cross_entropy_logits_grad(np.asarray(instance["z"], dtype=np.float64), instance["c"])
@@ -59,7 +83,11 @@ class CrossEntropyLogitsGrad(GivenLogits):
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         z = np.asarray(instance["z"], dtype=np.float64)
         y = one_hot(instance["c"], z.size)
-        return {"forgot_one_hot": softmax(z), "used_logits": z - y}
+        wrong = {"forgot_one_hot": softmax(z), "used_logits": z - y}
+        neighbour = neighbouring_class(instance["c"], z.size)
+        if neighbour is not None:
+            wrong["class_index"] = softmax(z) - one_hot(neighbour, z.size)
+        return {**wrong, **article_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         c = instance["c"]
@@ -105,7 +133,8 @@ class CrossEntropyWeightGrad(GivenLayer):
     name = "cross_entropy_weight_grad"
     title = "Cross-entropy's gradient dL/dW"
     inputs = (*GivenLayer.inputs, TRUE_CLASS)
-    misconceptions = (FORGOT_ONE_HOT, MISSING_INPUT_FACTOR, USED_LOGITS)
+    misconceptions = (FORGOT_ONE_HOT, MISSING_INPUT_FACTOR, USED_LOGITS, CLASS_INDEX, OTHER_INSTANCE)
+    notation = notation("ji", "nK", "x W z S y K n", has_class=True, entry_name="dL/dW_ji")
 
     def _reference(self, instance: Instance) -> Array:
         W, x = self._arrays(instance)
@@ -116,11 +145,15 @@ class CrossEntropyWeightGrad(GivenLayer):
         z = logits(W, x)
         S = softmax(z)
         y = one_hot(instance["c"], S.size)
-        return {
+        wrong = {
             "forgot_one_hot": np.outer(x, S),
             "missing_input_factor": np.broadcast_to(S - y, W.shape).copy(),
             "used_logits": np.outer(x, z - y),
         }
+        neighbour = neighbouring_class(instance["c"], S.size)
+        if neighbour is not None:
+            wrong["class_index"] = np.outer(x, S - one_hot(neighbour, S.size))
+        return {**wrong, **article_layer_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         return [

@@ -21,7 +21,15 @@ from exercises.base import (
     as_numerator,
 )
 from exercises.inputs import matrix_latex, matrix_text, vector_latex, vector_text
-from exercises.softmax import DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, softmax, softmax_jacobian
+from exercises.notation import notation
+from exercises.softmax import (
+    DIAGONAL_ONLY,
+    OTHER_INSTANCE,
+    OUTER_ONLY,
+    USED_LOGITS,
+    softmax,
+    softmax_jacobian,
+)
 
 WEIGHTS = Input("W", "matrix", ("n", "K"), "the weights, one row per input, one column per class")
 LAYER_INPUTS = Input("x", "vector", ("n",), "the inputs")
@@ -34,6 +42,15 @@ VEC_ORDER = Misconception(
 MISSING_INPUT_FACTOR = Misconception(
     "missing_input_factor",
     "The factor x_j is missing: by the chain rule each entry is dS_t/dz_i times dz_i/dW_ji = x_j.",
+)
+
+
+#: the layer article's worked example (n = 3, K = 5): an answer for it is named other_instance
+ARTICLE_X = (0.1, 0.5, 0.4)
+ARTICLE_W = (
+    (0.1, 0.2, 0.3, 0.4, 0.5),
+    (0.6, 0.7, 0.8, 0.9, 0.1),
+    (0.11, 0.12, 0.13, 0.14, 0.15),
 )
 
 
@@ -64,6 +81,14 @@ def row_major(jacobian: Array, n: int, K: int) -> Array:
     return jacobian.reshape(rows, K, n).transpose(0, 2, 1).reshape(rows, n * K)
 
 
+def article_layer_answer(exercise: Exercise, instance: Instance) -> dict[str, Array]:
+    """The answer for the layer article's W and x, where it has the instance's shape."""
+    if np.shape(instance["W"]) != np.shape(ARTICLE_W):
+        return {}
+    article = {**instance, "W": [list(row) for row in ARTICLE_W], "x": list(ARTICLE_X)}
+    return {"other_instance": as_numerator(article, exercise.reference(article))}
+
+
 def layer_arrays(instance: Instance) -> tuple[Array, Array]:
     """W and x of an instance as arrays."""
     return np.asarray(instance["W"], dtype=np.float64), np.asarray(instance["x"], dtype=np.float64)
@@ -83,11 +108,14 @@ class GivenLayer(Exercise):
 class _LayerExercise(GivenLayer):
     layouts = ("numerator", "denominator")
     output = "z"  # the symbol differentiated
-    misconceptions = (VEC_ORDER,)
+    misconceptions = (VEC_ORDER, OTHER_INSTANCE)
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
         n, K = np.shape(instance["W"])
-        return {"vec_order": row_major(self._reference(instance), n, K)}
+        return {
+            "vec_order": row_major(self._reference(instance), n, K),
+            **article_layer_answer(self, instance),
+        }
 
     def entry_label(self, instance: Instance, index: tuple[int, ...]) -> str:
         out, column = index if instance.get("layout") != "denominator" else index[::-1]
@@ -164,6 +192,7 @@ class _LayerExercise(GivenLayer):
 class LogitsWeightJacobian(_LayerExercise):
     name = "logits_weight_jacobian"
     title = "The logits' Jacobian dz/dvec(W)"
+    notation = notation("kij", "KKn", "x W z K n", entry_name="dz_k/dW_ji")
 
     def _reference(self, instance: Instance) -> Array:
         return logits_weight_jacobian(*self._arrays(instance))
@@ -189,7 +218,8 @@ class LayerJacobian(_LayerExercise):
     name = "layer_jacobian"
     title = "The softmax layer's Jacobian dS/dvec(W)"
     output = "S"
-    misconceptions = (VEC_ORDER, MISSING_INPUT_FACTOR, DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS)
+    misconceptions = (VEC_ORDER, MISSING_INPUT_FACTOR, DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, OTHER_INSTANCE)
+    notation = notation("tij", "KKn", "x W z S K n", entry_name="dS_t/dW_ji")
 
     def _reference(self, instance: Instance) -> Array:
         return layer_jacobian(*self._arrays(instance))

@@ -13,15 +13,24 @@ from exercises.base import (
     Misconception,
     Property,
     Statement,
+    as_numerator,
 )
 from exercises.inputs import vector_latex, vector_text
+from exercises.notation import notation
 
 LOGITS = Input("z", "vector", ("K",), "the logits")
 
 NOT_NORMALISED = Misconception(
     "not_normalised",
-    "You have exp(z_i) without dividing by the sum of exp(z_j): the entries of softmax(z) sum to 1.",
+    "You have exp(z_i), shifted or not, without dividing by the sum of exp(z_j): the entries "
+    "of softmax(z) sum to 1.",
 )
+OTHER_INSTANCE = Misconception(
+    "other_instance",
+    "This is the answer for the articles' worked example, not for your own instance: use your own values.",
+)
+#: the step-by-step article's worked example: an answer for it is named other_instance
+ARTICLE_LOGITS = (1.0, 2.0, 3.0)
 DIAGONAL_ONLY = Misconception(
     "diagonal_only",
     "Only the diagonal terms S_i (1 - S_i) are there: the off-diagonal terms -S_i S_j are "
@@ -52,6 +61,14 @@ def softmax_jacobian(z: npt.ArrayLike) -> Array:
     return np.diag(S) - np.outer(S, S)
 
 
+def article_answer(exercise: Exercise, instance: Instance) -> dict[str, Array]:
+    """The answer for the article's worked example, where it has the instance's shape."""
+    if len(instance["z"]) != len(ARTICLE_LOGITS):
+        return {}
+    article = {**instance, "z": list(ARTICLE_LOGITS)}
+    return {"other_instance": as_numerator(article, exercise.reference(article))}
+
+
 def logit_edge_cases() -> list[list[float]]:
     """Logits that break a naive softmax or a careless Jacobian."""
     return [
@@ -75,14 +92,18 @@ class GivenLogits(Exercise):
 class Softmax(GivenLogits):
     name = "softmax"
     title = "The softmax function"
-    misconceptions = (NOT_NORMALISED,)
+    misconceptions = (NOT_NORMALISED, OTHER_INSTANCE)
+    notation = notation("i", "K", "z K", entry_name="S_i")
 
     def _reference(self, instance: Instance) -> Array:
         return softmax(instance["z"])
 
     def _mistakes(self, instance: Instance) -> dict[str, Array]:
-        z = np.asarray(instance["z"])
-        return {"not_normalised": np.exp(z - z.max())}
+        z = np.asarray(instance["z"], dtype=np.float64)
+        with np.errstate(over="ignore"):
+            unshifted = np.exp(z)  # the grader names it shifted by max z too
+        forgot = unshifted if np.all(np.isfinite(unshifted)) else np.exp(z - z.max())
+        return {"not_normalised": forgot, **article_answer(self, instance)}
 
     def properties(self, instance: Instance) -> list[Property]:
         return [
@@ -117,7 +138,8 @@ class SoftmaxJacobian(GivenLogits):
     name = "softmax_jacobian"
     title = "The Jacobian of softmax, dS/dz"
     layouts = ("numerator", "denominator")
-    misconceptions = (DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS)
+    misconceptions = (DIAGONAL_ONLY, OUTER_ONLY, USED_LOGITS, OTHER_INSTANCE)
+    notation = notation("ij", "KK", "z S K", entry_name="dS_i/dz_j")
 
     def _reference(self, instance: Instance) -> Array:
         return softmax_jacobian(instance["z"])
@@ -129,6 +151,7 @@ class SoftmaxJacobian(GivenLogits):
             "diagonal_only": np.diag(S * (1 - S)),
             "outer_only": -np.outer(S, S),
             "used_logits": np.diag(z) - np.outer(z, z),
+            **article_answer(self, instance),
         }
 
     def properties(self, instance: Instance) -> list[Property]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from exercises.base import Array, Exercise, Input, Instance, Misconception, Property, Statement, as_numerator
+from exercises.notation import notation
 
 POWER_RULE = Misconception("power_rule", "Check the derivative of 3 x2^3: by the power rule it is 9 x2^2.")
 
@@ -30,6 +31,7 @@ class JacobianWarmup(Exercise):
     inputs = (Input("x1", "scalar"), Input("x2", "scalar"))
     layouts = ("numerator", "denominator")
     misconceptions = (POWER_RULE,)
+    notation = notation("", "", "x1 x2", entry_name="the 3 x 2 matrix")
 
     def _reference(self, instance: Instance) -> Array:
         return jacobian_warmup(instance["x1"], instance["x2"])

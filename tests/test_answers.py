@@ -558,3 +558,36 @@ def test_round_trip_latex(matrix):
     body = r" \\ ".join(" & ".join(repr(float(v)) for v in row) for row in matrix)
     read = read_answer(r"\begin{bmatrix} " + body + r" \end{bmatrix}", "text")
     np.testing.assert_array_equal(read.array, matrix)
+
+
+EXACT = [1 / 3, math.exp(0.3), math.e**2, 2 * math.e, math.sqrt(2) / 2, 2.25]
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        ("[1/3, exp(0.3), e^2, 2e, sqrt(2)/2, 9*0.25]", "text"),
+        ("[1/3 exp(0.3) e^2 2e sqrt(2)/2 9*0.25]", "text"),
+        ("1/3, exp(0.3), e^2, 2e, sqrt(2)/2, 9*0.25", "text"),
+        ("array([1/3, exp(0.3), e^2, 2e, sqrt(2)/2, 9*0.25])", "text"),
+        (
+            r"\begin{bmatrix} \frac{1}{3} & \exp(0.3) & e^{2} & 2e & \sqrt{2}/2 & 9 \cdot 0.25 \end{bmatrix}",
+            "text",
+        ),
+        ('["1/3", "exp(0.3)", "e^2", "2e", "sqrt(2)/2", "9*0.25"]', "json"),
+    ],
+)
+def test_exact_entries_in_every_notation(text, fmt):
+    array = read_answer(text, fmt).array.ravel()
+    np.testing.assert_allclose(array, EXACT, rtol=1e-12)
+
+
+def test_exact_entries_in_matlab_and_rows_keep_the_shape():
+    assert read_answer("[1/3 2e; e^2 -1/2]", "text").array.shape == (2, 2)
+    assert read_answer("1/3 2e\ne^2 exp(-0.3)", "text").array[1, 1] == pytest.approx(math.exp(-0.3))
+
+
+@pytest.mark.parametrize("text", ["[1, __import__('os')]", "[1, x.real]", "[1-2 3]", "[exp(1,2)]"])
+def test_exact_entries_are_never_run(text):
+    with pytest.raises(ParseError, match="expected a number"):
+        read_answer(text, "text")

@@ -125,3 +125,15 @@ def test_bad_redraws(client, people, who, target, status):
     response = client.post(f"/api/v1/items/{item_id}/redraw", json={"user_id": people[target].id},
                            headers=people[who].headers)
     assert response.status_code == status
+
+
+def test_an_item_accepts_every_answer_form_unless_the_instructor_chooses(client, people):
+    chosen = {**HOMEWORK["items"][0], "answer_forms": ["function", "formula", "formula"]}
+    items = [chosen, HOMEWORK["items"][1]]
+    body = create(client, people, {**HOMEWORK, "items": items}).get_json()
+    assert body["items"][0]["answer_forms"] == ["formula", "function"]
+    assert body["items"][1]["answer_forms"] == ["matrix", "formula", "function"]
+    for forms in ([], ["essay"]):
+        item = {"kind": "softmax", "answer_forms": forms}
+        refused = create(client, people, {**HOMEWORK, "title": "Other", "items": [item]})
+        assert refused.status_code == 422 and "answer_forms" in refused.get_json()["error"]["message"]

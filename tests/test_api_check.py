@@ -73,6 +73,8 @@ def test_kinds_lists_the_catalog(client, people):
         ("x", "vector", ["n"]),
         ("c", "class_index", ["K"]),
     ]
+    assert layer["formula"] == {"entry": "dS_t/dW_ji", "indices": ["t", "i", "j"],
+                                "symbols": ["K", "S", "W", "n", "x", "z"]}
 
 
 def test_preview_draws_an_instance(client, people):
@@ -193,3 +195,44 @@ def test_checking_holds_no_write_lock_while_grading(app, client, people, own, da
     _, instance = own
     assert check(client, people["alice"], scaled(instance, 1.5)).status_code == 200
     assert seen == ["free"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "correct", "code"),
+    [("S_i (δ_ij − S_j)", True, None), (r"\operatorname{diag}(S) - S S^\top", True, None),
+     ("-S_i S_j", False, "outer_only"), ("__import__('os')", False, "parse"),
+     ("S_i (delta_ik - S_k)", False, "formula_index")],
+)
+def test_check_grades_a_formula(client, people, answer, correct, code):
+    instance = {"kind": "softmax_jacobian", "z": ARTICLE_Z}
+    response = client.post("/api/v1/check",
+                           json={"instance": instance, "answer": answer, "format": "formula"},
+                           headers=people["alice"].headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["correct"] is correct and body["format"] == "formula"
+    assert [f["code"] for f in body["feedback"]][:1] == ([code] if code else [])
+    assert all(entry["expected"] is None for entry in body["wrong_entries"])
+    if code != "parse":
+        assert body["read_as"] and body["read_as_latex"]
+
+
+def test_a_formula_wrong_elsewhere_shows_the_hidden_instance_with_its_values(client, people):
+    instance = {"kind": "softmax", "z": ARTICLE_Z}
+    body = client.post("/api/v1/check", json={"instance": instance, "format": "formula",
+                                              "answer": "exp(z_i)/(e^{z_1}+e^{z_2}+e^{z_3})"},
+                       headers=people["alice"].headers).get_json()
+    assert body["correct"] is False
+    assert body["failed_instance"]["given"] is False and "expected" in body["failed_instance"]
+
+
+def test_check_follows_through_from_an_earlier_formula(client, people):
+    body = client.post(
+        "/api/v1/check",
+        json={"instance": {"kind": "softmax_jacobian", "z": ARTICLE_Z}, "format": "formula",
+              "answer": "diag(exp(z)) - exp(z) exp(z)^T",
+              "earlier": {"softmax": {"answer": "exp(z_i)", "format": "formula"}}},
+        headers=people["alice"].headers,
+    ).get_json()
+    assert [f["code"] for f in body["feedback"]] == ["follow_through"]
+    assert body["follow_through"]["from"] == ["softmax"]

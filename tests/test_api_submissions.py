@@ -310,3 +310,29 @@ def test_a_database_locked_by_another_program_is_a_503(client, homework, databas
     finally:
         other.close()
     assert submit(client, alice, item_id, "[1]").status_code == 201
+
+
+def test_a_formula_is_graded_and_stored(client, homework, build):
+    alice, item_id = homework["alice"], homework["item_ids"][1]
+    response = submit(client, alice, item_id, "S_t (delta_ti - S_i) x_j", fmt="formula")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["verdict"]["correct"] is True
+    assert body["verdict"]["read_as"] == "(S_t * (delta_ti - S_i)) * x_j"
+    assert build.get(Submission, body["id"]).format == "formula"
+    wrong = submit(client, alice, item_id, "S_t (delta_ti - S_i)", fmt="formula").get_json()
+    assert "missing_input_factor" in wrong["codes"]
+
+
+def test_an_item_refuses_the_answer_forms_it_does_not_accept(client, build, people):
+    _, (item_id,) = build.assignment(
+        people["course_id"], [{"kind": "softmax", "K": 3, "answer_forms": ["formula"]}]
+    )
+    alice = people["alice"]
+    refused = submit(client, alice, item_id, "[0.1, 0.2, 0.7]", fmt="json")
+    assert refused.status_code == 409, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "form_not_accepted" and "formula" in error["message"]
+    assert submit(client, alice, item_id, "exp(z_i)/sum_k exp(z_k)", fmt="formula").status_code == 201
+    item = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
+    assert item["answer_forms"] == ["formula"]

@@ -239,6 +239,17 @@ def test_preview_then_transpose_feedback(student: Any, site: dict[str, Any], sho
     shoot(student, shots, "05-transpose-verdict")
 
 
+def test_a_formula_is_previewed_as_it_is_typed(student: Any, site: dict[str, Any], shots: Path) -> None:
+    formula = student.get_by_label("Your formula for dS_t/dW_ji")
+    formula.press_sequentially("S_t(δ_ti − S_i)x_j")
+    preview = student.locator("#formula-preview-out")
+    preview.get_by_text("no attempt was used").wait_for()  # no click: it follows the typing
+    assert "(S_t * (delta_ti - S_i)) * x_j" in preview.inner_text()
+    assert preview.locator("math").count() == 1
+    assert "attempts used: 1" in student.content()
+    shoot(student, shots, "05b-formula-preview")
+
+
 def test_right_answer_full_marks(student: Any, site: dict[str, Any], shots: Path) -> None:
     student.get_by_label("Your answer").fill(json.dumps(site["layer_reference"].round(6).tolist()))
     student.get_by_role("button", name="Submit for grading", exact=True).click()

@@ -165,3 +165,19 @@ def test_serve_says_so_when_the_port_is_taken(tmp_path: Path, monkeypatch, capsy
         code, _out, err = run(capsys, "serve", "--port", str(port), "--workers", "2")
     assert code == 2
     assert err.startswith(f"grader: cannot serve on 127.0.0.1:{port}: ") and "in use" in err
+
+
+def test_a_formula_is_graded_and_read_back(tmp_path: Path, layer_instance_file: Path, capsys) -> None:
+    right = write(tmp_path, "right.txt", "S_t (δ_ti − S_i) x_j\n")
+    code, out, err = check(capsys, layer_instance_file, right, "formula", "--json")
+    verdict = json.loads(out)
+    assert code == 0 and err == "" and verdict["correct"] is True and verdict["format"] == "formula"
+    assert verdict["read_as"] == "(S_t * (delta_ti - S_i)) * x_j" and verdict["suite_seed"] is not None
+    wrong = write(tmp_path, "wrong.txt", r"S_t \left(\delta_{ti} - S_i\right)")
+    code, out, _ = check(capsys, layer_instance_file, wrong, "formula")
+    assert code == 0 and out.startswith("not correct") and "[missing_input_factor]" in out
+    assert "S_t * (delta_ti - S_i)" in out
+    for text, named in (("S_t x_m", "formula_index"), ("__import__('os')", "parse")):
+        answer = write(tmp_path, "bad.txt", text)
+        code, out, _ = check(capsys, layer_instance_file, answer, "formula", "--json")
+        assert code == 0 and json.loads(out)["feedback"][0]["code"] == named

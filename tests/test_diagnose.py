@@ -155,7 +155,9 @@ def test_nothing_right_is_incorrect() -> None:
 @pytest.mark.parametrize("kind", sorted(exercises.KINDS))
 def test_each_kind_declares_a_message_for_every_mistake_it_lists(kind: str) -> None:
     exercise = exercises.get(kind)
-    listed = set(exercise.mistakes(exercise.draw(0)))
+    # some mistakes exist only at some sizes: other_instance at the articles' sizes
+    sizes = (DrawOptions(), DrawOptions(K=3), DrawOptions(n=3, K=5))
+    listed = {code for options in sizes for code in exercise.mistakes(exercise.draw(0, options))}
     assert {m.code for m in exercise.misconceptions} == listed
     assert all(exercise.message(code) for code in listed)
 
@@ -169,7 +171,7 @@ def test_the_grader_keeps_only_the_messages_every_kind_shares() -> None:
 @pytest.mark.parametrize(
     ("kind", "code", "words"),
     [
-        ("softmax", "not_normalised", "You have exp(z_i) without dividing by the sum of exp(z_j)"),
+        ("softmax", "not_normalised", "You have exp(z_i), shifted or not, without dividing"),
         ("softmax_jacobian", "diagonal_only", "the off-diagonal terms -S_i S_j are missing"),
         ("softmax_jacobian", "outer_only", "the diag(S) term is missing"),
         ("layer_jacobian", "used_logits", "You applied the right formula to the logits z instead"),
@@ -186,3 +188,90 @@ def test_a_kinds_mistake_is_named_with_its_own_message(kind: str, code: str, wor
     verdict = judge_array(exercise, instance, exercise.mistakes(instance)[code])
     assert verdict.codes == [code]
     assert verdict.feedback[0].message == exercise.message(code) and words in verdict.feedback[0].message
+
+
+# ---- the sharper typed diagnosis: not_normalised, precision, class_index, other_instance ----
+
+
+def test_exp_z_shifted_or_not_is_not_normalised() -> None:
+    exercise = exercises.get("softmax")
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        z = np.asarray(instance["z"])
+        for typed in (np.exp(z), np.exp(z - z.max())):
+            verdict = judge_array(exercise, instance, typed)
+            assert verdict.codes == ["not_normalised"], (seed, verdict.feedback)
+
+
+def _significant(values: np.ndarray, figures: int) -> np.ndarray:
+    return np.array([float(f"{v:.{figures - 1}e}") for v in values.ravel()]).reshape(values.shape)
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.KINDS))
+def test_a_rounding_too_far_is_precision_and_three_figures_pass(kind: str) -> None:
+    exercise = exercises.get(kind)
+    named = 0
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        expected = exercise.reference(instance)
+        assert judge_array(exercise, instance, _significant(expected, 3)).correct
+        verdict = judge_array(exercise, instance, _significant(expected, 1))
+        if not verdict.correct:
+            assert verdict.codes == ["precision"], (seed, verdict.feedback)
+            assert "3 significant figures" in verdict.feedback[0].message
+            named += 1
+    assert named > 0
+
+
+def test_precision_is_not_claimed_for_wrong_values() -> None:
+    exercise = exercises.get("softmax")
+    instance = {"kind": "softmax", "z": articles.STEP_Z}
+    assert judge_array(exercise, instance, np.array([0.09, 0.2, 0.7])).codes == ["precision"]
+    assert "precision" not in judge_array(exercise, instance, np.array([0.2, 0.3, 0.5])).codes
+
+
+@pytest.mark.parametrize("kind", ["cross_entropy_logits_grad", "cross_entropy_weight_grad"])
+def test_the_one_hot_at_the_neighbouring_class_is_class_index(kind: str) -> None:
+    exercise = exercises.get(kind)
+    for seed in SEEDS:
+        instance = exercise.draw(seed)
+        K = exercise.num_classes(instance)
+        neighbour = instance["c"] + 1 if instance["c"] + 1 < K else instance["c"] - 1
+        wrong = exercise.reference({**instance, "c": neighbour})
+        verdict = judge_array(exercise, instance, wrong)
+        assert verdict.codes == ["class_index"], (seed, verdict.feedback)
+
+
+OTHER_INSTANCE_KINDS = [
+    ("softmax", {"z": [0.5, -1.0, 2.0]}, {"z": articles.STEP_Z}),
+    ("softmax_jacobian", {"z": [0.5, -1.0, 2.0]}, {"z": articles.STEP_Z}),
+    ("cross_entropy_logits_grad", {"z": [0.5, -1.0, 2.0], "c": 1}, {"z": articles.STEP_Z, "c": 1}),
+    ("logits_weight_jacobian", "drawn", "article"),
+    ("layer_jacobian", "drawn", "article"),
+    ("cross_entropy_weight_grad", "drawn", "article"),
+]
+
+
+@pytest.mark.parametrize(("kind", "own", "article"), OTHER_INSTANCE_KINDS)
+def test_the_answer_for_the_articles_example_is_other_instance(kind, own, article) -> None:
+    exercise = exercises.get(kind)
+    if own == "drawn":
+        own = exercise.draw(0, DrawOptions(n=3, K=5))
+        article = {**own, "W": articles.LAYER_W, "x": articles.LAYER_X}
+    else:
+        own, article = {"kind": kind, **own}, {"kind": kind, **article}
+    own, article = exercise.validate(own), exercise.validate(article)
+    verdict = judge_array(exercise, own, exercise.reference(article))
+    assert verdict.codes == ["other_instance"], verdict.feedback
+    assert "worked example" in verdict.feedback[0].message
+    assert judge_array(exercise, article, exercise.reference(article)).correct
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.KINDS))
+def test_answers_near_the_float_range_are_verdicts_without_warnings(kind: str) -> None:
+    exercise = exercises.get(kind)
+    instance = exercise.draw(0)
+    expected = exercise.reference(instance)
+    for typed in (np.full(expected.shape, 1e308), -np.full(expected.shape, 1.7e308), expected * 1e300):
+        verdict = judge_array(exercise, instance, typed)  # warnings are errors in the tests
+        assert not verdict.correct and verdict.feedback

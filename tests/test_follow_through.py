@@ -209,3 +209,18 @@ def test_check_api_refuses_an_earlier_part_of_an_unknown_kind(client, people):
     )
     assert response.status_code == 422
     assert "nope" in response.get_json()["error"]["message"]
+
+
+def test_formulas_follow_through_from_a_formula_or_a_typed_earlier_part():
+    values = {"z": ARTICLE_Z}
+    # their S forgot the division: exp(z); their dS/dz is right for it
+    verdict = grade({"kind": "softmax_jacobian", **values}, "diag(exp(z)) - exp(z) exp(z)^T", "formula",
+                    earlier=[EarlierAnswer("softmax", "exp(z_i)", "formula")], seed=1)
+    assert verdict.codes == ["follow_through"] and verdict.score == SHARE_DEFAULT
+    typed = as_text(np.exp(np.asarray(ARTICLE_Z)))
+    verdict = grade({"kind": "softmax_jacobian", **values}, "diag(exp(z)) - exp(z) exp(z)^T", "formula",
+                    earlier=[EarlierAnswer("softmax", typed, "auto")], seed=1)
+    assert verdict.codes == ["follow_through"]
+    right = grade({"kind": "softmax_jacobian", **values}, "S_i (delta_ij - S_j)", "formula",
+                  earlier=[EarlierAnswer("softmax", "exp(z_i)", "formula")], seed=1)
+    assert right.correct and right.score == 1.0

@@ -148,6 +148,11 @@ def test_its_own_mistake_is_named_with_its_own_message(kind: Exercise) -> None:
     assert grade(INSTANCE, json.dumps((-kind.reference(normal)).tolist()), "json").codes == ["sign"]
 
 
+def test_a_kind_without_a_notation_takes_no_formulas(kind: Exercise) -> None:
+    verdict = grade(INSTANCE, "a s (1 - s)", "formula")
+    assert verdict.codes == ["parse"] and "takes no formula answers" in verdict.feedback[0].message
+
+
 # ---- graded as a function in the sandbox ----------------------------------------------------
 
 
@@ -190,6 +195,7 @@ def test_the_exercise_page_shows_its_inputs_as_declared(item_page: dict[str, Any
     assert "def sigmoid_jacobian(v, a):" in page
     assert "It receives v as a numpy array and a as a float" in page
     assert "edge cases included" in page
+    assert 'id="formula-heading"' not in page  # it declares no notation
 
 
 def test_an_answer_on_the_page_gets_the_kinds_own_feedback(

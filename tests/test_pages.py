@@ -457,6 +457,10 @@ def test_statement_math_becomes_mathml_and_text_is_escaped() -> None:
         ("import numpy as np\n", "python"),
         ("array([1., 2.])", "text"),
         ("3", "json"),
+        ("[1/3, 2e]", "text"),
+        ("S_i (delta_ij - S_j)", "formula"),
+        (r"\operatorname{diag}(S) - S S^\top", "formula"),
+        ("[0.1, oops]", "text"),
     ],
 )
 def test_detect_format(text: str, expected: str) -> None:
@@ -519,3 +523,55 @@ def test_deeply_nested_answers_get_a_message_not_an_error(
     assert submitted.status_code in (200, 302, 422)
     page = client.get(path).get_data(as_text=True)
     assert "Something went wrong" not in submitted.get_data(as_text=True) + page
+
+
+def test_the_formula_tab_previews_and_grades_a_formula(
+    client: FlaskClient, build: Builder, school: dict[str, Any]
+) -> None:
+    log_in(client, "alice")
+    item = school["items"][0]  # layer_jacobian
+    path = f"/items/{item}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'id="formula-heading"' in page and 'href="#formula-heading">Formula</a>' in page
+    assert "dS_t/dW_ji" in page
+    shown = post(client, f"{path}/preview", {"answer": "S_t(δ_ti − S_i)x_j", "format": "formula"}, path)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "<math" in html and "(S_t * (delta_ti - S_i)) * x_j" in html
+    free = post(client, f"{path}/preview", {"answer": "S_t x_m", "format": "formula"}, path)
+    free = free.get_data(as_text=True)
+    assert "index m is free" in free and "<math" in free
+    bad = post(client, f"{path}/preview", {"answer": "S_t (", "format": "formula"}, path)
+    bad = bad.get_data(as_text=True)
+    assert "Not readable as a formula" in bad
+    with build.sessionmaker() as session:
+        assert session.query(Submission).count() == 0
+    post(client, f"{path}/submit", {"answer": "S_t (delta_ti - S_i)", "format": "formula"}, path)
+    page = client.get(path).get_data(as_text=True)
+    assert "missing_input_factor" in page or "factor x_j" in page
+    assert "Your formula was read as" in page and "<math" in page
+
+
+def test_the_instructor_chooses_the_answer_forms_and_the_page_keeps_to_them(
+    client: FlaskClient, build: Builder, school: dict[str, Any]
+) -> None:
+    log_in(client, "teacher")
+    path = f"/courses/{school['course_id']}/assignments/new"
+    form = {"title": "Formulas only", "score_policy": "best", "rows": "1", "kind-0": "softmax", "K-0": "3",
+            "layout-0": "numerator", "points-0": "1", "forms-shown-0": "1", "forms-0": "formula",
+            "action": "save"}
+    none = post(client, path, {**form, "forms-0": ""}, path)
+    assert none.status_code == 422
+    assert post(client, path, form, path).status_code == 302
+    with build.sessionmaker() as session:
+        item = session.query(Item).filter(Item.kind == "softmax").order_by(Item.id.desc()).first()
+        assert item.answer_forms == ["formula"]
+        item_id = item.id
+    edit = client.get(f"/assignments/{item.assignment_id}/edit").get_data(as_text=True)
+    assert 'value="formula" checked' in edit and 'value="matrix" >' in edit
+    log_in(client, "alice")
+    page = client.get(f"/items/{item_id}").get_data(as_text=True)
+    assert 'id="formula-heading"' in page
+    assert 'id="answer-heading"' not in page and 'id="code-heading"' not in page
+    refused = post(client, f"/items/{item_id}/submit", {"answer": "[0.1, 0.2, 0.7]", "format": "json"})
+    assert refused.status_code == 409
+    assert "does not accept an answer as a matrix" in refused.get_data(as_text=True)

@@ -47,6 +47,8 @@ class Tolerance:
 
 TYPED = Tolerance(name="typed", rtol=1e-2, negligible=1e-3)
 FUNCTION = Tolerance(name="function", rtol=1e-6, negligible=1e-9)
+# a formula is exact: only the floating point of its evaluation is forgiven
+FORMULA = Tolerance(name="formula", rtol=1e-6, negligible=1e-9)
 
 
 def close(expected: Array, received: Array, tol: Tolerance) -> Mask:

@@ -22,6 +22,8 @@ from grader.judge.verdict import Entry, Feedback, Verdict
 MAX_LISTED_ENTRIES = 20  # entries listed in a verdict; the count says how many more
 MAX_NAMED_IN_MESSAGE = 6
 SCALE_MIN_RATIO_GAP = 0.02  # a ratio this close to 1 is a precision problem, not a scale one
+PRECISION_DIGITS = 3  # what the precision message asks for
+ROUNDINGS = np.arange(0, 5)  # significant figures (and decimals) a too-short entry may have kept
 
 #: the messages of the mistakes every kind shares; a kind's own are in its catalog entry
 MESSAGES: dict[str, str] = {
@@ -30,7 +32,13 @@ MESSAGES: dict[str, str] = {
         "Check the layout asked for: {layout_hint}"
     ),
     "sign": "Every entry has the right size but the wrong sign: check the sign of each term.",
+    "precision": (
+        "Your entries are the right values rounded too far: give at least "
+        f"{PRECISION_DIGITS} significant figures."
+    ),
 }
+# mistakes also named when divided by their largest entry: exp(z) shifted by max z is exp(z) / max exp(z)
+SHIFTED_BY_MAX = frozenset({"not_normalised"})
 
 
 def judge_array(
@@ -77,6 +85,8 @@ def judge_array(
             Feedback(code="not_finite", message=f"{bad} of your entries are NaN or infinite.")
         )
     named = name_mistake(exercise, instance, received, tol, expected=expected)
+    if named is None and _rounded_too_far(expected, received, right):
+        named = [Feedback(code="precision", message=MESSAGES["precision"])]
     if named is not None:
         verdict.feedback.extend(named)
     else:
@@ -99,7 +109,10 @@ def name_mistake(
         if (
             wrong.shape == received.shape
             and not agrees(expected, wrong, tol)
-            and agrees(wrong, received, tol)
+            and (
+                agrees(wrong, received, tol)
+                or (len(codes) == 1 and codes[0] in SHIFTED_BY_MAX and _shifted(wrong, received, tol))
+            )
         ):
             return [Feedback(code=code, message=_message(exercise, code, instance)) for code in codes]
     if received.shape == expected.shape and np.all(np.isfinite(received)):
@@ -125,13 +138,44 @@ def _candidates(
         yield (code, "sign"), -wrong
 
 
+def _shifted(wrong: Array, received: Array, tol: Tolerance) -> bool:
+    """Whether ``received`` is ``wrong`` divided by its largest entry (exp(z - max z) for exp(z))."""
+    largest = float(np.abs(wrong).max()) if wrong.size else 0.0
+    return 0.0 < largest < np.inf and agrees(wrong / largest, received, tol)
+
+
+def _rounded_too_far(expected: Array, received: Array, right: Any) -> bool:
+    """Whether every wrong entry is its expected value rounded or cut to a few digits."""
+    wrong = ~right
+    e, r = expected[wrong], received[wrong]
+    if not np.all(np.isfinite(r)) or not np.any(r):
+        return False
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        magnitude = np.floor(np.log10(np.abs(e)))
+        magnitude = np.where(np.isfinite(magnitude), magnitude, 0.0)
+        digits = ROUNDINGS[:, np.newaxis]
+        significant = 10.0 ** (digits - magnitude)  # keeps digits + 1 significant figures
+        decimals = 10.0**digits
+        candidates = np.concatenate(
+            [
+                np.round(e * significant) / significant,
+                np.trunc(e * significant) / significant,
+                np.round(e * decimals) / decimals,
+                np.trunc(e * decimals) / decimals,
+            ]
+        )
+    matches = np.isclose(candidates, r, rtol=1e-9, atol=1e-12)
+    return bool(np.all(matches.any(axis=0)))
+
+
 def _scale_feedback(expected: Array, received: Array, tol: Tolerance) -> list[Feedback] | None:
     denominator = float(np.vdot(expected, expected))
     if denominator == 0.0:
         return None
     ratio = float(np.vdot(expected, received)) / denominator
     if (
-        abs(ratio - 1) < SCALE_MIN_RATIO_GAP
+        not np.isfinite(ratio)
+        or abs(ratio - 1) < SCALE_MIN_RATIO_GAP
         or abs(ratio) < 1e-9
         or not agrees(ratio * expected, received, tol)
     ):
@@ -248,6 +292,7 @@ def _region_of(exercise: Exercise, instance: Instance, wrong: Any) -> str | None
 
 def _holds(predicate: Any, received: Array) -> bool:
     try:
-        return bool(predicate(received))
+        with np.errstate(all="ignore"):  # entries near the float range overflow a row sum
+            return bool(predicate(received))
     except (ValueError, IndexError, FloatingPointError):
         return False

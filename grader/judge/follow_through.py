@@ -20,10 +20,11 @@ from exercises.chains import CHAINS, SYMBOLS, truth
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.answers.detect import detect_format
 from grader.judge.compare import TYPED, Array, agrees
+from grader.judge.formulas.grading import formula_answer
 from grader.judge.verdict import Feedback, Verdict
 
 SHARE_DEFAULT = 0.75  # of a part's credit, for a part right for the student's own wrong earlier part
-EARLIER_FORMATS = ("json", "text")
+EARLIER_FORMATS = ("json", "text", "formula")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ def read_earlier(earlier: EarlierAnswer, instance: Instance) -> Array | None:
     fmt = detect_format(earlier.answer) if earlier.format == "auto" else earlier.format
     if fmt not in EARLIER_FORMATS:
         return None
+    if fmt == "formula":  # evaluated on the shared instance, as that part is asked
+        numerator = {**instance, "layout": "numerator"}
+        return formula_answer(exercises.get(earlier.kind), earlier.answer, numerator)
     try:
         array = read_answer(earlier.answer, fmt).array  # type: ignore[arg-type]
     except ParseError:

@@ -13,6 +13,8 @@ from grader.judge.answers import ParseError, read_answer
 from grader.judge.compare import TYPED
 from grader.judge.diagnose import judge_array
 from grader.judge.follow_through import SHARE_DEFAULT, EarlierAnswer, follow_through, read_earlier
+from grader.judge.formulas import grade_formula
+from grader.judge.formulas.grading import formula_answer
 from grader.judge.verdict import FORMATS, Feedback, Verdict
 
 
@@ -29,10 +31,11 @@ def grade(
 
     ``earlier`` holds the student's own answers to earlier parts of the same
     instance: a wrong typed answer that is right for them earns ``share`` of the
-    credit (follow-through). Raises :class:`exercises.InstanceError` for an
-    instance that cannot be graded and :class:`ValueError` for an unknown format
-    or an earlier part of an unknown kind; anything wrong with the answer itself
-    is a verdict.
+    credit (follow-through). ``seed`` draws the hidden instances of function and
+    formula answers (a fresh one when None; the verdict records it). Raises
+    :class:`exercises.InstanceError` for an instance that cannot be graded and
+    :class:`ValueError` for an unknown format or an earlier part of an unknown
+    kind; anything wrong with the answer itself is a verdict.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown answer format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -42,6 +45,15 @@ def grade(
         return _grade_function(instance, answer, seed)
     started = time.perf_counter()
     exercise, normal = exercises.validate(dict(instance))
+    if fmt == "formula":
+        verdict = grade_formula(exercise, normal, answer, seed=seed)
+        received = formula_answer(exercise, answer, normal) if earlier and not verdict.correct else None
+        if received is not None:
+            theirs = {part.kind: read_earlier(part, normal) for part in earlier}
+            verdict = follow_through(verdict, exercise, normal, received, theirs, share)
+        verdict.format = fmt
+        verdict.timings_ms = {"grading": round((time.perf_counter() - started) * 1000, 3)}
+        return verdict
     try:
         read = read_answer(answer, fmt)  # type: ignore[arg-type]
     except ParseError as error:

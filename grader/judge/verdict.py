@@ -8,8 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from grader.judge import labels
 
-AnswerFormat = Literal["json", "text", "python"]
-FORMATS: tuple[str, ...] = ("json", "text", "python")
+AnswerFormat = Literal["json", "text", "python", "formula"]
+FORMATS: tuple[str, ...] = ("json", "text", "python", "formula")
+AnswerForm = Literal["matrix", "formula", "function"]
+#: the forms an item may accept (an instructor's choice), and the form of each format
+ANSWER_FORMS: tuple[str, ...] = ("matrix", "formula", "function")
+FORM_OF_FORMAT: dict[str, str] = {
+    "json": "matrix", "text": "matrix", "formula": "formula", "python": "function"
+}
 
 
 class Feedback(BaseModel):
@@ -48,7 +54,15 @@ class Verdict(BaseModel):
     instance: dict[str, Any] | None = Field(
         default=None, description="the instance graded against (the given one for functions)"
     )
-    read_as: str | None = Field(default=None, description="how a typed answer was read")
+    read_as: str | None = Field(
+        default=None,
+        description="how a typed answer was read; a formula written back with every "
+        "multiplication and grouping explicit",
+    )
+    read_as_latex: str | None = Field(default=None, description="formulas: read_as as LaTeX")
+    parse_position: int | None = Field(
+        default=None, description="formulas: the 0-based character where reading stopped"
+    )
     expected_shape: list[int] | None = None
     received_shape: list[int] | None = None
     wrong_entries: list[Entry] = Field(

@@ -179,6 +179,10 @@ class PracticeSet(Base):
     )
 
 
+ALL_ANSWER_FORMS = ("matrix", "formula", "function")
+ALL_ANSWER_FORMS_JSON = '["matrix", "formula", "function"]'
+
+
 class Item(Base):
     """One question of an assignment or of a practice set: a kind and its size options."""
 
@@ -204,6 +208,10 @@ class Item(Base):
     points: so.Mapped[float] = so.mapped_column(default=1.0)
     #: None: unlimited
     max_attempts: so.Mapped[int | None]
+    #: the answer forms the instructor accepts: matrix, formula, function (all by default)
+    answer_forms: so.Mapped[list[Any]] = so.mapped_column(
+        default=lambda: list(ALL_ANSWER_FORMS), server_default=ALL_ANSWER_FORMS_JSON
+    )
     #: practice items: why this one was chosen for the student
     reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.judge.verdict import Verdict
+from grader.judge.verdict import FORM_OF_FORMAT, Verdict
 from grader.service import variants
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
@@ -69,6 +69,10 @@ class NoAttemptsLeft(Refused):
     code = "no_attempts_left"
 
 
+class FormNotAccepted(Refused):
+    code = "form_not_accepted"
+
+
 def attempts_used(session: so.Session, item_id: int, user_id: int) -> int:
     return session.scalar(ATTEMPTS, {"item_id": item_id, "user_id": user_id}) or 0
 
@@ -95,6 +99,12 @@ def submit(
     """
     now = now or utcnow()
     try:
+        form = FORM_OF_FORMAT.get(fmt)
+        if form not in item.answer_forms:
+            accepted = " or ".join(item.answer_forms)
+            raise FormNotAccepted(
+                f"this item does not accept an answer as a {form or fmt}: it accepts {accepted}"
+            )
         if session.get_bind().dialect.name != "sqlite":
             session.execute(LOCK_USER, {"user_id": user.id})
         params = {"item_id": item.id, "user_id": user.id, "since": now - RATE_WINDOW,

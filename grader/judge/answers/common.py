@@ -111,4 +111,17 @@ UNSIGNED = r"(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:nan|inf
 NUMBER = rf"[+-]?{UNSIGNED}"
 
 
+def exact_entry(text: str) -> float | None:
+    """An entry a person writes exactly (1/3, exp(0.3), e^2, 2e, sqrt(2)/2, 9*0.25), or None.
+
+    Read by the formula grammar and evaluated, never run as code.
+    """
+    from grader.judge.formulas import FormulaError, evaluate_number
+
+    try:
+        return evaluate_number(text)
+    except FormulaError:
+        return None
+
+
 TOO_DEEP = "too many nested brackets: an answer is a vector or a matrix (two levels at most)"

@@ -13,6 +13,7 @@ from grader.judge.answers.common import (
     MAX_ENTRIES,
     TOO_DEEP,
     Unreadable,
+    exact_entry,
     quote,
     ragged,
 )
@@ -95,6 +96,8 @@ def _json_number(value: object, path: tuple[int, ...], text: str) -> float:
         return value
     if isinstance(value, str) and value.strip().lower() in _NON_FINITE_STRINGS:
         return float(value)
+    if isinstance(value, str) and (exact := exact_entry(value)) is not None:
+        return exact
     if isinstance(value, list) and len(path) >= 2:
         raise Unreadable(TOO_DEEP, _json_offset(text, path))
     raise Unreadable(f"expected a number, found {_json_kind(value)}", _json_offset(text, path))

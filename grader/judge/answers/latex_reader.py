@@ -12,6 +12,7 @@ from grader.judge.answers.common import (
     MAX_ENTRIES,
     UNSIGNED,
     Unreadable,
+    exact_entry,
     line_column,
     quote,
     ragged,
@@ -139,7 +140,10 @@ def _latex_number(cell: str, offset: int, row: int, column: int) -> float:
     number = _LATEX_NUMBER.fullmatch(cleaned)
     # "1.5 \\times 10^{-3}" is 1.5e-3; an exponent on "2e5" or "nan" is no number.
     if number is None or (exponent and not re.fullmatch(r"[0-9.]+", number.group(2))):
-        raise Unreadable(f"expected a number, found {quote(cell)}", where)
+        exact = exact_entry(cell)  # \frac{1}{3}, e^{2}, \sqrt{2}/2
+        if exact is None:
+            raise Unreadable(f"expected a number, found {quote(cell)}", where)
+        return exact
     sign, digits = number.groups()
     if digits == "\\infty":
         digits = "inf"

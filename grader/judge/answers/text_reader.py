@@ -17,6 +17,7 @@ from grader.judge.answers.common import (
     NUMPY_LINE_WIDTH,
     TOO_DEEP,
     Unreadable,
+    exact_entry,
     line_column,
     quote,
     ragged,
@@ -83,10 +84,16 @@ _TEXT_TOKEN = re.compile(
   | (?P<array>(?:np\.|numpy\.)?array\()
   | (?P<paren>\))
   | (?P<ellipsis>\.\.\.|…)
+  | (?P<exact>(?:[0-9A-Za-z.*/^+\-√π]++|\([^()\[\];,\n]*+(?:\([^()\n]*+\)[^()\[\];,\n]*+)*+\))++)
+        (?=[\s\],;]|\Z)
   | (?P<other>[^\s\[\](),;]+|.)
     """,
     re.VERBOSE,
 )
+# "1-2" is two entries that lost their space, not a difference: outside parentheses a sign
+# only starts an entry or an exponent (exp(-0.3), 2^-1 and 1e-3 are entries)
+_BINARY_SIGN = re.compile(r"(?<=[0-9A-Za-z.)])(?<![0-9][eE])[+-]")
+_PARENTHESES = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)")
 _ASSIGNMENT = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
 
 # A number entry: its text, start and end offsets.
@@ -148,11 +155,20 @@ def read_text(text: str) -> tuple[npt.NDArray[np.float64], str]:
             continue
         if finished_at >= 0 and kind != "semicolon":
             raise Unreadable(f"unexpected {quote(match.group())} after the end of the array", offset)
+        if kind == "exact":
+            written = match.group()
+            value = None if _BINARY_SIGN.search(_PARENTHESES.sub("()", written)) else exact_entry(written)
+            if value is None:
+                raise Unreadable(f"expected a number, found {quote(match.group())}", offset)
+            kind = "number"
+            match_text = repr(value)
+        else:
+            match_text = ""
         if kind == "number" or kind == "wrapped":
             count += 1
             if count > MAX_ENTRIES:
                 raise Unreadable(f"too many entries (at most {MAX_ENTRIES:,})", offset)
-            number = match.group(kind)
+            number = match_text or match.group(kind)
             if group.row and isinstance(group.row[-1], tuple):
                 separator = "comma" if group.last == "comma" else "space"
                 if group.separator and separator != group.separator:
@@ -162,7 +178,8 @@ def read_text(text: str) -> tuple[npt.NDArray[np.float64], str]:
                         offset,
                     )
                 group.separator = separator
-            group.row.append((number, offset, offset + len(number)))
+            end = match.end() if match_text else offset + len(number)
+            group.row.append((number, offset, end))
             group.last = "item"
         elif kind == "open":
             if len(stack) == 3:

@@ -13,7 +13,16 @@ from grader.service import variants
 from grader.service.db import get_session, read_only_transaction
 from grader.service.variants import fresh_seed
 from grader.web.api import access, bp
-from grader.web.api.schemas import CheckIn, ErrorOut, InputOut, KindOut, KindsOut, PreviewIn, PreviewOut
+from grader.web.api.schemas import (
+    CheckIn,
+    ErrorOut,
+    FormulaOut,
+    InputOut,
+    KindOut,
+    KindsOut,
+    PreviewIn,
+    PreviewOut,
+)
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid
@@ -75,6 +84,13 @@ def kinds() -> KindsOut:
                     for given in exercise.inputs
                 ],
                 layouts=list(exercise.layouts),
+                formula=None
+                if exercise.notation is None
+                else FormulaOut(
+                    entry=exercise.notation.entry_name,
+                    indices=list(exercise.notation.indices),
+                    symbols=sorted(exercise.notation.symbols),
+                ),
             )
             for name, exercise in exercises.KINDS.items()
         ],

@@ -37,6 +37,7 @@ def item_out(
         layout=item.layout,
         points=item.points,
         max_attempts=item.max_attempts,
+        answer_forms=list(item.answer_forms),
         assignment_id=item.assignment_id,
         practice_set_id=item.practice_set_id,
         reason=item.reason,

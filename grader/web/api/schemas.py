@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from exercises.base import MAX_SIZE
 from exercises.inputs import InputType
-from grader.judge.verdict import AnswerFormat, Verdict
+from grader.judge.verdict import ANSWER_FORMS, AnswerForm, AnswerFormat, Verdict
 from grader.service import tokens
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
@@ -78,7 +78,7 @@ class UserOut(BaseModel):
 
 class EarlierIn(RequestModel):
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
-    format: Literal["auto", "json", "text"] = Field(
+    format: Literal["auto", "json", "text", "formula"] = Field(
         default="auto", description="how the earlier answer is written; auto detects it as the pages do"
     )
 
@@ -102,6 +102,12 @@ class InputOut(BaseModel):
     meaning: str
 
 
+class FormulaOut(BaseModel):
+    entry: str = Field(description="the general entry a formula answer gives, e.g. 'dS_i/dz_j'")
+    indices: list[str] = Field(description="the entry's own indices; any other must be summed")
+    symbols: list[str] = Field(description="the symbols a formula may use beside e, I and the functions")
+
+
 class KindOut(BaseModel):
     kind: str
     title: str
@@ -109,6 +115,7 @@ class KindOut(BaseModel):
     given: list[str]
     inputs: list[InputOut] = Field(description="the given values by type, in the order of the signature")
     layouts: list[str]
+    formula: FormulaOut | None = Field(default=None, description="None: the kind takes no formula answers")
 
 
 class KindsOut(BaseModel):
@@ -211,6 +218,17 @@ class ItemSpec(RequestModel):
     layout: Layout = "numerator"
     points: float = Field(default=1.0, gt=0, le=1000)
     max_attempts: int | None = Field(default=None, ge=1, le=1000, description="None: unlimited")
+    answer_forms: list[AnswerForm] = Field(
+        default_factory=lambda: list(ANSWER_FORMS),
+        min_length=1,
+        max_length=3,
+        description="the forms a student may answer in: matrix, formula, function (all by default)",
+    )
+
+    @field_validator("answer_forms")
+    @classmethod
+    def _forms_once_in_order(cls, forms: list[str]) -> list[str]:
+        return [form for form in ANSWER_FORMS if form in forms]
 
 
 def _in_utc(value: datetime | None) -> datetime | None:
@@ -248,6 +266,7 @@ class ItemOut(BaseModel):
     layout: str
     points: float
     max_attempts: int | None
+    answer_forms: list[str] = Field(description="the forms a student may answer in")
     assignment_id: int | None
     practice_set_id: int | None
     reason: str | None = Field(default=None, description="practice: why it was chosen")

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 import exercises
 from exercises import InstanceError
 from exercises.base import LAYOUTS
+from grader.judge.verdict import ANSWER_FORMS
 from grader.service import variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Item, Submission, Variant
@@ -41,6 +42,7 @@ class ItemRow:
     max_attempts: str = ""
     item_id: int | None = None
     locked: bool = False  # answered already: only points and attempts may change
+    answer_forms: list[str] = field(default_factory=lambda: list(ANSWER_FORMS))
 
 
 @dataclass
@@ -105,6 +107,7 @@ def _item_spec(row: ItemRow) -> ItemSpec:
         layout=row.layout,  # type: ignore[arg-type]
         points=_points(row.points),
         max_attempts=_optional_int(row.max_attempts, "max_attempts"),
+        answer_forms=row.answer_forms,  # type: ignore[arg-type]
     )
 
 
@@ -186,6 +189,8 @@ def read_form(values: MultiDict[str, str], locked: dict[int, Item]) -> Assignmen
             max_attempts=values.get(f"max_attempts-{i}", ""),
             item_id=int(item_id) if item_id and item_id.isdigit() else None,
         )
+        if values.get(f"forms-shown-{i}"):  # the checkboxes were on the page: none ticked is none
+            row.answer_forms = values.getlist(f"forms-{i}")
         if item is not None:  # what students answered cannot change under them
             row.kind, row.layout, row.locked = item.kind, item.layout, True
             row.n, row.K = _text(item.n), _text(item.K)
@@ -222,6 +227,7 @@ def form_of(assignment: Assignment, locked: dict[int, Item]) -> AssignmentForm:
                 _text(item.max_attempts),
                 item.id,
                 item.id in locked,
+                list(item.answer_forms),
             )
             for item in assignment.items
         ],

@@ -7,11 +7,13 @@ from typing import Any, NoReturn
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from grader.judge import labels
 from grader.service.models import User
 from grader.web.errors import ApiError, rollback
+from grader.web.mathml import latex_to_mathml
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,12 @@ def _cell(value: Any) -> str:
 def code_label(code: str) -> str:
     """A feedback code in plain words ("transpose" -> "rows and columns swapped")."""
     return labels.label(code)
+
+
+@bp.app_template_filter("mathml")
+def mathml(latex: str) -> Markup:
+    """One LaTeX formula (a verdict's read_as_latex) as MathML, rendered on the server."""
+    return latex_to_mathml(latex)
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

@@ -103,7 +103,8 @@ def submission_view(submission: Submission, viewer: User) -> SubmissionView:
     the service lets the viewer see them (see ``submissions.as_seen``), its answer grid."""
     seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment))
     grid = None
-    if seen.status == "graded" and not seen.feedback_hidden and submission.format != "python":
+    shown_as_read = submission.format not in ("python", "formula")
+    if seen.status == "graded" and not seen.feedback_hidden and shown_as_read:
         grid = _answer_grid(submission)
     verdict = seen.verdict.model_dump(mode="json") if seen.verdict is not None else None
     return SubmissionView(submission, seen.status, verdict, seen.feedback_hidden, submission.late, grid)

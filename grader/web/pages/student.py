@@ -13,6 +13,7 @@ import exercises
 from exercises import InstanceError
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.answers.detect import detect_format
+from grader.judge.formulas import FormulaError, parse, write_latex, write_plain
 from grader.service import gradebook, practice, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
@@ -26,7 +27,7 @@ from grader.web.pages.display import instance_view, submission_view
 MAX_ANSWER_CHARS = 100_000
 DEFAULT_PRACTICE_COUNT = 5
 MAX_PRACTICE_COUNT = 20
-FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python"}
+FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python", "formula": "a formula"}
 
 
 # ---- access -----------------------------------------------------------------------
@@ -187,7 +188,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     chosen = request.form.get("format", "auto")
     fmt = detect_format(answer) if chosen == "auto" else chosen
     form = {"answer_format": chosen}
-    form["code_text" if fmt == "python" else "answer_text"] = answer
+    form[{"python": "code_text", "formula": "formula_text"}.get(fmt, "answer_text")] = answer
     problem = _answer_problem(answer, fmt)
     if problem:
         return _exercise_page(item, user, 422, form_error=problem, **form)
@@ -241,6 +242,8 @@ def preview(item_id: int) -> str | tuple[str, int]:
     problem = _answer_problem(answer, fmt)
     if problem:
         return render_template("student/preview.html", error=problem, fmt_label=fmt_label)
+    if fmt == "formula":
+        return _formula_preview(item, answer)
     try:
         read = read_answer(answer, fmt)  # type: ignore[arg-type]
     except ParseError as error:
@@ -263,6 +266,29 @@ def preview(item_id: int) -> str | tuple[str, int]:
         rows=rows,
         shape_note=shape_note,
         fmt_label=fmt_label,
+    )
+
+
+def _formula_preview(item: Item, answer: str) -> str:
+    """How a formula is read (read_as, as MathML), before anything is graded or stored."""
+    notation = exercises.get(item.kind).notation
+    if notation is None:
+        return render_template(
+            "student/preview.html", error="this item takes no formulas", fmt_label="a formula"
+        )
+    try:
+        tree = parse(answer, notation)
+    except FormulaError as error:
+        if error.tree is None:
+            return render_template("student/preview.html", error=str(error), fmt_label="a formula")
+        return render_template(
+            "student/preview.html",
+            formula_latex=write_latex(error.tree),  # type: ignore[arg-type]
+            formula_text=write_plain(error.tree),  # type: ignore[arg-type]
+            formula_problem=error.message,
+        )
+    return render_template(
+        "student/preview.html", formula_latex=write_latex(tree), formula_text=write_plain(tree)
     )
 
 

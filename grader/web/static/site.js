@@ -67,6 +67,14 @@
     const button = form.querySelector("button[data-preview]");
     const out = document.getElementById(button.getAttribute("aria-controls"));
     button.hidden = false;
+    if (form.hasAttribute("data-preview-live")) {
+      // a formula's preview follows the typing, a moment after it pauses
+      let timer = null;
+      form.querySelector("textarea").addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () { button.click(); }, 400);
+      });
+    }
     button.addEventListener("click", function () {
       const body = new FormData(form);
       out.textContent = "Reading your answer…";

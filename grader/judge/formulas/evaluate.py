@@ -1,0 +1,418 @@
+"""Evaluating a formula's tree on one instance, vectorised with numpy over the index grid.
+
+Every value is an array with one axis per index (the entry's own, then one per
+sum) followed by, for a matrix or a vector, two matrix axes (vectors are
+columns). An entry written with its indices, ``S_i (delta_ij - S_j)``, is then
+one array over the whole grid; a matrix expression, ``diag(S) - S S^T``, is
+a matrix whose index axes all have length 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from exercises.notation import SIZES, SYMBOL_AXES, Notation
+from grader.judge.formulas.lexer import FormulaError
+from grader.judge.formulas.tree import (
+    Binary,
+    Call,
+    Delta,
+    Expression,
+    Matrix,
+    Negate,
+    Number,
+    Subscript,
+    Sum,
+    Symbol,
+    Transpose,
+    children,
+)
+
+MAX_ELEMENTS = 1_000_000  # no intermediate array larger: kron(kron(kron(...))) stops here
+Array = npt.NDArray[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    array: Array
+    matrix: bool  # the last two axes are a matrix's rows and columns
+
+
+def evaluate(
+    tree: Expression,
+    notation: Notation,
+    values: dict[str, Any],
+    layout: str = "numerator",
+    dtype: type = np.float64,
+) -> npt.NDArray[np.float64]:
+    """The formula's answer on one instance, laid out as the kind's answer is."""
+    with np.errstate(all="ignore"):
+        evaluation = _Evaluation(tree, notation, values, dtype)
+        value = evaluation.value(tree, dict(evaluation.entry_axes))
+        return evaluation.answer(value, layout)
+
+
+def one_number(tree: Expression) -> float:
+    """The value of a formula made of numbers and constants only (an exact matrix entry)."""
+    empty = Notation(entry=(), symbols=frozenset())
+    with np.errstate(all="ignore"):
+        value = _Evaluation(tree, empty, {}, np.float64).value(tree, {})
+    if value.matrix:
+        raise FormulaError("expected a number, found a matrix")
+    return float(value.array.reshape(()))
+
+
+class _Evaluation:
+    def __init__(self, tree: Expression, notation: Notation, values: dict[str, Any], dtype: type) -> None:
+        self.notation = notation
+        self.values = values
+        self.dtype = dtype
+        self.sizes = {"K": int(values.get("K", 0)), "n": int(values.get("n", 0))}
+        self.entry_axes = {name: axis for axis, name in enumerate(notation.indices)}
+        self.domains: list[str] = [size for _, size in notation.entry]
+        self.sum_axes: dict[int, int] = {}
+        self._number_sums(tree)
+        self.axes = len(self.domains)
+        self.scalar_shape = (1,) * self.axes
+
+    def _number_sums(self, node: Expression) -> None:
+        if isinstance(node, Sum):
+            self.sum_axes[id(node)] = len(self.domains)
+            self.domains.append(_domain_of(node.index, node.body))
+        for child in children(node):
+            self._number_sums(child)
+
+    # ---- values ---------------------------------------------------------------------
+
+    def scalar(self, number: float) -> Value:
+        return Value(np.full(self.scalar_shape, number, dtype=self.dtype), False)
+
+    def data(self, name: str) -> Array:
+        return np.asarray(self.values[name], dtype=self.dtype)
+
+    def value(self, node: Expression, env: dict[str, int]) -> Value:
+        result = self._value(node, env)
+        if result.array.size > MAX_ELEMENTS:
+            raise FormulaError("the formula's arrays grow too large to evaluate")
+        return result
+
+    def _value(self, node: Expression, env: dict[str, int]) -> Value:
+        if isinstance(node, Number):
+            return self.scalar(node.value)
+        if isinstance(node, Symbol):
+            return self.symbol(node, env)
+        if isinstance(node, Delta):
+            equal = self.position(node.first, env) == self.position(node.second, env)
+            return Value(equal.astype(self.dtype), False)
+        if isinstance(node, Negate):
+            operand = self.value(node.operand, env)
+            return Value(-operand.array, operand.matrix)
+        if isinstance(node, Binary):
+            return self.binary(node, env)
+        if isinstance(node, Call):
+            return self.call(node, env)
+        if isinstance(node, Transpose):
+            operand = self.value(node.operand, env)
+            return Value(np.swapaxes(operand.array, -1, -2), True) if operand.matrix else operand
+        if isinstance(node, Subscript):
+            operand = self.value(node.operand, env)
+            if not operand.matrix:
+                raise FormulaError("a subscript on a number: only vectors and matrices have entries")
+            array = operand.array
+            if len(node.indices) == 1:
+                if 1 not in array.shape[-2:]:
+                    raise FormulaError("one index on a matrix: a matrix's entry needs two")
+                array = array.reshape((*array.shape[:-2], -1))
+            return Value(self.place(array, node.indices, env, "the expression", None), False)
+        if isinstance(node, Sum):
+            return self.summed(node, env)
+        return self.matrix_literal(node, env)
+
+    def symbol(self, node: Symbol, env: dict[str, int]) -> Value:
+        name = node.name
+        if name == "index":
+            raise FormulaError(f"the index {node.indices[0]} is used as a number; compare indices with delta")
+        if name == "e":
+            return self.scalar(math.e)
+        if name == "pi":
+            return self.scalar(math.pi)
+        if name == "I":
+            eye = np.eye(self.sizes["K"], dtype=self.dtype)
+            return Value(eye.reshape(self.scalar_shape + eye.shape), True)
+        if name not in self.values:
+            raise FormulaError(f"{name} is not a symbol of this exercise")
+        if not SYMBOL_AXES[name]:
+            if node.indices:
+                raise FormulaError(f"{name} is a number and takes no subscript")
+            return self.scalar(float(self.values[name]))
+        data = self.data(name)
+        if not node.indices:
+            matrix = data.reshape(-1, 1) if data.ndim == 1 else data
+            return Value(matrix.reshape(self.scalar_shape + matrix.shape), True)
+        if len(node.indices) != data.ndim:
+            wanted = "one index" if data.ndim == 1 else f"{data.ndim} indices"
+            raise FormulaError(f"{name} takes {wanted}, as in {name}_{'ji'[: data.ndim]}")
+        array = data.reshape(self.scalar_shape + data.shape)
+        return Value(self.place(array, node.indices, env, name, SYMBOL_AXES[name]), False)
+
+    def position(self, index: str, env: dict[str, int]) -> Array:
+        """An index's 0-based positions along its axis; the class c is its own number."""
+        if index.isdigit() or (index == "c" and "c" not in env):
+            return np.full(self.scalar_shape, self.constant_index(index))
+        axis = env[index]
+        shape = [1] * self.axes
+        shape[axis] = self.sizes[self.domains[axis]]
+        return np.arange(shape[axis]).reshape(shape)
+
+    def constant_index(self, index: str) -> int:
+        """The 0-based position of the class c, or of a subscript number (printed 1-based)."""
+        if index == "c":
+            return int(self.values["c"])
+        if int(index) == 0:
+            raise FormulaError("subscripts count from 1, as the statements print them")
+        return int(index) - 1
+
+    def place(
+        self,
+        array: Array,
+        indices: tuple[str, ...],
+        env: dict[str, int],
+        what: str,
+        sizes: tuple[str, ...] | None,
+    ) -> Array:
+        """Data axes (after the index axes) moved onto the axes of their indices; c takes its entry."""
+        for k, index in enumerate(indices):
+            length = array.shape[self.axes]
+            if index.isdigit() or (index == "c" and "c" not in env):
+                position = self.constant_index(index)
+                if not 0 <= position < length:
+                    raise FormulaError(
+                        f"{what}_{index} does not exist here: {what} has {length} entries",
+                        code="formula_index",
+                    )
+                array = np.take(array, position, axis=self.axes)
+                continue
+            axis = env[index]
+            domain = self.domains[axis]
+            if sizes is not None and sizes[k] != domain:
+                raise FormulaError(
+                    f"{what}_{''.join(indices)}: the index {index} of {what} counts {SIZES[sizes[k]]}, "
+                    f"but {index} counts {SIZES[domain]}",
+                    code="formula_index",
+                )
+            if length != self.sizes[domain]:
+                raise FormulaError(
+                    f"the index {index} counts {SIZES[domain]} ({self.sizes[domain]}), but {what} has "
+                    f"{length} entries there",
+                    code="formula_index",
+                )
+            if array.shape[axis] != 1:
+                raise FormulaError(f"the index {index} appears twice in one subscript")
+            array = np.moveaxis(np.squeeze(array, axis=axis), self.axes - 1, axis)
+        return array
+
+    def binary(self, node: Binary, env: dict[str, int]) -> Value:
+        left, right = self.value(node.left, env), self.value(node.right, env)
+        operator = node.operator
+        if operator == "^" and node.left == Symbol("e"):
+            return Value(np.exp(right.array), right.matrix)
+        if operator == "*" and left.matrix and right.matrix:
+            (rows, inner), (inner_right, columns) = left.array.shape[-2:], right.array.shape[-2:]
+            if inner == inner_right:
+                self.check_size(rows * columns * inner)
+                return Value(np.matmul(left.array, right.array), True)
+        a, b = self.lifted(left, right)
+        try:
+            if operator == "+":
+                result = a + b
+            elif operator == "-":
+                result = a - b
+            elif operator == "*":
+                result = a * b
+            elif operator == "/":
+                result = a / b
+            else:
+                result = np.power(a, b)
+        except ValueError:
+            raise FormulaError(
+                f"cannot combine {_shape_words(left)} and {_shape_words(right)} with {operator!r}"
+            ) from None
+        return Value(result, left.matrix or right.matrix)
+
+    def lifted(self, left: Value, right: Value) -> tuple[Array, Array]:
+        a, b = left.array, right.array
+        if left.matrix and not right.matrix:
+            b = b[..., np.newaxis, np.newaxis]
+        elif right.matrix and not left.matrix:
+            a = a[..., np.newaxis, np.newaxis]
+        elif left.matrix and right.matrix and not _broadcastable(a.shape[-2:], b.shape[-2:]):
+            raise FormulaError(f"cannot combine {_shape_words(left)} and {_shape_words(right)}")
+        self.check_size(int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
+        return a, b
+
+    def check_size(self, elements: int) -> None:
+        if elements > MAX_ELEMENTS:
+            raise FormulaError("the formula's arrays grow too large to evaluate")
+
+    def as_matrix(self, value: Value) -> Array:
+        return value.array if value.matrix else value.array[..., np.newaxis, np.newaxis]
+
+    def kron(self, left: Value, right: Value) -> Value:
+        a, b = self.as_matrix(left), self.as_matrix(right)
+        (p, q), (r, s) = a.shape[-2:], b.shape[-2:]
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        self.check_size(int(np.prod(lead)) * p * q * r * s)
+        product = a[..., :, np.newaxis, :, np.newaxis] * b[..., np.newaxis, :, np.newaxis, :]
+        return Value(product.reshape((*lead, p * r, q * s)), True)
+
+    def call(self, node: Call, env: dict[str, int]) -> Value:
+        function = node.function
+        if function == "softmax":
+            return self.softmax(node.arguments[0], env)
+        if function == "onehot":
+            argument = node.arguments[0]
+            if not (isinstance(argument, Symbol) and argument.indices == ("c",) and "y" in self.values):
+                raise FormulaError("onehot takes the class c: onehot(c)")
+            return self.symbol(Symbol("y"), env)
+        arguments = [self.value(a, env) for a in node.arguments]
+        if function in ("outer", "kron"):
+            if function == "kron":
+                return self.kron(*arguments)
+            a, b = (self.as_matrix(v) for v in arguments)
+            a = a.reshape((*a.shape[:-2], -1, 1))
+            b = b.reshape((*b.shape[:-2], 1, -1))
+            self.check_size(int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
+            return Value(a * b, True)
+        (argument,) = arguments
+        array = argument.array
+        if function == "exp":
+            return Value(np.exp(array), argument.matrix)
+        if function == "log":
+            return Value(np.log(array), argument.matrix)
+        if function == "sqrt":
+            return Value(np.sqrt(array), argument.matrix)
+        if not argument.matrix:
+            raise FormulaError(f"{function}( ) of a single entry: {function} takes a vector or a matrix")
+        if function == "sum":
+            return Value(array.sum(axis=(-2, -1)), False)
+        if function == "max":
+            return Value(array.max(axis=(-2, -1)), False)
+        rows, columns = array.shape[-2:]  # diag
+        if 1 in (rows, columns):
+            vector = array.reshape((*array.shape[:-2], -1))
+            size = vector.shape[-1]
+            self.check_size(vector.size * size)
+            return Value(vector[..., :, np.newaxis] * np.eye(size, dtype=self.dtype), True)
+        if rows != columns:
+            raise FormulaError(f"diag of a {rows} x {columns} matrix: diag takes a vector or a square matrix")
+        return Value(np.diagonal(array, axis1=-2, axis2=-1)[..., np.newaxis], True)
+
+    def softmax(self, argument: Expression, env: dict[str, int]) -> Value:
+        if isinstance(argument, Symbol) and argument.name == "z":
+            return self.symbol(Symbol("S", argument.indices), env)  # sigma(z_i) is S_i
+        value = self.value(argument, env)
+        if not value.matrix or 1 not in value.array.shape[-2:]:
+            raise FormulaError("softmax takes the vector z, as in softmax(z) or sigma(z)_i")
+        shifted = np.exp(value.array - value.array.max(axis=(-2, -1), keepdims=True))
+        return Value(shifted / shifted.sum(axis=(-2, -1), keepdims=True), True)
+
+    def summed(self, node: Sum, env: dict[str, int]) -> Value:
+        axis = self.sum_axes[id(node)]
+        inner = {**env, node.index: axis}
+        body = self.value(node.body, inner)
+        size = self.sizes[self.domains[axis]]
+        if size == 0:
+            raise FormulaError("a sum over an index belongs in a formula of the exercise, not in a number")
+        positions = np.arange(size)
+        mask = np.ones(size, dtype=bool)
+        if node.lower is not None or node.upper is not None:
+            lower = self.bound(node.lower, env, 1)
+            base = 0 if lower == 0 else 1
+            upper = self.bound(node.upper, env, size - 1 + base)
+            mask = (positions + base >= lower) & (positions + base <= upper)
+        shape = [1] * (self.axes + (2 if body.matrix else 0))
+        shape[axis] = size
+        return Value((body.array * mask.reshape(shape)).sum(axis=axis, keepdims=True), body.matrix)
+
+    def bound(self, node: Expression | None, env: dict[str, int], default: int) -> float:
+        if node is None:
+            return default
+        value = self.value(node, env)
+        if value.matrix or np.ptp(value.array) != 0:
+            raise FormulaError("a sum's bounds are numbers, as in sum_{k=1}^K")
+        number = float(value.array.flat[0])
+        if not number.is_integer():
+            raise FormulaError(f"a sum's bound is a whole number, not {number:g}")
+        return number
+
+    def matrix_literal(self, node: Matrix, env: dict[str, int]) -> Value:
+        entries = []
+        for row in node.rows:
+            for entry in row:
+                value = self.value(entry, env)
+                if value.matrix:
+                    if value.array.shape[-2:] != (1, 1):
+                        raise FormulaError("a matrix's entry is a number, not a vector or a matrix")
+                    value = Value(value.array[..., 0, 0], False)
+                entries.append(value.array)
+        stacked = np.stack(np.broadcast_arrays(*entries), axis=-1)
+        return Value(stacked.reshape((*stacked.shape[:-1], len(node.rows), len(node.rows[0]))), True)
+
+    # ---- the answer -------------------------------------------------------------------
+
+    def answer(self, value: Value, layout: str) -> npt.NDArray[np.float64]:
+        array = value.array
+        entry = len(self.notation.entry)
+        if value.matrix:
+            if any(length != 1 for length in array.shape[:-2]):
+                raise FormulaError(
+                    "the formula is a matrix that still depends on an index: write either one "
+                    "entry with its indices or the whole matrix without them",
+                    code="shape",
+                )
+            return np.asarray(array.reshape(array.shape[-2:]), dtype=np.float64)
+        grid = tuple(self.sizes[size] for size in self.domains[:entry])
+        full = np.broadcast_to(array, grid + array.shape[entry:]).reshape(grid)
+        if entry > 1:
+            full = full.reshape(grid[0], -1)
+            if layout == "denominator":
+                full = full.T
+        return np.asarray(full, dtype=np.float64)
+
+
+def _domain_of(index: str, body: Expression) -> str:
+    """The size a summed index counts, from the symbols it subscripts; classes by default."""
+    for node in _walk(body):
+        if isinstance(node, Symbol) and index in node.indices and node.name in SYMBOL_AXES:
+            axes = SYMBOL_AXES[node.name]
+            if len(axes) == len(node.indices):
+                return axes[node.indices.index(index)]
+        if isinstance(node, Sum) and node.index == index:
+            break
+    return "K"
+
+
+def _walk(node: Expression) -> list[Expression]:
+    found = [node]
+    for child in children(node):
+        found += _walk(child)
+    return found
+
+
+def _broadcastable(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
+    """Entrywise, two matrices of one shape, or a 1 x 1 matrix with anything (S^T S is a number)."""
+    return first == second or (1, 1) in (first, second)
+
+
+def _shape_words(value: Value) -> str:
+    if not value.matrix:
+        return "a number"
+    rows, columns = value.array.shape[-2:]
+    if columns == 1:
+        return f"a vector of {rows}"
+    return f"a {rows} x {columns} matrix"

@@ -99,9 +99,15 @@ def test_a_worker_grades_within_the_wait_201(app, client, build, people, item_id
     grading_queue(app).stop()
 
 
+def ready(workers: Workers, n: int = 0) -> bool:
+    """Whether worker ``n`` runs its loop: its periodic task is deferred once its stop signals
+    are handled (its "Starting worker" comes just before)."""
+    return b"deferred for timestamp" in (workers.folder / f"worker{n}.log").read_bytes()
+
+
 def test_a_worker_stops_on_sigterm(workers):
     worker = workers.start()
-    assert wait_for(lambda: b"Starting worker" in (workers.folder / "worker0.log").read_bytes(), 30)
+    assert wait_for(lambda: ready(workers), 30)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0
 
@@ -146,7 +152,7 @@ def test_a_worker_killed_mid_task_has_its_task_finished_by_another_once(app, bui
 
 def test_queue_status_counts_the_live_workers(workers):
     workers.start()
-    assert wait_for(lambda: b"Starting worker" in (workers.folder / "worker0.log").read_bytes(), 30)
+    assert wait_for(lambda: ready(workers), 30)
     printed = subprocess.run([sys.executable, "-m", "grader.cli", "queue", "status"], env=workers.env,
                              capture_output=True, text=True, check=True).stdout
     assert "live workers 1" in printed and "waiting 0" in printed

@@ -15,16 +15,18 @@ $(STAMP): pyproject.toml
 	  || { cat $(VENV)/pip.log; echo "pip failed: the log above is kept in $(VENV)/pip.log"; exit 1; }
 	@touch $(STAMP)
 
-# Debian packages the sandbox (bubblewrap) and the browser tests (chromium) need;
-# the benchmarks add wrk, an HTTP client in C.
+# Debian packages the sandbox (bubblewrap), the browser tests (chromium) and the queue's
+# tests (postgresql: a throwaway server each run) need; the benchmarks add wrk, an HTTP client in C.
 system-deps:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$(BENCH)" ]; then command -v wrk >/dev/null || missing="$$missing wrk"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
-	  echo "  (bubblewrap isolates function answers; chromium drives the page tests; wrk loads the benchmarks)"; \
+	  echo "  (bubblewrap isolates function answers; chromium drives the page tests; postgresql runs"; \
+	  echo "   the grading queue's tests; wrk loads the benchmarks)"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi

@@ -1,4 +1,5 @@
-"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token."""
+"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token; worker
+and queue status where workers grade (``GRADER_QUEUE=procrastinate``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
+
+if TYPE_CHECKING:
+    from grader.service.settings import Settings
 
 EXIT_UNUSABLE = 2
 
@@ -65,6 +69,23 @@ def _parser() -> argparse.ArgumentParser:
         help="server processes (default: one on SQLite, else one per core up to 4)",
     )
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="grade submissions from the queue on the database (GRADER_QUEUE=procrastinate)"
+    )
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="submissions graded at once (default: one per sandbox daemon)")
+    worker.add_argument(
+        "--sandbox-slots-from", type=int, default=0, metavar="N",
+        help="first sandbox slot (each slot runs as a uid of its own): workers on one machine "
+        "take ranges apart, e.g. 0 and 8",
+    )
+    worker.set_defaults(handler=_worker)
+
+    queue = commands.add_parser("queue", help="the grading queue (GRADER_QUEUE=procrastinate)")
+    queue_commands = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    status = queue_commands.add_parser("status", help="depth, oldest waiting task, live workers")
+    status.set_defaults(handler=_queue_status)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -234,11 +255,59 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
 
 
+def _remote_settings() -> Settings:
+    from grader.service import settings
+
+    config = settings.Settings()
+    if config.queue != "procrastinate" or not settings.database_url(config).startswith("postgresql"):
+        raise UsageError("workers need GRADER_QUEUE=procrastinate and GRADER_DATABASE_URL on PostgreSQL")
+    return config
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from grader.service.remote import worker
+
+    config = _remote_settings()
+    concurrency = args.concurrency or worker.default_concurrency()
+    if concurrency < 1 or args.sandbox_slots_from < 0:
+        raise UsageError("--concurrency takes a whole number of at least 1, --sandbox-slots-from of 0")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: "
+                        "%(message)s")
+    worker.run(worker.WorkerConfig.from_settings(concurrency, config), args.sandbox_slots_from)
+    return 0
+
+
+def _queue_status(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from grader.service import settings
+    from grader.service.remote.database import queue_status
+
+    config = _remote_settings()
+    engine = sa.create_engine(settings.database_url(config), poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            status = queue_status(connection, config.worker_stalled_seconds)
+    finally:
+        engine.dispose()
+    oldest = status.oldest_waiting_since.isoformat() if status.oldest_waiting_since else "none"
+    print(f"waiting {status.waiting}  running {status.running}  failed {status.failed}  "
+          f"oldest waiting since {oldest}  live workers {status.live_workers}")
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from grader.service import settings
     from grader.service.db import upgrade_database
 
     with _storage_errors():
         upgrade_database()
+        if settings.Settings().queue == "procrastinate":
+            from grader.service.remote.database import ensure_schema
+
+            ensure_schema(settings.database_url())
     print("database is at the newest migration")
     return 0
 

@@ -216,5 +216,41 @@ def wait_for(condition: Callable[[], bool], seconds: float = 10) -> bool:
     return condition()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server of the session's own (skipped without one, except in CI)."""
+    from tests.postgres import PostgresServer, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        message = "PostgreSQL is not installed (`make system-deps` installs Debian's postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: Any) -> str:
+    """A database migrated by Alembic, with procrastinate's schema: each test copies it."""
+    from grader.service.remote.database import ensure_schema
+
+    postgres.admin("CREATE DATABASE grader_template")
+    db.upgrade_database(postgres.url("grader_template"))
+    ensure_schema(postgres.url("grader_template"))
+    return "grader_template"
+
+
+@pytest.fixture
+def postgres_url(postgres: Any, postgres_template: str) -> Iterator[str]:
+    name = f"grader_test_{uuid.uuid4().hex[:12]}"
+    postgres.admin(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
+    yield postgres.url(name)
+    postgres.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 # keep User importable for tests that look rows up through the builder
 __all__ = ["Account", "Builder", "User", "alive", "bearer", "newest_revision", "sqlite_only", "wait_for"]

@@ -69,6 +69,11 @@ def _session_factory() -> tuple[sa.Engine, so.sessionmaker[so.Session]]:
 def on_starting(server: Any) -> None:
     """The master, before it binds: migrate, and queue again what a crash left running."""
     db.upgrade_database(settings.database_url())
+    if settings.Settings().queue == "procrastinate":  # the workers' queue keeps its own tasks
+        from grader.service.remote.database import ensure_schema
+
+        ensure_schema(settings.database_url())
+        return
     engine, sessionmaker = _session_factory()
     try:
         with sessionmaker() as session:
@@ -98,9 +103,12 @@ def post_worker_init(worker: Any) -> None:
     """A worker whose application is loaded: its grading sweep, its sender of LMS scores
     and its sandbox start."""
     app = worker.wsgi
-    grading_queue(app).start()
+    queue = grading_queue(app)
+    queue.start()
     sender = app.extensions[LTI_SENDER] = lti_ags.PushRunner(db.database(app).sessionmaker)
     sender.start()
+    if queue.grades_elsewhere:  # `grader worker` processes run the student code
+        return
 
     def warm() -> None:
         try:

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -25,7 +25,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from grader.judge.verdict import Verdict
 from grader.service import jobs
 from grader.service.db import database
-from grader.service.models import GradingJob, utcnow
+from grader.service.models import GradingJob, Submission, utcnow
+
+if TYPE_CHECKING:
+    from grader.service.remote.web import RemoteQueue
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ EXTENSION = "grader.service.queue"
 
 class GradingQueue:
     """Grades the submissions of one process, each once (see :mod:`grader.service.jobs`)."""
+
+    grades_elsewhere = False  # see grader.service.remote.web.RemoteQueue for the other kind
 
     def __init__(
         self,
@@ -60,6 +65,9 @@ class GradingQueue:
         job = GradingJob(attempts=0, created_at=now)
         jobs.lease(job, self.name, self.policy, now)
         return job
+
+    def enqueue(self, session: so.Session, submission: Submission) -> None:
+        """Nothing more to store: the job is leased to this queue, graded by the request."""
 
     def grade_now(self, job: GradingJob) -> Verdict | None:
         """Grade a committed job this queue holds and store the verdict; None when none was.
@@ -145,6 +153,11 @@ class GradingQueue:
 
 
 def init_app(app: Flask) -> None:
+    if app.config["GRADING_QUEUE"] == "procrastinate":
+        from grader.service.remote import web
+
+        app.extensions[EXTENSION] = web.from_app(app)
+        return
     app.extensions[EXTENSION] = GradingQueue(
         database(app).sessionmaker,
         jobs.JobPolicy.from_config(app.config),
@@ -152,5 +165,5 @@ def init_app(app: Flask) -> None:
     )
 
 
-def grading_queue(app: Flask | None = None) -> GradingQueue:
+def grading_queue(app: Flask | None = None) -> GradingQueue | RemoteQueue:
     return (app or current_app).extensions[EXTENSION]

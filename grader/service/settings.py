@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,22 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     job_sweep_seconds: float = Field(default=10.0, gt=0)
+    queue: Literal["local", "procrastinate"] = Field(
+        default="local",
+        description="local: each server process grades in its own sandbox pool; procrastinate: "
+        "a task queue on the PostgreSQL database, graded by `grader worker` processes",
+    )
+    submit_wait_seconds: float = Field(
+        default=5.0, ge=0, description="procrastinate: how long a submission waits for its verdict"
+    )
+    grading_tries: int = Field(default=5, ge=2, description="procrastinate: tries before giving up")
+    grading_retry_seconds: int = Field(
+        default=2, ge=0, description="procrastinate: retries wait s, s², s³... seconds"
+    )
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    worker_stalled_seconds: float = Field(
+        default=30.0, gt=0, description="a worker silent this long is gone: its tasks run again"
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=SQLITE_BUSY_TIMEOUT_MS_DEFAULT, ge=0,
         description="how long a writer waits for SQLite's write lock",

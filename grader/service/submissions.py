@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,6 +14,9 @@ from grader.judge.verdict import FORM_OF_FORMAT, Verdict
 from grader.service import derivations, variants
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
+
+if TYPE_CHECKING:
+    from grader.service.remote.web import RemoteQueue
 
 RATE_WINDOW = timedelta(minutes=1)
 VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
@@ -80,7 +84,7 @@ def submit(
     answer: str,
     fmt: str,
     *,
-    queue: GradingQueue,
+    queue: GradingQueue | RemoteQueue,
     per_minute: int,
     now: datetime | None = None,
 ) -> Submission:
@@ -129,6 +133,7 @@ def submit(
         )
         submission.job = queue.new_job(now)
         session.add(submission)
+        queue.enqueue(session, submission)  # a task queue's task goes in the same transaction
         session.commit()  # one flush: the submission, its job, and a first variant if drawn
     except BaseException:
         session.rollback()

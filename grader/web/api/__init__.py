@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         items,
         lti,
         practice,
+        queue,
         reports,
         sessions,
         submissions,

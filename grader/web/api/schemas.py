@@ -57,6 +57,15 @@ class HealthOut(BaseModel):
     ok: bool
 
 
+class QueueOut(BaseModel):
+    queue: Literal["local", "procrastinate"]
+    waiting: int = Field(description="submissions waiting to be graded")
+    running: int
+    failed: int = Field(description="given up on until regraded (procrastinate: tasks failed)")
+    oldest_waiting_since: datetime | None = Field(description="procrastinate only")
+    live_workers: int | None = Field(description="`grader worker` processes alive (procrastinate only)")
+
+
 class UserOut(BaseModel):
     id: int
     name: str
@@ -338,7 +347,10 @@ class SubmissionOut(BaseModel):
     instance: dict[str, Any]
     submitted_at: datetime
     late: bool
-    status: Literal["graded", "pending", "failed"]
+    status: Literal["graded", "pending", "grading", "failed"] = Field(
+        description="grading: just stored, a worker grades it (202); pending: stored, its verdict "
+        "to come; failed: could not be graded yet, the attempt is kept"
+    )
     verdict: Verdict | None
     score: float | None
     correct: bool | None

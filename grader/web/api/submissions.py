@@ -36,6 +36,7 @@ LIST_LIMIT = 200
     json=SubmissionIn,
     resp=Response(
         HTTP_201=SubmissionOut,
+        HTTP_202=SubmissionOut,
         HTTP_401=ErrorOut,
         HTTP_404=ErrorOut,
         HTTP_409=ErrorOut,
@@ -49,7 +50,9 @@ def submit() -> tuple[SubmissionOut, int]:
     """Store an answer to an item (the caller's own instance of it), grade it, return both.
 
     Once stored, the answer is answered with its id: graded, or pending when grading
-    could not finish (it is graded again later).
+    could not finish (it is graded again later). Where workers grade (the procrastinate
+    queue), the verdict is awaited a few seconds; past that the answer is 202 with
+    ``status: "grading"``, and GET gives the verdict once it is there.
     """
     user = current_user()
     json = validated_body(SubmissionIn)
@@ -70,7 +73,10 @@ def submit() -> tuple[SubmissionOut, int]:
     except InstanceError as error:
         raise invalid(f"this item cannot be drawn: {error}") from None
     queue.grade_now(submission.job)
-    return submission_out(submission, user), 201
+    out = submission_out(submission, user)
+    if queue.grades_elsewhere and out.status == "pending":
+        return out.model_copy(update={"status": "grading"}), 202
+    return out, 201
 
 
 def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:

@@ -1,0 +1,93 @@
+"""procrastinate's own tables on the grader's database, and what they say about the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import procrastinate
+import sqlalchemy as sa
+
+# any number, the same in every process: taken while the schema is written
+SCHEMA_LOCK = 0x67726164
+TASK_NAME = "grade_submission"
+QUEUE_NAME = "grading"
+
+
+def conninfo(database_url: str) -> str:
+    """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://...``), as psycopg takes it."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"the procrastinate queue needs PostgreSQL, not {url.get_backend_name()}")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def ensure_schema(database_url: str) -> bool:
+    """Write procrastinate's schema into the database unless it is there; whether it was written."""
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            # two workers starting at once: the second waits, then finds the tables
+            connection.execute(sa.select(sa.func.pg_advisory_lock(SCHEMA_LOCK)))
+            try:
+                if sa.inspect(connection).has_table("procrastinate_jobs"):
+                    return False
+                app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(
+                    conninfo=conninfo(database_url), min_size=1, max_size=1))
+                with app.open():
+                    app.schema_manager.apply_schema()
+                return True
+            finally:
+                connection.execute(sa.select(sa.func.pg_advisory_unlock(SCHEMA_LOCK)))
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """The queue as an operator sees it."""
+
+    waiting: int  # tasks to do, scheduled ones included
+    running: int
+    failed: int
+    oldest_waiting_since: datetime | None
+    live_workers: int
+
+
+JOBS = sa.table(
+    "procrastinate_jobs", sa.column("id"), sa.column("status"), sa.column("queue_name"),
+    sa.column("task_name"),
+)
+EVENTS = sa.table("procrastinate_events", sa.column("job_id"), sa.column("type"), sa.column("at"))
+WORKERS = sa.table("procrastinate_workers", sa.column("id"), sa.column("last_heartbeat"))
+
+
+def queue_status(connection: sa.Connection, stalled_seconds: float) -> QueueStatus:
+    """Depth, oldest waiting task and live workers, read from procrastinate's tables."""
+    status = sa.cast(JOBS.c.status, sa.Text)  # enums of procrastinate's: compared as text
+    counts = dict(
+        connection.execute(
+            sa.select(status, sa.func.count())
+            .where(JOBS.c.queue_name == QUEUE_NAME, JOBS.c.task_name == TASK_NAME)
+            .group_by(status)
+        ).all()
+    )
+    oldest = connection.scalar(
+        sa.select(sa.func.min(EVENTS.c.at))
+        .select_from(JOBS.join(EVENTS, EVENTS.c.job_id == JOBS.c.id))
+        .where(status == "todo", JOBS.c.task_name == TASK_NAME, sa.cast(EVENTS.c.type, sa.Text) == "deferred")
+    )
+    live = connection.scalar(
+        sa.select(sa.func.count()).where(
+            WORKERS.c.last_heartbeat
+            > sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, stalled_seconds)
+        )
+    )
+    return QueueStatus(
+        waiting=counts.get("todo", 0),
+        running=counts.get("doing", 0),
+        failed=counts.get("failed", 0),
+        oldest_waiting_since=oldest,
+        live_workers=live or 0,
+    )

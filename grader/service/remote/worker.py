@@ -1,0 +1,144 @@
+"""``grader worker``: a procrastinate worker that grades submissions with its own sandbox pool.
+
+Any machine that reaches the database may run one or several. procrastinate fetches
+the tasks, runs up to ``concurrency`` at once (sync tasks in threads), retries a
+failed one with backoff, and stops on SIGTERM after the tasks it holds. Workers send
+heartbeats; a worker that stops sending them (killed, its machine lost) has its
+tasks retried by the others (procrastinate's "retry stalled jobs" recipe).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import procrastinate
+import sqlalchemy.orm as so
+from procrastinate.jobs import Job
+
+from exercises import InstanceError
+from grader.sandbox import pool as sandbox_pool
+from grader.service import db, jobs, settings
+from grader.service.remote import grading
+from grader.service.remote.database import QUEUE_NAME, TASK_NAME, conninfo, ensure_schema
+
+log = logging.getLogger(__name__)
+
+STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
+SHUTDOWN_SECONDS = 30.0  # on SIGTERM, how long a task may run on before it is given back
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    database_url: str
+    concurrency: int
+    tries: int = 5
+    retry_seconds: int = 2
+    heartbeat_seconds: float = 10.0
+    stalled_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, concurrency: int, config: settings.Settings | None = None) -> WorkerConfig:
+        config = config or settings.Settings()
+        return cls(settings.database_url(config), concurrency, config.grading_tries,
+                   config.grading_retry_seconds, config.worker_heartbeat_seconds,
+                   config.worker_stalled_seconds)
+
+
+class Grader:
+    """What a worker's tasks share: the database, the worker's name, the retry strategy."""
+
+    def __init__(self, config: WorkerConfig, sessionmaker: so.sessionmaker[so.Session]) -> None:
+        self.sessionmaker = sessionmaker
+        self.name = f"{socket.gethostname()[:40]}:{os.getpid()}"
+        self.strategy = procrastinate.RetryStrategy(
+            max_attempts=config.tries - 1, exponential_wait=config.retry_seconds
+        )
+
+    def grade(self, submission_id: int, job: Job) -> None:
+        """Grade one submission and store its verdict, once; raise to have the task retried."""
+        with self.sessionmaker() as session:
+            held = grading.begin(session, submission_id, self.name)
+        if held is None:
+            return  # graded already: a retry of a task that had finished its work
+        started = time.perf_counter()
+        try:
+            verdict = jobs.grade(held)
+        except InstanceError as error:  # the answer's instance is unusable: no retry helps
+            with self.sessionmaker() as session:
+                grading.set_aside(session, submission_id, error, for_good=True)
+            return
+        except Exception as error:  # the sandbox or the machine: the answer is not at fault
+            last_try = self.strategy.get_retry_decision(exception=error, job=job) is None
+            log.warning("grading submission %s failed (%s)%s", submission_id, error,
+                        ", for good" if last_try else "; it is tried again")
+            with self.sessionmaker() as session:
+                grading.set_aside(session, submission_id, error, for_good=last_try)
+            raise
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.sessionmaker() as session:
+            grading.finish(session, submission_id, verdict, elapsed)
+
+
+def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
+    """The worker's procrastinate app: the grading task and the periodic retry of stalled ones."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(config.database_url)))
+
+    @app.task(name=TASK_NAME, queue=QUEUE_NAME, pass_context=True, retry=grader.strategy)
+    def grade_submission(context: procrastinate.JobContext, submission_id: int) -> None:
+        context.additional_context["grader"].grade(submission_id, context.job)
+
+    @app.periodic(cron=STALLED_CHECK_CRON)
+    @app.task(name="retry_stalled_gradings", queue=QUEUE_NAME, queueing_lock="retry_stalled_gradings",
+              pass_context=True)
+    async def retry_stalled_gradings(context: procrastinate.JobContext, timestamp: int) -> None:
+        manager = context.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            task_name=TASK_NAME, seconds_since_heartbeat=config.stalled_seconds
+        )
+        for job in stalled:
+            log.warning("task %s of a lost worker is run again", job.id)
+            await manager.retry_job(job)
+
+    return app
+
+
+def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) -> None:
+    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty)."""
+    ensure_schema(config.database_url)
+    engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1)
+    grader = Grader(config, so.sessionmaker(engine, expire_on_commit=False))
+    sandbox_pool.use_slots_from(sandbox_slots_from)
+    threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
+    app = build_app(config, grader)
+    try:
+        app.run_worker(  # opens the app, and closes it when the worker stops
+            queues=[QUEUE_NAME],
+            concurrency=config.concurrency,
+            name=grader.name,
+            wait=wait,
+            delete_jobs="successful",
+            update_heartbeat_interval=config.heartbeat_seconds,
+            stalled_worker_timeout=config.stalled_seconds,
+            shutdown_graceful_timeout=SHUTDOWN_SECONDS,
+            additional_context={"grader": grader},
+        )
+    finally:
+        sandbox_pool.close_default_pool()
+        engine.dispose()
+
+
+def _warm_sandbox() -> None:
+    try:
+        sandbox_pool.default_pool().warm()
+    except Exception as error:  # matrices are still graded; function answers are retried
+        log.warning("the sandbox for function answers did not start: %s", error)
+
+
+def default_concurrency() -> int:
+    """As many tasks at once as the sandbox pool has daemons."""
+    return sandbox_pool.default_size()

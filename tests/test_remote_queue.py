@@ -1,0 +1,178 @@
+"""The procrastinate queue on a real PostgreSQL server: a submission and its task stored
+together, the wait for a verdict (201, else 202 then GET), failures that keep the attempt."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+import exercises
+from grader.judge.verdict import Verdict
+from grader.service import jobs, submissions, variants
+from grader.service.models import GradingJob, Item, Submission, User
+from grader.service.queue import grading_queue
+from grader.service.remote import grading, worker
+from grader.service.remote.web import RemoteQueue
+
+pytestmark = pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0)
+ITEMS = [{"kind": "softmax_jacobian", "n": 3, "max_attempts": 2}]
+TASKS = sa.text("SELECT args FROM procrastinate_jobs WHERE task_name = 'grade_submission'")
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    return postgres_url
+
+
+@pytest.fixture
+def item_id(build, people) -> int:
+    return build.assignment(people["course_id"], ITEMS)[1][0]
+
+
+def right_answer(build, account, item_id) -> str:
+    with build.sessionmaker.begin() as session:
+        instance = variants.ensure(session, session.get(Item, item_id), account.id).instance
+    exercise, normal = exercises.validate(instance)
+    return json.dumps(exercise.reference(normal).tolist())
+
+
+def post(client, account, item_id, answer):
+    return client.post("/api/v1/submissions", headers=account.headers,
+                       json={"item_id": item_id, "answer": answer, "format": "json"})
+
+
+def drain(url: str, tries: int = 3) -> None:
+    """Grade in this process what the queue holds, as a worker does, until it is empty."""
+    config = worker.WorkerConfig(url, concurrency=1, tries=tries, retry_seconds=0)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    grader = worker.Grader(config, sa.orm.sessionmaker(engine, expire_on_commit=False))
+    try:
+        worker.build_app(config, grader).run_worker(
+            queues=["grading"], wait=False, install_signal_handlers=False, listen_notify=False,
+            additional_context={"grader": grader},
+        )
+    finally:
+        engine.dispose()
+
+
+def test_the_app_takes_the_procrastinate_queue(app):
+    assert isinstance(grading_queue(app), RemoteQueue)
+
+
+def test_a_submission_is_stored_with_its_task(app, build, people, item_id):
+    with build.sessionmaker() as session:
+        submission = submissions.submit(
+            session, session.get(User, people["alice"].id), session.get(Item, item_id),
+            right_answer(build, people["alice"], item_id), "json",
+            queue=grading_queue(app), per_minute=30,
+        )
+        tasks = session.execute(TASKS).scalars().all()
+    assert tasks == [{"submission_id": submission.id}]
+    assert build.get(GradingJob, submission.job.id).state == "queued"
+
+
+def test_a_transaction_that_fails_after_the_defer_leaves_neither(app, build, people, item_id, monkeypatch):
+    enqueue = RemoteQueue.enqueue
+
+    def then_fail(self, session, submission):
+        enqueue(self, session, submission)
+        raise RuntimeError("the request died before its commit")
+
+    monkeypatch.setattr(RemoteQueue, "enqueue", then_fail)
+    with build.sessionmaker() as session, pytest.raises(RuntimeError):
+        submissions.submit(
+            session, session.get(User, people["alice"].id), session.get(Item, item_id), "[[1]]",
+            "json", queue=grading_queue(app), per_minute=30,
+        )
+    with build.sessionmaker() as session:
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 0
+        assert session.execute(TASKS).all() == []
+
+
+def test_past_the_wait_the_answer_is_202_grading_then_get_gives_the_verdict(
+    app, client, build, people, item_id, database_url
+):
+    alice = people["alice"]
+    response = post(client, alice, item_id, right_answer(build, alice, item_id))
+    assert response.status_code == 202
+    body = response.get_json()
+    assert (body["status"], body["verdict"]) == ("grading", None)
+
+    drain(database_url)
+    graded = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
+    assert (graded["status"], graded["verdict"]["correct"]) == ("graded", True)
+
+
+def test_finishing_twice_stores_the_first_verdict_only(app, client, build, people, item_id):
+    alice = people["alice"]
+    submission_id = post(client, alice, item_id, "[[1]]").get_json()["id"]
+    first = Verdict(correct=True, score=1.0, kind="softmax_jacobian")
+    second = Verdict(correct=False, score=0.0, kind="softmax_jacobian")
+    with build.sessionmaker() as session:
+        assert grading.finish(session, submission_id, first, 1.0)
+        assert not grading.finish(session, submission_id, second, 1.0)
+    assert build.get(Submission, submission_id).verdict["correct"] is True
+
+
+def test_infrastructure_failures_are_retried_then_keep_the_attempt(
+    app, client, build, people, item_id, database_url, monkeypatch
+):
+    alice, teacher = people["alice"], people["teacher"]
+    real_grade = jobs.grade
+
+    def sandbox_down(held):
+        raise jobs.GraderUnavailable("the sandbox did not start")
+
+    monkeypatch.setattr(jobs, "grade", sandbox_down)
+    submission_id = post(client, alice, item_id, right_answer(build, alice, item_id)).get_json()["id"]
+    drain(database_url, tries=3)
+
+    with build.sessionmaker() as session:
+        job = session.scalar(sa.select(GradingJob).where(GradingJob.submission_id == submission_id))
+    assert (job.state, job.attempts) == ("failed", 3)  # three tries, then set aside
+    seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
+    assert (seen["status"], seen["verdict"]) == ("failed", None)
+    items = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
+    assert items["attempts_used"] == 1  # the retries used none of the student's attempts
+
+    monkeypatch.setattr(jobs, "grade", real_grade)
+    regraded = client.post(f"/api/v1/submissions/{submission_id}/regrade", headers=teacher.headers)
+    assert regraded.status_code == 200
+    drain(database_url)
+    seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
+    assert (seen["status"], seen["verdict"]["correct"]) == ("graded", True)
+
+
+def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
+    app, client, build, people, item_id, database_url
+):
+    from tests.test_pages import PASSWORD, log_in
+    from tests.test_pages import post as post_form
+
+    alice = build.user("carol", password=PASSWORD)
+    build.enrol(people["course_id"], alice)
+    log_in(client, "carol")
+    page = post_form(client, f"/items/{item_id}/submit",
+                     {"answer": right_answer(build, alice, item_id), "format": "json"},
+                     f"/items/{item_id}")
+    page = client.get(page.headers["Location"]).get_data(as_text=True)
+    assert "grading…" in page and 'src="/static/grading.js"' in page
+    url = re.search(r'data-grading="([^"]+)"', page).group(1)
+    assert client.get(url).get_json()["status"] == "pending"  # what the script asks, with the cookie
+
+    drain(database_url)
+    page = client.get(f"/items/{item_id}").get_data(as_text=True)
+    assert "data-grading" not in page and "correct, full marks" in page
+
+
+def test_the_queue_status_shows_the_depth_and_the_oldest_waiting_task(client, build, people, item_id):
+    alice = people["alice"]
+    post(client, alice, item_id, right_answer(build, alice, item_id))
+    assert client.get("/api/v1/queue", headers=alice.headers).status_code == 403
+    status = client.get("/api/v1/queue", headers=people["teacher"].headers).get_json()
+    assert status["queue"] == "procrastinate"
+    assert (status["waiting"], status["running"], status["live_workers"]) == (1, 0, 0)
+    assert status["oldest_waiting_since"] is not None

@@ -1,0 +1,166 @@
+"""``grader worker`` processes on a real PostgreSQL server: they grade what the web stores,
+and a worker killed in the middle of a task has it finished by another, graded once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from grader.service import submissions
+from grader.service.models import GradingJob, Item, Submission, User
+from grader.service.queue import grading_queue
+from tests.conftest import alive, wait_for
+from tests.test_remote_queue import ITEMS, post, right_answer
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=60),
+]
+# a function answer that takes a while in the sandbox: a worker is surely mid-task
+SLOW_FUNCTION = """
+import time
+import numpy as np
+time.sleep(0.6)
+
+def softmax_jacobian(z):
+    s = np.exp(z - z.max())
+    s = s / s.sum()
+    return np.diag(s) - np.outer(s, s)
+"""
+# begun on a worker: the job row says so once the task has started grading
+RUNNING = sa.select(sa.func.count()).where(GradingJob.state == "running")
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    return postgres_url
+
+
+class Workers:
+    """``grader worker`` processes on the test's database, stopped at the end."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        self.env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_QUEUE": "procrastinate",
+                    "GRADER_INSTANCE_PATH": str(folder), "GRADER_WORKER_HEARTBEAT_SECONDS": "1",
+                    "GRADER_WORKER_STALLED_SECONDS": "3", "GRADER_GRADING_RETRY_SECONDS": "0"}
+        self.folder = folder
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, concurrency: int = 1) -> subprocess.Popen[bytes]:
+        slots = len(self.processes) * 8  # workers on one machine: sandbox uids apart
+        with open(self.folder / f"worker{len(self.processes)}.log", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(concurrency),
+                 "--sandbox-slots-from", str(slots)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+@pytest.fixture
+def workers(database_url: str, tmp_path: Path) -> Iterator[Workers]:
+    workers = Workers(database_url, tmp_path)
+    yield workers
+    workers.stop()
+
+
+@pytest.fixture
+def item_id(build, people) -> int:
+    return build.assignment(people["course_id"], ITEMS)[1][0]
+
+
+def test_a_worker_grades_within_the_wait_201(app, client, build, people, item_id, workers):
+    grading_queue(app).start()  # woken by the worker's NOTIFY
+    workers.start()
+    alice = people["alice"]
+    response = post(client, alice, item_id, right_answer(build, alice, item_id))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["status"], body["verdict"]["correct"]) == ("graded", True)
+    grading_queue(app).stop()
+
+
+def ready(workers: Workers, n: int = 0) -> bool:
+    """Whether worker ``n`` runs its loop: its periodic task is deferred once its stop signals
+    are handled (its "Starting worker" comes just before)."""
+    return b"deferred for timestamp" in (workers.folder / f"worker{n}.log").read_bytes()
+
+
+def test_a_worker_stops_on_sigterm(workers):
+    worker = workers.start()
+    assert wait_for(lambda: ready(workers), 30)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+
+
+def test_a_worker_killed_mid_task_has_its_task_finished_by_another_once(app, build, people, workers):
+    count = 12
+    item_id = build.assignment(people["course_id"], [{"kind": "softmax_jacobian", "n": 3}])[1][0]
+    with build.sessionmaker() as session:
+        queue = grading_queue(app)
+        for n in range(count):
+            student = people["alice"] if n % 2 else people["bob"]
+            submissions.submit(session, session.get(User, student.id), session.get(Item, item_id),
+                               SLOW_FUNCTION, "python", queue=queue, per_minute=100)
+    first, _second = workers.start(), workers.start()
+
+    def both_busy() -> bool:
+        with build.sessionmaker() as session:
+            return session.scalar(RUNNING) == 2
+
+    assert wait_for(both_busy, 60), "the workers never took a task each"
+    os.kill(first.pid, signal.SIGKILL)  # in the middle of its task
+    assert wait_for(lambda: not alive(first.pid) or first.poll() is not None, 10)
+
+    def all_graded() -> bool:
+        with build.sessionmaker() as session:
+            done = sa.select(sa.func.count()).where(GradingJob.state == "done")
+            return session.scalar(done) == count
+
+    assert wait_for(all_graded, 120), "not every submission was graded"
+    with build.sessionmaker() as session:
+        rows = session.execute(sa.select(Submission, GradingJob).join(GradingJob)).all()
+        tasks_left = session.scalar(sa.text("SELECT count(*) FROM procrastinate_jobs "
+                                            "WHERE task_name = 'grade_submission'"))
+    assert len(rows) == count  # no attempt of the students' added by the kill
+    assert all(job.state == "done" for _, job in rows)
+    # stored once: the verdict was written in the transaction that closed the job
+    assert all(submission.graded_at == job.finished_at for submission, job in rows)
+    assert all(submission.verdict["correct"] for submission, _ in rows)
+    assert max(job.attempts for _, job in rows) == 2  # the killed one, begun again elsewhere
+    assert tasks_left == 0  # every task finished (a successful one is deleted)
+
+
+def test_queue_status_counts_the_live_workers(workers):
+    workers.start()
+    assert wait_for(lambda: ready(workers), 30)
+    printed = subprocess.run([sys.executable, "-m", "grader.cli", "queue", "status"], env=workers.env,
+                             capture_output=True, text=True, check=True).stdout
+    assert "live workers 1" in printed and "waiting 0" in printed
+
+
+def test_a_worker_without_the_queue_settings_says_what_it_needs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "worker"], capture_output=True, text=True,
+                          env={**env, "GRADER_INSTANCE_PATH": str(tmp_path)})
+    assert done.returncode == 2
+    assert "GRADER_QUEUE=procrastinate" in done.stderr

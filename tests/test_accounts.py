@@ -18,7 +18,7 @@ def configured(tmp_path, monkeypatch):
 
 def test_db_upgrade_builds_the_schema(configured, capsys):
     assert main(["db", "upgrade"]) == 0
-    assert db.current_revision(configured) == "0001"
+    assert db.current_revision(configured) == "0005"
     assert "newest" in capsys.readouterr().out
 
 

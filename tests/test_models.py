@@ -29,12 +29,12 @@ def test_migrations_build_exactly_the_models(app):
 
 
 def test_database_is_at_the_newest_migration(database_url):
-    assert db.current_revision(database_url) == "0001"
+    assert db.current_revision(database_url) == "0005"
 
 
 def test_upgrade_twice_is_harmless(database_url):
     db.upgrade_database(database_url)
-    assert db.current_revision(database_url) == "0001"
+    assert db.current_revision(database_url) == "0005"
 
 
 def test_times_come_back_aware_in_utc(build):

@@ -52,7 +52,7 @@ def late_cells(build, course_id, account) -> dict[int, bool]:
 
 
 def test_an_answer_before_the_students_own_date_is_not_late(build, people, homework, queue):
-    assignment_id, (first, second) = homework
+    assignment_id, (_, second) = homework
     grant(build, assignment_id, people["alice"], due_at=DUE + timedelta(days=2))
     after_due = DUE + timedelta(days=1)
     alice_id = submit(build, queue, people["alice"], second, after_due)

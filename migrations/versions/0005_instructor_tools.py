@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('submission_id', sa.Integer(), nullable=False),
     sa.Column('verdict', sa.JSON(), nullable=True),
-    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('score', sa.Double(), nullable=True),
     sa.Column('correct', sa.Boolean(), nullable=True),
     sa.Column('codes', sa.JSON(), nullable=True),
     sa.Column('graded_at', sa.DateTime(timezone=True), nullable=True),

@@ -1,4 +1,4 @@
-"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add."""
+"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, regrade."""
 
 from __future__ import annotations
 
@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.set_defaults(handler=_db_upgrade)
+
+    regrade = commands.add_parser(
+        "regrade", help="grade an assignment's submissions again (a dry run unless --apply)"
+    )
+    regrade.add_argument("--assignment", required=True, type=int, metavar="ID")
+    regrade.add_argument("--apply", action="store_true", help="store the new verdicts")
+    regrade.set_defaults(handler=_regrade)
 
     user = commands.add_parser("user", help="accounts")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -166,6 +173,17 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     upgrade_database()
     print("database is at the newest migration")
+    return 0
+
+
+def _regrade(args: argparse.Namespace) -> int:
+    from grader.service import regrade
+
+    try:
+        plan, applied = regrade.run(args.assignment, store=args.apply, by="grader regrade")
+    except LookupError as error:
+        raise UsageError(str(error)) from None
+    print("\n".join(regrade.summary(plan, applied)))
     return 0
 
 

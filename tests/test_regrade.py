@@ -147,3 +147,31 @@ def test_function_answers_are_regraded_through_the_sandbox(build, people, homewo
     (regraded,) = plan.regraded
     assert regraded.new is not None and regraded.new.correct and regraded.changed
     assert np.isclose(plan.up[0].delta, 1.0)
+
+
+def test_the_command_runs_dry_then_applies(build, people, homework, queue, database_url,
+                                            monkeypatch, capsys):
+    from grader.cli import main
+
+    assignment_id, (first, _) = homework
+    wronged = answer(build, queue, people["alice"], first)
+    stored_by_an_older_grader(build, wronged, 0.0, ["transpose"])
+    monkeypatch.setenv("GRADER_DATABASE_URL", database_url)
+    assert main(["regrade", "--assignment", str(assignment_id)]) == 0
+    out = capsys.readouterr().out
+    assert "alice: 0 -> 1 (+1)" in out and "dry run: nothing was changed" in out
+    with build.sessionmaker() as session:
+        assert session.get(Submission, wronged).score == 0.0
+    assert main(["regrade", "--assignment", str(assignment_id), "--apply"]) == 0
+    assert "applied" in capsys.readouterr().out
+    with build.sessionmaker() as session:
+        assert session.get(Submission, wronged).score == 1.0
+        assert len(regrade.history(session, wronged)) == 1
+
+
+def test_the_command_refuses_an_unknown_assignment(database_url, monkeypatch, capsys):
+    from grader.cli import main
+
+    monkeypatch.setenv("GRADER_DATABASE_URL", database_url)
+    assert main(["regrade", "--assignment", "999"]) == 2
+    assert capsys.readouterr().err.strip() == "grader: there is no assignment 999"

@@ -13,7 +13,10 @@ from grader.service import regrade, variants
 from grader.service.instructor_models import Extension
 from grader.service.models import Item, Submission, utcnow
 from tests.conftest import Builder
-from tests.test_pages import log_in, post, reference, school  # noqa: F401  (a fixture)
+from tests import test_pages
+from tests.test_pages import log_in, post, reference
+
+school = test_pages.school  # the pages' fixture: an instructor, students, a homework
 
 
 def store_answer(build: Builder, item_id: int, account: Any, score: float) -> int:

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from grader.service import regrade, variants
 from grader.service.instructor_models import Extension
 from grader.service.models import Item, Submission, utcnow
-from tests.conftest import Builder
 from tests import test_pages
+from tests.conftest import Builder
 from tests.test_pages import log_in, post, reference
 
 school = test_pages.school  # the pages' fixture: an instructor, students, a homework

@@ -26,7 +26,7 @@ from grader import __version__
 from grader.judge.grading import grade
 from grader.judge.verdict import Verdict
 from grader.sandbox.pool import default_size
-from grader.service import extensions
+from grader.service import extensions, other_instance
 from grader.service.instructor_models import PastVerdict
 from grader.service.jobs import NOT_A_JUDGEMENT, verdict_columns
 from grader.service.models import Assignment, Item, Submission, User, utcnow
@@ -181,6 +181,16 @@ def plan(
         with ThreadPoolExecutor(max_workers=threads or default_size()) as running:
             for row, outcome in zip(functions, running.map(_regrade_one, functions), strict=True):
                 outcomes[row.id] = outcome
+    indexes: dict[int, other_instance.VariantIndex] = {}
+    for row in typed:  # a wrong answer right for another student's variant says so, as when first graded
+        new, _ = outcomes[row.id]
+        if new is not None and not new.correct:
+            if row.item_id not in indexes:
+                indexes[row.item_id] = other_instance.VariantIndex.of(session, row.item_id)
+            outcomes[row.id] = (
+                other_instance.mark(new, indexes[row.item_id], row.user_id, row.answer, row.format),
+                None,
+            )
     regraded = []
     stored_versions: dict[str, int] = {}
     for row in rows:

@@ -3,7 +3,8 @@
 A SQLite database is built by the migrations in a temporary folder; five items of
 several kinds, two typed answers each per student (one right, one wrong in a way the
 diagnosis names), stored with verdicts of an older grader version so that every one
-is replaced. Prints the seconds of the dry run (grading all 5,000 again) and of the
+is replaced. Every wrong answer is also compared with the 500 variants of its item
+(other_instance). Prints the seconds of the dry run (grading all 5,000 again) and of the
 apply (history rows and new verdicts written in one transaction).
 """
 
@@ -22,7 +23,16 @@ import sqlalchemy as sa
 
 import exercises
 from grader.service import db, regrade, variants
-from grader.service.models import Assignment, Course, Enrolment, Item, Submission, User, utcnow
+from grader.service.models import (
+    Assignment,
+    Course,
+    Enrolment,
+    Item,
+    Submission,
+    User,
+    Variant,
+    utcnow,
+)
 
 STUDENTS = 500
 ITEMS = (
@@ -46,10 +56,11 @@ def build_class(session: sa.orm.Session) -> int:
     session.flush()
     session.add_all(Enrolment(course_id=course.id, user_id=u.id, role="student") for u in users)
     now = utcnow()
-    rows = []
+    rows, stored_variants = [], []
     for user in users:
         for item in assignment.items:
             instance = variants.draw(item, variants.variant_seed(42, user.id, item.id, 0))
+            stored_variants.append({"item_id": item.id, "user_id": user.id, "instance": instance})
             exercise = exercises.get(item.kind)
             right = np.asarray(exercise.reference(exercise.validate(instance)))
             for attempt, answer in enumerate((right.T if right.ndim == 2 else -right, right)):
@@ -62,6 +73,7 @@ def build_class(session: sa.orm.Session) -> int:
                     "verdict": verdict, "score": 0.0, "correct": False, "codes": [],
                     "graded_at": now,
                 })
+    session.execute(sa.insert(Variant), stored_variants)
     session.execute(sa.insert(Submission), rows)
     session.commit()
     return assignment.id

@@ -142,3 +142,22 @@ def test_the_new_calls_are_in_the_openapi_document(client):
     assert {"get", "put"} <= set(paths["/api/v1/assignments/{assignment_id}/extensions"])
     assert "delete" in paths["/api/v1/extensions/{extension_id}"]
     assert "get" in paths["/api/v1/submissions/{submission_id}/history"]
+
+
+def test_the_other_instance_report_names_both_students(client, build, homework):
+    from grader.service import variants
+    from grader.service.models import Item
+
+    with build.sessionmaker() as session:
+        bobs = variants.ensure(session, session.get(Item, homework["item_id"]), homework["bob"].id)
+        session.commit()
+        exercise, normal = exercises.validate(bobs.instance)
+        text = json.dumps(exercise.reference(normal).tolist())
+    response = client.post("/api/v1/submissions", headers=homework["alice"].headers,
+                           json={"item_id": homework["item_id"], "answer": text, "format": "json"})
+    assert response.get_json()["verdict"]["feedback"][0]["code"] == "other_instance"
+    url = f"/api/v1/assignments/{homework['assignment_id']}/other-instances"
+    body = client.get(url, headers=homework["teacher"].headers).get_json()
+    (match,) = body["matches"]
+    assert (match["student"]["name"], [u["name"] for u in match["matched"]]) == ("alice", ["bob"])
+    assert client.get(url, headers=homework["alice"].headers).status_code == 403

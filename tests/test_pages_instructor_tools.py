@@ -105,3 +105,20 @@ def test_only_the_courses_instructors_see_the_tools(client: FlaskClient, school,
     log_in(client, who)
     for tool in ("regrade", "extensions"):
         assert client.get(f"/assignments/{school['assignment_id']}/{tool}").status_code == status
+
+
+def test_the_other_instance_page_lists_whose_variant(client: FlaskClient, build: Builder, school) -> None:
+    _, softmax = school["items"]
+    bobs = str(reference(build, softmax, school["bob"].id).tolist())
+    with build.sessionmaker() as session:
+        variants.ensure(session, session.get(Item, softmax), school["bob"].id)
+        session.commit()
+    log_in(client, "alice")
+    sent = post(client, f"/items/{softmax}/submit", {"answer": bobs, "format": "auto"})
+    assert sent.status_code == 302
+    assert "use your own values" in client.get(f"/items/{softmax}").get_data(as_text=True)
+    post(client, "/logout", {})
+    log_in(client, "teacher")
+    page = client.get(f"/assignments/{school['assignment_id']}/other-instances")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Alice Liddell" in text and ">bob<" in text

@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
         extensions,
         health,
         items,
+        other_instances,
         practice,
         regrading,
         reports,

@@ -102,3 +102,21 @@ class ExtensionOut(BaseModel):
 
 class ExtensionsOut(BaseModel):
     extensions: list[ExtensionOut]
+
+
+class StudentRefOut(BaseModel):
+    user_id: int
+    name: str
+
+
+class MatchOut(BaseModel):
+    submission_id: int
+    item_id: int
+    student: StudentRefOut
+    submitted_at: datetime
+    matched: list[StudentRefOut] = Field(description="whose variants the answer is right for")
+
+
+class MatchesOut(BaseModel):
+    assignment_id: int
+    matches: list[MatchOut]

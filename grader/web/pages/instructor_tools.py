@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from grader.service import extensions, gradebook, regrade
+from grader.service import extensions, gradebook, other_instance, regrade
 from grader.service.db import get_session
 from grader.service.instructor_models import Extension
 from grader.service.models import Assignment
@@ -153,3 +153,12 @@ def delete_extension(extension_id: int) -> Response:
     session.commit()
     flash("Extension taken back.", "success")
     return redirect(url_for("pages.extensions_page", assignment_id=assignment.id))  # type: ignore[return-value]
+
+
+@bp.get("/assignments/<int:assignment_id>/other-instances")
+def other_instances_page(assignment_id: int) -> str:
+    assignment = instructed_assignment(assignment_id)
+    found = other_instance.matches(get_session(), assignment.items)
+    positions = {item.id: item.position + 1 for item in assignment.items}
+    return render_template("instructor/other_instances.html", assignment=assignment, found=found,
+                           positions=positions, item_title=item_title)

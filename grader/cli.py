@@ -1,13 +1,14 @@
-"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, regrade."""
+"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token, regrade."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
@@ -84,7 +85,56 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=("student", "instructor"))
     add.add_argument("--password-file", type=Path)
     add.set_defaults(handler=_user_add)
+
+    _lti_parser(commands)
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    listing = token_commands.add_parser("list", help="a user's tokens: id, name, expiry")
+    listing.add_argument("user")
+    listing.set_defaults(handler=_token_list)
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke a user's tokens (all of them, or by --name or --id)"
+    )
+    revoke.add_argument("user")
+    which = revoke.add_mutually_exclusive_group()
+    which.add_argument("--name", help="only the tokens with this name")
+    which.add_argument("--id", type=int, help="only the token with this id")
+    revoke.set_defaults(handler=_token_revoke)
     return parser
+
+
+def _lti_parser(commands: Any) -> None:
+    lti = commands.add_parser("lti", help="LTI 1.3: LMS platforms, this tool's keys, scores for the LMS")
+    actions = lti.add_subparsers(dest="lti_command", required=True, metavar="ACTION")
+    platform = actions.add_parser("add-platform", help="register an LMS")
+    platform.add_argument("--issuer", required=True, help="the platform's iss, exactly")
+    platform.add_argument("--client-id", required=True, help="the client id the platform gave this tool")
+    platform.add_argument("--deployment-id", action="append", required=True, dest="deployment_ids",
+                          help="a deployment id (repeatable)")
+    platform.add_argument("--auth-login-url", required=True, help="its OIDC authentication URL")
+    platform.add_argument("--auth-token-url", required=True, help="its OAuth 2 access token URL")
+    platform.add_argument("--key-set-url", required=True, help="its public JWKS URL")
+    platform.add_argument("--token-audience", help="the token endpoint's audience, if not its URL")
+    platform.add_argument("--name", default="")
+    platform.set_defaults(handler=_lti, action="add_platform")
+    actions.add_parser("rotate-key", help="add a new signing key (the old stay published)").set_defaults(
+        handler=_lti, action="rotate_key")
+    retire = actions.add_parser("retire-key", help="stop publishing an old signing key")
+    retire.add_argument("kid")
+    retire.set_defaults(handler=_lti, action="retire_key")
+    actions.add_parser("keys", help="the published keys").set_defaults(handler=_lti, action="list_keys")
+    link = actions.add_parser("link-course", help="connect an LMS course (context id) to a course here")
+    link.add_argument("--platform", type=int, required=True, dest="platform_id")
+    link.add_argument("--context", required=True, dest="context_id")
+    link.add_argument("--course", required=True, dest="course_code", help="the course's code here")
+    link.set_defaults(handler=_lti, action="link_course")
+    actions.add_parser("contexts", help="the connected LMS courses").set_defaults(
+        handler=_lti, action="list_contexts")
+    actions.add_parser("push", help="send the scores that are due to the LMS").set_defaults(
+        handler=_lti, action="push_scores")
+    roster = actions.add_parser("sync-roster", help="enrol an LMS course's roster (names and roles)")
+    roster.add_argument("context_row_id", type=int, help="the id `grader lti contexts` lists")
+    roster.set_defaults(handler=_lti, action="sync_roster")
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -156,11 +206,34 @@ def format_verdict(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A database or a folder the command cannot use: its true reason in one line, exit 2."""
+    import sqlalchemy as sa
+
+    from grader.service import settings, storage
+
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        trouble = storage.describe(error, settings.database_url())
+        raise UsageError(f"cannot use the database: {trouble.message}") from None
+    except OSError as error:
+        raise UsageError(storage.describe_os_error(error)) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from grader.server import serve
+    from grader.service import settings
+    from grader.service.db import upgrade_database
 
     if args.threads < 1 or (args.workers is not None and args.workers < 1):
         raise UsageError("--threads and --workers take a whole number of at least 1")
+    # first, and here: an unusable folder or database is named in one line, before gunicorn
+    # logs anything, and not blamed on the address (gunicorn's start then finds it migrated)
+    with _storage_errors():
+        upgrade_database()
+        settings.secret_key(settings.instance_path())
     try:
         return serve(host=args.host, port=args.port, demo=args.demo, threads=args.threads,
                      workers=args.workers)
@@ -171,7 +244,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from grader.service.db import upgrade_database
 
-    upgrade_database()
+    with _storage_errors():
+        upgrade_database()
     print("database is at the newest migration")
     return 0
 
@@ -187,6 +261,23 @@ def _regrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lti(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from grader.service.lti import commands
+
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "lti_command", "handler", "action")}
+    try:
+        print(getattr(commands, args.action)(**options))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UsageError(problems) from None
+    except (ValueError, LookupError) as error:
+        raise UsageError(str(error)) from None
+    return 0
+
+
 def _user_add(args: argparse.Namespace) -> int:
     from grader.service.accounts import create_user_with_token
 
@@ -194,10 +285,37 @@ def _user_add(args: argparse.Namespace) -> int:
     if args.password_file is not None:
         password = _read_text(args.password_file, "password").strip()
     try:
-        token = create_user_with_token(args.name, role=args.role, password=password)
+        with _storage_errors():
+            token = create_user_with_token(args.name, role=args.role, password=password)
     except ValueError as error:  # a taken name, an empty password...
         raise UsageError(str(error)) from None
     print(token)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from grader.service.tokens import list_named
+
+    try:
+        with _storage_errors():
+            rows = list_named(args.user)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for row in rows:
+        expires = row.expires_at.strftime("%Y-%m-%d %H:%M UTC") if row.expires_at else "never"
+        print(f"{row.id}\t{row.name or '-'}\tcreated {row.created_at:%Y-%m-%d}\texpires {expires}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from grader.service.tokens import revoke_named
+
+    try:
+        with _storage_errors():
+            count = revoke_named(args.user, name=args.name, token_id=args.id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"revoked {count} token{'s' if count != 1 else ''} of {args.user}")
     return 0
 
 

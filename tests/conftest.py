@@ -188,6 +188,15 @@ def people(build: Builder) -> dict[str, Any]:
     return {"teacher": teacher, "alice": alice, "bob": bob, "eve": eve, "course_id": course_id}
 
 
+def newest_revision() -> str:
+    """The one head of the migrations (two heads would be two schemas)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(db.alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {heads}"
+    return heads[0]
+
+
 def alive(pid: int) -> bool:
     """Whether process ``pid`` runs (a zombie has ended)."""
     try:
@@ -208,4 +217,4 @@ def wait_for(condition: Callable[[], bool], seconds: float = 10) -> bool:
 
 
 # keep User importable for tests that look rows up through the builder
-__all__ = ["Account", "Builder", "User", "alive", "bearer", "sqlite_only", "wait_for"]
+__all__ = ["Account", "Builder", "User", "alive", "bearer", "newest_revision", "sqlite_only", "wait_for"]

@@ -78,6 +78,29 @@ def test_csv_cells_are_not_formulas(build, people):
     assert "'=HYPERLINK" in text
 
 
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+@pytest.mark.parametrize("page", [False, True])
+def test_csv_cells_starting_a_formula_are_quoted(client, build, start, page):
+    """OWASP's list: a name, a section or a title starting so is text, not a formula."""
+    formula = f"{start}2+5+cmd|' /C calc'!A0"
+    teacher = build.user("tina", "instructor", password="tina-password")
+    mallory = build.user("mallory", full_name=formula)
+    course_id = build.course(teacher, [mallory], section=formula)
+    build.assignment(course_id, [{"kind": "softmax", "K": 2}], title=formula)
+    if page:  # the page's download, on a cookie session
+        csrf = client.get("/api/v1/session").get_json()["csrf_token"]
+        client.post("/api/v1/session", json={"name": "tina", "password": "tina-password"},
+                    headers={"X-CSRFToken": csrf})
+        response = client.get(f"/courses/{course_id}/gradebook.csv")
+    else:
+        response = client.get(f"/api/v1/courses/{course_id}/gradebook.csv", headers=teacher.headers)
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert rows[0][-1] == "'" + formula
+    assert rows[1][0] == rows[1][2] == "'" + formula
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
 def test_item_statistics(client, graded):
     stats = client.get(f"/api/v1/items/{graded['items'][0]}/stats",
                        headers=graded["teacher"].headers).get_json()

@@ -229,8 +229,8 @@ def test_bodies_that_are_not_json(client, homework, data, content_type, status):
 @pytest.mark.parametrize(
     ("body", "problem"),
     [  # JSON the fast reader refuses and the standard library reads: judged as it reads them
-        ('{"item_id": 99999999999999999999999, "answer": "1", "format": "json"}', "maximum size"),
-        ('{"item_id": NaN, "answer": "1", "format": "json"}', "finite number"),
+        ('{"item_id": 99999999999999999999999, "answer": "1", "format": "json"}', "item_id"),
+        ('{"item_id": NaN, "answer": "1", "format": "json"}', "item_id"),
         ('{"item_id": 1, "answer": Infinity, "format": "json"}', "valid string"),
     ],
 )
@@ -239,6 +239,21 @@ def test_bodies_beyond_strict_json_are_validated(client, homework, body, problem
                            headers=homework["alice"].headers)
     assert response.status_code == 422
     assert problem in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("item_id", [True, "1", 1.0, [1]])
+def test_an_item_id_must_be_an_integer(client, homework, item_id):
+    """JSON's true is not item 1: ids are strict integers."""
+    response = client.post("/api/v1/submissions", headers=homework["alice"].headers,
+                           json={"item_id": item_id, "answer": "[1]", "format": "json"})
+    assert response.status_code == 422
+    assert "item_id" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("body", [{"count": True}, {"count": "3"}, {"kinds": ["softmax"], "count": 2.0}])
+def test_practice_counts_are_strict_integers(client, homework, body):
+    response = client.post("/api/v1/practice", headers=homework["alice"].headers, json=body)
+    assert response.status_code == 422
 
 
 def test_bad_json_says_where(client, homework):

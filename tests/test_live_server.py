@@ -89,6 +89,9 @@ class Server:
             "GRADER_INSTANCE_PATH": str(tmp_path),
             "GRADER_SECRET_KEY": "live-test",
             "GRADER_SUBMISSIONS_PER_MINUTE": "100000",
+            # four students send every function answer from sixteen threads: not the per-user limits
+            "GRADER_SANDBOX_RUNS_PER_MINUTE": "100000",
+            "GRADER_SANDBOX_RUNS_AT_ONCE": "16",
             "GRADER_JOB_SWEEP_SECONDS": "0.2",
         }
         self.log = tmp_path / "server.log"

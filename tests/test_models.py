@@ -16,7 +16,7 @@ from alembic.migration import MigrationContext
 
 from grader.service import db, jobs
 from grader.service.models import Base, Course, GradingJob, Submission, User, Variant
-from tests.conftest import sqlite_only
+from tests.conftest import newest_revision, sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,12 +29,12 @@ def test_migrations_build_exactly_the_models(app):
 
 
 def test_database_is_at_the_newest_migration(database_url):
-    assert db.current_revision(database_url) == "0005"
+    assert db.current_revision(database_url) == newest_revision()
 
 
 def test_upgrade_twice_is_harmless(database_url):
     db.upgrade_database(database_url)
-    assert db.current_revision(database_url) == "0005"
+    assert db.current_revision(database_url) == newest_revision()
 
 
 def test_times_come_back_aware_in_utc(build):
@@ -234,3 +234,13 @@ def test_a_submission_has_one_job(build, people):
         session.add(GradingJob(submission_id=submission_id))
     with build.sessionmaker() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(GradingJob)) == 1
+
+
+def test_the_migrations_form_one_chain():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(db.alembic_config("sqlite://"))
+    chain = [revision.revision for revision in script.walk_revisions()]
+    files = sorted(p.name for p in (ROOT / "migrations" / "versions").glob("0*.py"))
+    assert len(chain) == len(files) and chain[-1] == "0001"
+    assert newest_revision() == chain[0]

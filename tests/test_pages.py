@@ -396,6 +396,17 @@ def test_create_preview_and_edit_an_assignment(
     assert "Quiz 1" in client.get(f"/courses/{school['course_id']}").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("rows", ["abc", "1.5", "²", "0x2"])
+def test_a_damaged_row_count_is_a_400_that_says_so(
+    client: FlaskClient, school: dict[str, Any], rows: str
+) -> None:
+    log_in(client, "teacher")
+    path = f"/courses/{school['course_id']}/assignments/new"
+    response = post(client, path, {"title": "Quiz", "rows": rows, "kind-0": "softmax"}, path)
+    assert response.status_code == 400
+    assert "row count" in response.get_data(as_text=True)
+
+
 def test_answered_items_keep_their_kind(client: FlaskClient, build: Builder, school: dict[str, Any]) -> None:
     _submit_as(client, build, school, "alice", transpose=False)
     log_in(client, "teacher")

@@ -271,6 +271,35 @@ def test_a_frame_cut_short_by_a_kill_is_dropped() -> None:
     assert len(result.calls) == 1 and result.stop == "timeout"
 
 
+FLOOD = frame({"status": "ok"}) + frame({}) + struct.pack(">II", 1 << 30, 0) + frame({}) * 100_000
+
+
+def test_a_flood_of_frames_is_read_no_further_than_its_first_wrong_frame() -> None:
+    # the third frame's header would be "far too long": reading stopped before it
+    result = read_result(DONE, FLOOD, 1, Limits())
+    assert result.stop == "garbled" and "unknown call status None" in result.stop_message
+
+
+def test_a_bad_setup_status_is_checked_before_any_other_frame() -> None:
+    stream = frame({"status": "correct"}) + struct.pack(">II", 1 << 30, 0)
+    result = read_result(DONE, stream, 1, Limits())
+    assert result.stop == "garbled" and "setup status 'correct'" in result.stop_message
+
+
+def test_a_frame_beyond_one_per_call_is_refused() -> None:
+    ok = frame({"status": "ok", "shape": [1]}, np.array([1.0]).tobytes())
+    assert read_result(DONE, frame({"status": "ok"}) + ok * 2, 2, Limits()).stop is None
+    surplus = read_result(DONE, frame({"status": "ok"}) + ok * 3, 2, Limits())
+    assert surplus.stop == "garbled" and "more than the 3 frames" in surplus.stop_message
+
+
+def test_bytes_beyond_the_reply_limit_are_not_read() -> None:
+    ok = frame({"status": "ok", "shape": [1]}, np.array([1.0]).tobytes())
+    stream = frame({"status": "ok"}) + ok * 2
+    result = read_result(DONE, stream, 2, Limits(max_reply_bytes=len(stream) - 1))
+    assert len(result.calls) == 1 and result.stop == "exited"
+
+
 def test_a_daemon_that_stops_answering_is_replaced() -> None:
     with SandboxPool(1) as pool:
         assert run_one(pool, SOFTMAX).calls[0].ok

@@ -468,6 +468,18 @@ def softmax(z):
             pass
     os._exit(0)
 """,
+    "a flood of result frames": """
+import os, struct
+FLOOD = struct.pack(">II", 2, 0) + b"{}"
+def softmax(z):
+    for fd in range(3, 64):
+        try:
+            for _ in range(400):
+                os.write(fd, FLOOD * 8192)
+        except OSError:
+            pass
+    return z
+""",
     "forged end of run": """
 import os, struct, time
 for fd in range(3, 64):

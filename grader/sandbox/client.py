@@ -56,7 +56,7 @@ class Reply:
     """The daemon's report on one run and the child's raw frames."""
 
     header: dict[str, Any]
-    body: bytes
+    body: bytes | bytearray
 
 
 def _frame(header: dict[str, Any], body: bytes = b"") -> bytes:
@@ -211,25 +211,28 @@ class SandboxProcess:
         except OSError as error:
             raise DaemonLost(f"the daemon stopped reading: {error}") from None
 
-    def _read_exactly(self, count: int, deadline: float) -> bytes:
+    def _read_exactly(self, count: int, deadline: float) -> bytearray:
         assert self._process is not None and self._process.stdout is not None
         fd = self._process.stdout.fileno()
-        chunks: list[bytes] = []
-        while count:
+        # read in place: a reply of many megabytes is held once, not as chunks and their join
+        received = bytearray(count)
+        view = memoryview(received)
+        got = 0
+        while got < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DaemonLost("the daemon did not answer in time")
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:
                 continue
-            chunk = os.read(fd, min(count, 1 << 20))
-            if not chunk:
+            read = os.readv(fd, [view[got:]])
+            if not read:
                 raise DaemonLost("the daemon closed its pipe")
-            chunks.append(chunk)
-            count -= len(chunk)
-        return b"".join(chunks)
+            got += read
+        view.release()
+        return received
 
-    def _read_frame(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+    def _read_frame(self, deadline: float) -> tuple[dict[str, Any], bytearray]:
         head_len, body_len = _FRAME.unpack(self._read_exactly(_FRAME.size, deadline))
         if head_len > MAX_DAEMON_HEADER:
             raise DaemonLost("the daemon sent a header far too long")

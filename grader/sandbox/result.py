@@ -11,6 +11,7 @@ import json
 import math
 import signal
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,9 @@ class SandboxResult:
     cpu_ms: float = 0.0
 
 
-def _header(raw: bytes) -> dict[str, Any]:
+def _header(raw: memoryview) -> dict[str, Any]:
     try:
-        header = json.loads(raw)
+        header = json.loads(raw.tobytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Garbled(f"unreadable header: {error}") from None
     if not isinstance(header, dict):
@@ -91,27 +92,33 @@ def _text(header: dict[str, Any], key: str) -> str:
     return clean_text(value) if isinstance(value, str) else ""
 
 
-def frames(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
-    """Split the child's stream into (header, body) frames; a malformed one raises Garbled.
+def frames(
+    body: bytes | bytearray, most: int, max_bytes: int
+) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """The child's stream as (header, body) frames, read one at a time as they are asked for.
 
-    A frame cut short by a kill is dropped silently: the calls it would have
-    reported simply did not finish.
+    At most ``most`` frames within the first ``max_bytes`` bytes: a further frame, or
+    a malformed one, raises Garbled. The caller checks each frame before asking for
+    the next, so a flood of frames costs no more than its first wrong one. A frame
+    cut short by a kill ends the stream silently: the calls it would have reported
+    simply did not finish.
     """
-    found = []
+    view = memoryview(body)[:max_bytes]
     offset = 0
-    while offset < len(body):
-        if len(body) - offset < _FRAME.size:
-            break
-        head_len, body_len = _FRAME.unpack_from(body, offset)
+    count = 0
+    while len(view) - offset >= _FRAME.size:
+        head_len, body_len = _FRAME.unpack_from(view, offset)
         if head_len > MAX_HEADER_BYTES:
             raise Garbled("a header that is far too long")
         start = offset + _FRAME.size
         end = start + head_len + body_len
-        if end > len(body):
-            break
-        found.append((_header(body[start : start + head_len]), body[start + head_len : end]))
+        if end > len(view):
+            return
+        if count == most:
+            raise Garbled(f"more than the {most} frames expected")
+        count += 1
+        yield _header(view[start : start + head_len]), view[start + head_len : end].tobytes()
         offset = end
-    return found
 
 
 def _array(header: dict[str, Any], data: bytes, limits: Limits) -> npt.NDArray[np.float64]:
@@ -137,15 +144,18 @@ def _call(header: dict[str, Any], data: bytes, limits: Limits) -> CallOutcome:
     return CallOutcome(status, None, _text(header, "message"))
 
 
-def read_result(daemon_header: dict[str, Any], body: bytes, calls: int, limits: Limits) -> SandboxResult:
+def read_result(
+    daemon_header: dict[str, Any], body: bytes | bytearray, calls: int, limits: Limits
+) -> SandboxResult:
     """The result of one run from the daemon's report and the child's frames."""
     setup, setup_message, defined = "none", "", []
     outcomes: list[CallOutcome] = []
     stop, stop_message = _stop(daemon_header, limits)
     try:
-        stream = frames(body)
-        if stream:
-            head = stream[0][0]
+        stream = frames(body, most=1 + calls, max_bytes=limits.max_reply_bytes)
+        first = next(stream, None)
+        if first is not None:
+            head = first[0]
             setup = head.get("status")
             if setup not in SETUP_STATUSES:
                 raise Garbled(f"an unknown setup status {setup!r}")
@@ -153,8 +163,9 @@ def read_result(daemon_header: dict[str, Any], body: bytes, calls: int, limits: 
             names = head.get("defined", [])
             listed = names[:20] if isinstance(names, list) else []
             defined = [clean_text(n, 100) for n in listed if isinstance(n, str)]
-        for header, data in stream[1 : calls + 1]:
-            outcomes.append(_call(header, data, limits))
+        if setup == "ok":  # after any other setup the child sends nothing more
+            for header, data in stream:
+                outcomes.append(_call(header, data, limits))
     except Garbled as error:
         if stop is None:
             stop, stop_message = "garbled", f"the results could not be read ({error})"

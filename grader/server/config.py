@@ -23,6 +23,7 @@ import sqlalchemy.orm as so
 
 from grader.sandbox import pool as sandbox_pool
 from grader.service import db, jobs, settings
+from grader.service.lti import ags as lti_ags
 from grader.service.queue import grading_queue
 
 log = logging.getLogger("grader.server")
@@ -30,6 +31,7 @@ log = logging.getLogger("grader.server")
 SQLITE_WORKERS = 1  # SQLite has one writer at a time: see the README on `grader serve`
 SERVER_WORKERS_MAX = 4
 THREADS_DEFAULT = 8
+LTI_SENDER = "grader.service.lti.sender"  # a worker's sender of LMS scores, on its app
 
 
 def default_workers(database_url: str | None = None) -> int:
@@ -93,8 +95,12 @@ def post_fork(server: Any, worker: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """A worker whose application is loaded: its grading sweep and its sandbox start."""
-    grading_queue(worker.wsgi).start()
+    """A worker whose application is loaded: its grading sweep, its sender of LMS scores
+    and its sandbox start."""
+    app = worker.wsgi
+    grading_queue(app).start()
+    sender = app.extensions[LTI_SENDER] = lti_ags.PushRunner(db.database(app).sessionmaker)
+    sender.start()
 
     def warm() -> None:
         try:
@@ -109,6 +115,8 @@ def worker_exit(server: Any, worker: Any) -> None:
     app = getattr(worker, "wsgi", None)
     if app is not None:
         grading_queue(app).stop(timeout=graceful_timeout)
+        if LTI_SENDER in app.extensions:
+            app.extensions[LTI_SENDER].stop(timeout=graceful_timeout)
         db.database(app).dispose()
     sandbox_pool.close_default_pool()
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_request_context, request
 
-from grader.service import settings
+from grader.service import settings, storage
 
 MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = settings.SQLITE_BUSY_TIMEOUT_MS_DEFAULT
@@ -48,8 +48,7 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **optio
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True, **JSON_CODEC, **options)
-    if sa_url.database and sa_url.database != ":memory:":
-        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    storage.create_private_sqlite_file(url)  # 0600: password hashes and every answer are in it
     if "poolclass" not in options:  # the server's threads each hold one while they work
         options = {"pool_size": 20, "max_overflow": 20, **options}
     engine = sa.create_engine(url, **JSON_CODEC, **options)

@@ -16,7 +16,7 @@ from grader.service.models import Assignment, Course, Enrolment, Item, Submissio
 CSV_COLUMNS = ("Student", "SIS Login ID", "Section")
 DISTRIBUTION_BINS = 10
 #: a cell starting with one of these is a formula to a spreadsheet
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass

@@ -31,6 +31,7 @@ import sqlalchemy.orm as so
 from exercises import InstanceError
 from grader.judge.grading import grade as grade_answer
 from grader.judge.verdict import Verdict
+from grader.service import lti
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,8 @@ def finish(
             log.info("job %s was taken over before it finished; its verdict is dropped", held.job_id)
             return None
         session.execute(STORE_VERDICT, {"submission_id_": held.submission_id, **columns})
+        # the LMS's copy, queued with the verdict
+        lti.score_changed(session.connection(), held.submission_id)
     return columns
 
 

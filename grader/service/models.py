@@ -69,6 +69,8 @@ class User(Base):
     role: so.Mapped[str] = so.mapped_column(sa.String(16))
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(256))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: a session cookie carries the version it was issued under; logout raises it
+    session_version: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     tokens: so.WriteOnlyMapped[ApiToken] = so.relationship(back_populates="user")
 
@@ -85,7 +87,7 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token; only its SHA-256 is kept."""
+    """A bearer token; only its SHA-256 is kept. Revoking one deletes its row."""
 
     __tablename__ = "api_tokens"
 
@@ -94,7 +96,10 @@ class ApiToken(Base):
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: None: never (tokens issued before expiry existed)
+    expires_at: so.Mapped[datetime | None]
 
     user: so.Mapped[User] = so.relationship(back_populates="tokens")
 

@@ -28,7 +28,25 @@ class Settings(BaseSettings):
         default=None, description="signs session cookies; generated into the instance folder"
     )
     instance_path: Path | None = None
+    secure_cookies: bool = Field(
+        default=False, description="send the session cookie over HTTPS only (set it behind TLS)"
+    )
     submissions_per_minute: int = Field(default=30, ge=1, description="per user, all items")
+    sandbox_runs_per_minute: int = Field(
+        default=20, ge=1, description="function answers run per user (/check and submissions)"
+    )
+    sandbox_runs_at_once: int | None = Field(
+        default=None, ge=1, description="per user and process; half the sandbox pool when unset"
+    )
+    login_failures_per_account: str = Field(
+        default="10 per 15 minutes", description="failed logins to one account, then refused"
+    )
+    login_failures_per_address: str = Field(
+        default="50 per 15 minutes", description="failed logins from one address, then refused"
+    )
+    ratelimit_storage_uri: str = Field(
+        default="memory://", description="flask-limiter's storage, e.g. redis://host:6379"
+    )
     job_lease_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     job_sweep_seconds: float = Field(default=10.0, gt=0)

@@ -156,11 +156,12 @@ def status(submission: Submission) -> str:
     return "failed" if job is not None and job.state == "failed" else "pending"
 
 
-def feedback_hidden(assignment: Assignment | None, viewer: User, now: datetime | None = None) -> bool:
-    """Whether a student's feedback waits for the due date (the score does not)."""
+def feedback_hidden(assignment: Assignment | None, *, teaches: bool, now: datetime | None = None) -> bool:
+    """Whether feedback waits for the due date (the score does not), for a viewer who does
+    not teach the course (``teaches``: their role in that course, not their account's)."""
     if assignment is None or assignment.feedback_before_due or assignment.due_at is None:
         return False
-    if viewer.is_instructor:
+    if teaches:
         return False
     return (now or utcnow()) < assignment.due_at
 
@@ -174,17 +175,19 @@ class Seen:
     feedback_hidden: bool
 
 
-def seen_by(submission: Submission, viewer: User, now: datetime | None = None) -> Seen:
-    """The status and the verdict of ``submission`` that ``viewer`` may see.
+def as_seen(submission: Submission, *, teaches: bool, now: datetime | None = None) -> Seen:
+    """The status and the verdict of ``submission`` as a viewer may see them.
 
-    Before the due date of an assignment that says so, a student sees whether the
-    answer is right and its score only; a student never sees the expected values
-    of an instance they were given (see :meth:`Verdict.without_answers`).
+    ``teaches``: the viewer is an instructor of the submission's course (for practice,
+    which has no course, an instructor account). Before the due date of an assignment
+    that says so, anyone else sees whether the answer is right and its score only;
+    and never the expected values of an instance they were given (see
+    :meth:`Verdict.without_answers`).
     """
-    hidden = feedback_hidden(submission.item.assignment, viewer, now)
+    hidden = feedback_hidden(submission.item.assignment, teaches=teaches, now=now)
     verdict = Verdict.model_validate(submission.verdict) if submission.verdict is not None else None
     if verdict is not None and hidden:
         verdict = Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)
-    elif verdict is not None and not viewer.is_instructor:
+    elif verdict is not None and not teaches:
         verdict = verdict.without_answers()
     return Seen(status(submission), verdict, hidden)

@@ -9,6 +9,8 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from grader.service import storage
+
 log = logging.getLogger(__name__)
 
 #: paths whose errors are JSON; the pages answer their own errors
@@ -94,13 +96,19 @@ def _csrf_error(error: CSRFError) -> Response | HTTPException:
 
 
 def _database_unavailable(error: sa.exc.OperationalError) -> Response | tuple[str, int]:
-    # the database is away or overloaded (SQLite: busy beyond the timeout): nothing was applied
+    # the database is away, overloaded (SQLite: busy beyond the timeout), full or read-only:
+    # nothing was applied; the reason is named, a full disk is not "busy"
     rollback()
-    log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    trouble = storage.describe(error, current_app.config.get("DATABASE_URL"))
+    log.error("database unavailable (%s) on %s %s: %s", trouble.code, request.method, request.path,
+              error.orig)
+    advice = "try again" if trouble.transient else "tell the operator"
+    message = f"{trouble.message}: nothing was applied, {advice}"
     if not wants_json():
-        return "Service Unavailable: the database is busy, try again", 503
-    response = error_response(503, "unavailable", "the database is busy: nothing was applied, try again")
-    response.headers["Retry-After"] = "1"
+        return f"Service Unavailable: {message}", 503
+    response = error_response(503, trouble.code if trouble.code != "busy" else "unavailable", message)
+    if trouble.transient:
+        response.headers["Retry-After"] = "1"
     return response
 
 

@@ -55,12 +55,14 @@ def init_app(app: Flask) -> None:
         extensions,
         health,
         items,
+        lti,
         other_instances,
         practice,
         regrading,
         reports,
         sessions,
         submissions,
+        tokens,
     )
 
     app.register_blueprint(health.bp)

@@ -1,7 +1,9 @@
 """Who may see what: a student their own work, an instructor their own courses'.
 
 Anything a caller may not see answers 404, as if it did not exist; a student who
-may see a course but asks for an instructor's view of it gets 403.
+may see a course but asks for an instructor's view of it gets 403. What a viewer
+sees of a course's work follows their role in that course, not their account's:
+an instructor account enrolled as a student sees there what a student sees.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import g
 
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, User
 from grader.web.api.schemas import MAX_ID
@@ -32,6 +35,34 @@ def course_role(session: so.Session, user_id: int, course_id: int) -> str | None
             Enrolment.course_id == course_id, Enrolment.user_id == user_id
         )
     )
+
+
+def teaches(viewer: User, assignment: Assignment | None) -> bool:
+    """Whether ``viewer`` sees this work as an instructor: their role in its course decides.
+
+    Practice belongs to no course: there the account's role decides. Looked up once
+    per request and course.
+    """
+    if assignment is None:
+        return viewer.is_instructor
+    roles = g.setdefault("course_roles", {})
+    key = (viewer.id, assignment.course_id)
+    if key not in roles:
+        session = so.object_session(assignment)
+        roles[key] = session is not None and (
+            course_role(session, viewer.id, assignment.course_id) == "instructor"
+        )
+    return roles[key]
+
+
+def instructs_only(session: so.Session, user: User) -> bool:
+    """An instructor account that is a student in no course (``/check`` shows it expected values)."""
+    if not user.is_instructor:
+        return False
+    as_student = session.scalar(
+        sa.select(Enrolment.id).where(Enrolment.user_id == user.id, Enrolment.role == "student").limit(1)
+    )
+    return as_student is None
 
 
 def member_course(session: so.Session, user: User, course_id: int) -> tuple[Course, str]:
@@ -81,6 +112,8 @@ def member_item(session: so.Session, user: User, item_id: int) -> tuple[Item, st
         return item, "student"
     if role is None:
         raise not_found(f"item {item_id}")
+    # known now: what is shown of this item's work needs no second look (see teaches)
+    g.setdefault("course_roles", {})[(user.id, item.assignment.course_id)] = role == "instructor"
     return item, role
 
 

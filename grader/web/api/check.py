@@ -12,18 +12,22 @@ from grader.judge.verdict import Verdict
 from grader.service import variants
 from grader.service.db import get_session, read_only_transaction
 from grader.service.variants import fresh_seed
-from grader.web.api import bp
+from grader.web.api import access, bp
 from grader.web.api.schemas import CheckIn, ErrorOut, InputOut, KindOut, KindsOut, PreviewIn, PreviewOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid
+from grader.web.limits import runs_functions
 
 ERRORS = {"HTTP_401": ErrorOut, "HTTP_422": ErrorOut}
 
 
 @bp.post("/check")
+@runs_functions
 @spec.validate(
-    json=CheckIn, resp=Response(HTTP_200=Verdict, HTTP_409=ErrorOut, **ERRORS), tags=["grading"]
+    json=CheckIn,
+    resp=Response(HTTP_200=Verdict, HTTP_409=ErrorOut, HTTP_429=ErrorOut, **ERRORS),
+    tags=["grading"],
 )
 def check(json: CheckIn) -> Verdict:
     """Grade an answer against an instance; nothing is stored.
@@ -32,9 +36,11 @@ def check(json: CheckIn) -> Verdict:
     judged as a submission, which the item's attempts and feedback rules govern.
     """
     user = current_user()
+    with read_only_transaction(get_session()) as session:  # no write lock held while grading
+        sees_answers = access.instructs_only(session, user)
     try:
-        if not user.is_instructor:
-            with read_only_transaction(get_session()) as session:  # no write lock held while grading
+        if not sees_answers:  # a student, or an instructor account that is a student somewhere
+            with read_only_transaction(get_session()) as session:
                 item_id = variants.own_assignment_item(session, user.id, json.instance)
             if item_id is not None:
                 raise ApiError(
@@ -48,7 +54,7 @@ def check(json: CheckIn) -> Verdict:
         verdict = grade(json.instance, json.answer, json.format, earlier=earlier)
     except InstanceError as error:
         raise invalid(f"unusable instance: {error}") from None
-    return verdict if user.is_instructor else verdict.without_answers()
+    return verdict if sees_answers else verdict.without_answers()
 
 
 @bp.get("/kinds")

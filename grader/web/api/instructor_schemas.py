@@ -85,7 +85,9 @@ class HistoryOut(BaseModel):
 class ExtensionIn(RequestModel):
     user_id: Id
     item_id: Id | None = Field(default=None, description="None: the whole assignment")
-    due_at: AwareDatetime | None = Field(default=None, description="None: keep the assignment's")
+    due_at: AwareDatetime | None = Field(
+        default=None, strict=False, description="None: keep the assignment's (JSON has no datetime type)"
+    )
     extra_attempts: int = Field(default=0, ge=0, le=1000)
 
     _due_in_utc = field_validator("due_at")(_in_utc)

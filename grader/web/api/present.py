@@ -7,6 +7,7 @@ from typing import Any
 import exercises
 from grader.service import submissions
 from grader.service.models import Assignment, Item, Submission, User
+from grader.web.api.access import teaches
 from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
 
 
@@ -62,7 +63,7 @@ def assignment_out(assignment: Assignment, items: list[ItemOut] | None = None) -
 
 
 def submission_out(submission: Submission, viewer: User) -> SubmissionOut:
-    seen = submissions.seen_by(submission, viewer)
+    seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment))
     return SubmissionOut(
         id=submission.id,
         item_id=submission.item_id,

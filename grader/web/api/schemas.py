@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from exercises.base import MAX_SIZE
 from exercises.inputs import InputType
 from grader.judge.verdict import AnswerFormat, Verdict
+from grader.service import tokens
 
 #: ids are 32-bit integer columns (PostgreSQL's integer)
 MAX_ID = 2**31 - 1
@@ -31,7 +32,8 @@ def _no_nul(value: str) -> str:
 
 
 class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON's true is not the integer 1, nor "3" the number 3
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -132,6 +134,29 @@ class SessionOut(BaseModel):
     csrf_token: str = Field(description="send it as X-CSRFToken with cookie-authenticated posts")
 
 
+class TokenIn(RequestModel):
+    name: str = Field(min_length=1, max_length=tokens.MAX_NAME, description="what the token is for")
+    days: int = Field(
+        default=tokens.DEFAULT_DAYS, ge=1, le=tokens.MAX_DAYS, description="it expires after this many days"
+    )
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None = Field(description="None: a token from before expiry existed")
+    expired: bool
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="shown this once: send it as 'Authorization: Bearer TOKEN'")
+
+
+class TokensOut(BaseModel):
+    tokens: list[TokenOut]
+
+
 # ---- courses ----------------------------------------------------------------------
 
 
@@ -185,7 +210,7 @@ def _in_utc(value: datetime | None) -> datetime | None:
 
 class AssignmentIn(RequestModel):
     title: str = Field(min_length=1, max_length=200)
-    due_at: AwareDatetime | None = Field(default=None, description="with a time zone")
+    due_at: AwareDatetime | None = Field(default=None, strict=False, description="with a time zone")
     score_policy: Literal["best", "latest"] = "best"
     feedback_before_due: bool = True
     seed: int | None = Field(default=None, ge=0, le=2**62, description="drawn when left out")
@@ -196,7 +221,7 @@ class AssignmentIn(RequestModel):
 
 class AssignmentPatch(RequestModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    due_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = Field(default=None, strict=False)  # JSON has no datetime type
     score_policy: Literal["best", "latest"] | None = None
     feedback_before_due: bool | None = None
 
@@ -280,6 +305,8 @@ class SubmissionIn(RequestModel):
 
 
 class SubmissionQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False)  # a query string holds only text
+
     item_id: Id | None = None
 
 

@@ -14,6 +14,7 @@ from grader.web.api.schemas import ErrorOut, LoginIn, SessionOut, UserOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user, login_user, logout_user
 from grader.web.errors import ApiError
+from grader.web.limits import login_per_account, login_per_address
 
 NO_AUTH: dict = {}
 
@@ -34,9 +35,14 @@ def session_state() -> SessionOut:
 
 
 @bp.post("/session")
+@login_per_account
+@login_per_address
 @spec.validate(
     json=LoginIn,
-    resp=Response(HTTP_200=SessionOut, HTTP_400=ErrorOut, HTTP_401=ErrorOut, HTTP_422=ErrorOut),
+    resp=Response(
+        HTTP_200=SessionOut, HTTP_400=ErrorOut, HTTP_401=ErrorOut, HTTP_422=ErrorOut,
+        HTTP_429=ErrorOut,
+    ),
     security=NO_AUTH,
     tags=["accounts"],
 )

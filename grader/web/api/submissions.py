@@ -25,11 +25,13 @@ from grader.web.api.schemas import (
 from grader.web.api.spec import spec, validated_body
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, invalid, not_found
+from grader.web.limits import runs_functions
 
 LIST_LIMIT = 200
 
 
 @bp.post("/submissions")
+@runs_functions
 @spec.validate(
     json=SubmissionIn,
     resp=Response(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
@@ -124,7 +124,7 @@ def read_form(values: MultiDict[str, str], locked: dict[int, Item]) -> Assignmen
         score_policy=values.get("score_policy", "best"),
         feedback_before_due=values.get("feedback_before_due") == "on",
     )
-    count = min(int(values.get("rows", "0") or 0), MAX_ROWS)
+    count = min(_row_count(values.get("rows", "")), MAX_ROWS)
     for i in range(count):
         item_id = values.get(f"item_id-{i}")
         item = locked.get(int(item_id)) if item_id and item_id.isdigit() else None
@@ -142,6 +142,15 @@ def read_form(values: MultiDict[str, str], locked: dict[int, Item]) -> Assignmen
             row.n, row.K = _text(item.n), _text(item.K)
         form.rows.append(row)
     return form
+
+
+def _row_count(text: str) -> int:
+    """The form's hidden row count; anything but a whole number is a broken form, a 400."""
+    try:
+        return max(0, int(text or 0))
+    except ValueError:
+        abort(400, description=f"The form is damaged: its row count {text[:20]!r} is not a whole "
+              "number. Reload the page and try again.")
 
 
 def _text(value: Any) -> str:

@@ -9,6 +9,7 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from grader.service import accounts
 from grader.service.db import get_session
 from grader.web.auth import login_user, logout_user
+from grader.web.limits import login_per_account, login_per_address
 from grader.web.pages.base import bp
 
 MAX_NAME = 64
@@ -33,6 +34,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_per_account
+@login_per_address
 def login() -> Response | str | tuple[str, int]:
     next_page = safe_next(request.values.get("next"))
     if request.method == "GET":

@@ -19,6 +19,7 @@ from exercises import Exercise, Input
 from grader.judge.answers import ParseError, read_answer
 from grader.service import submissions
 from grader.service.models import Submission, User
+from grader.web.api.access import teaches
 from grader.web.mathml import render_statement
 
 MAX_GRID_ENTRIES = 400  # a larger grid is not worth drawing; the entry list still says which
@@ -99,8 +100,8 @@ def instance_view(kind: str, instance: dict[str, Any]) -> InstanceView:
 
 def submission_view(submission: Submission, viewer: User) -> SubmissionView:
     """What a page shows ``viewer`` of a stored submission: its status and its verdict, as
-    the service lets the viewer see them (see ``submissions.seen_by``), its answer grid."""
-    seen = submissions.seen_by(submission, viewer)
+    the service lets the viewer see them (see ``submissions.as_seen``), its answer grid."""
+    seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment))
     grid = None
     if seen.status == "graded" and not seen.feedback_hidden and submission.format != "python":
         grid = _answer_grid(submission)

@@ -18,6 +18,7 @@ from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.service.queue import grading_queue
 from grader.web.api import access
+from grader.web.limits import runs_functions
 from grader.web.pages import display
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
 from grader.web.pages.display import instance_view, submission_view
@@ -33,7 +34,7 @@ FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python"}
 
 def feedback_hidden(item: Item, user: User) -> bool:
     """Feedback waits for the due date when the assignment says so; the score does not."""
-    return submissions.feedback_hidden(item.assignment, user)
+    return submissions.feedback_hidden(item.assignment, teaches=access.teaches(user, item.assignment))
 
 
 def student_item(item_id: int, user: User) -> Item:
@@ -174,6 +175,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
 
 
 @bp.post("/items/<int:item_id>/submit")
+@runs_functions
 def submit(item_id: int) -> Response | tuple[str, int]:
     user = page_student()
     item = student_item(item_id, user)

@@ -1,0 +1,300 @@
+"""Assignment and Grade Services: a student's assignment score sent to the LMS's line item.
+
+A verdict stored on a linked assignment marks the (link, student) grade sync ``waiting``
+in the verdict's own transaction (:func:`score_changed`), so no score is ever lost. The
+sender (:func:`deliver_due`, run by :class:`PushRunner` or ``grader lti push``) reads the
+score by the assignment's policy when it sends it, retries with a growing delay while the
+LMS is away, and after :data:`MAX_ATTEMPTS` marks the sync ``failed`` for an instructor to
+see and send again. No session is held open while the LMS is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from grader.service import gradebook
+from grader.service.lti import keys
+from grader.service.lti.models import LtiGradeSync, LtiIdentity, LtiPlatform, LtiResourceLink
+from grader.service.lti.services import SCORE_SCOPE, PlatformClient, PlatformInfo, ServiceError
+from grader.service.models import Assignment, Item, Submission, utcnow
+
+log = logging.getLogger(__name__)
+
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+MAX_ATTEMPTS = 12
+FIRST_RETRY_SECONDS = 30.0
+MAX_RETRY_SECONDS = 3600.0
+BATCH = 50
+SWEEP_SECONDS_DEFAULT = 10.0
+WAKE_DELAY_SECONDS = 0.5
+MAX_ERROR_CHARS = 1000
+
+SYNCS = LtiGradeSync.__table__
+_links, _idents = LtiResourceLink.__table__, LtiIdentity.__table__
+_subs, _items = Submission.__table__, Item.__table__
+# the (link, student) pairs a submission's verdict concerns: its assignment's links that have
+# a line item, on platforms that know the student
+AFFECTED = (
+    sa.select(_links.c.id.label("link_id"), _subs.c.user_id)
+    .select_from(
+        _subs.join(_items, _items.c.id == _subs.c.item_id)
+        .join(_links, sa.and_(_links.c.assignment_id == _items.c.assignment_id,
+                              _links.c.lineitem_url.is_not(None)))
+        .join(_idents, sa.and_(_idents.c.platform_id == _links.c.platform_id,
+                               _idents.c.user_id == _subs.c.user_id))
+    )
+    .where(_subs.c.id == sa.bindparam("submission_id"))
+)
+
+#: set when a score waits, so that a sleeping runner sends it at once
+wake = threading.Event()
+
+
+def score_changed(connection: sa.Connection, submission_id: int) -> None:
+    """Mark the grade syncs a new verdict on ``submission_id`` concerns as waiting.
+
+    Called in the transaction that stores the verdict; it never makes that transaction
+    fail (a savepoint holds its own writes).
+    """
+    try:
+        pairs = connection.execute(AFFECTED, {"submission_id": submission_id}).all()
+        if not pairs:
+            return
+        now = utcnow()
+        with connection.begin_nested():
+            for link_id, user_id in pairs:
+                _mark_waiting(connection, link_id, user_id, now)
+    except sa.exc.SQLAlchemyError:
+        log.exception("could not queue the LMS score of submission %s", submission_id)
+        return
+    wake.set()
+
+
+def _mark_waiting(connection: sa.Connection, link_id: int, user_id: int, now: datetime) -> None:
+    fresh = {"state": "waiting", "attempts": 0, "requested_at": now, "next_attempt_at": now,
+             "last_error": None}
+    updated = connection.execute(
+        sa.update(SYNCS).where(SYNCS.c.link_id == link_id, SYNCS.c.user_id == user_id).values(fresh)
+    )
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(SYNCS).values(link_id=link_id, user_id=user_id, **fresh))
+
+
+def request_all(session: so.Session, link: LtiResourceLink) -> int:
+    """Queue every student's score on a link (a link just given its line item); how many."""
+    now = utcnow()
+    users = session.scalars(
+        sa.select(Submission.user_id)
+        .distinct()
+        .join(Item, Item.id == Submission.item_id)
+        .join(LtiIdentity, sa.and_(LtiIdentity.user_id == Submission.user_id,
+                                   LtiIdentity.platform_id == link.platform_id))
+        .where(Item.assignment_id == link.assignment_id, Submission.score.is_not(None))
+    ).all()
+    connection = session.connection()
+    for user_id in users:
+        _mark_waiting(connection, link.id, user_id, now)
+    return len(users)
+
+
+@dataclass(frozen=True)
+class Score:
+    """One student's standing on an assignment, as AGS sends it."""
+
+    given: float
+    maximum: float
+    activity: str
+    grading: str
+
+    def body(self, user_sub: str, timestamp: datetime) -> dict[str, Any]:
+        return {
+            "userId": user_sub,
+            "scoreGiven": self.given,
+            "scoreMaximum": self.maximum,
+            "activityProgress": self.activity,
+            "gradingProgress": self.grading,
+            "timestamp": timestamp.isoformat(timespec="milliseconds"),
+        }
+
+
+def assignment_score(session: so.Session, assignment: Assignment, user_id: int) -> Score:
+    """The student's points on the assignment by its policy (best or latest), as the gradebook counts."""
+    table = gradebook.cells(session, [assignment], [user_id])
+    cells = [table[user_id, item.id] for item in assignment.items]
+    attempted = sum(1 for cell in cells if cell.attempts)
+    pending = session.scalar(
+        sa.select(sa.func.count(Submission.id))
+        .join(Item, Item.id == Submission.item_id)
+        .where(Item.assignment_id == assignment.id, Submission.user_id == user_id,
+               Submission.score.is_(None))
+    )
+    activity = "Initialized" if not attempted else "Completed" if attempted == len(cells) else "InProgress"
+    return Score(
+        given=round(sum(cell.points for cell in cells), 4),
+        maximum=assignment.points,
+        activity=activity,
+        grading="Pending" if pending else "FullyGraded",
+    )
+
+
+def scores_url(lineitem_url: str) -> str:
+    """The line item's scores endpoint (its URL may carry a query)."""
+    path, question, query = lineitem_url.partition("?")
+    return f"{path.rstrip('/')}/scores{question}{query}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class _Send:
+    sync_id: int
+    requested_at: datetime
+    attempts: int
+    url: str
+    body: dict[str, Any]
+    platform: PlatformInfo
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def due_sends(session: so.Session, now: datetime) -> list[_Send]:
+    rows = session.execute(
+        sa.select(LtiGradeSync, LtiResourceLink, LtiPlatform, LtiIdentity.sub)
+        .join(LtiResourceLink, LtiResourceLink.id == LtiGradeSync.link_id)
+        .join(LtiPlatform, LtiPlatform.id == LtiResourceLink.platform_id)
+        .join(LtiIdentity, sa.and_(LtiIdentity.platform_id == LtiPlatform.id,
+                                   LtiIdentity.user_id == LtiGradeSync.user_id))
+        .where(LtiGradeSync.state == "waiting", LtiGradeSync.next_attempt_at <= now)
+        .order_by(LtiGradeSync.next_attempt_at, LtiGradeSync.id)
+        .limit(BATCH)
+    ).all()
+    sends = []
+    for sync, link, platform, sub in rows:
+        if link.assignment is None or link.lineitem_url is None:
+            continue
+        score = assignment_score(session, link.assignment, sync.user_id)
+        sends.append(
+            _Send(sync.id, sync.requested_at, sync.attempts, scores_url(link.lineitem_url),
+                  score.body(sub, now), PlatformInfo.of(platform))
+        )
+    return sends
+
+
+def deliver_due(
+    sessionmaker: so.sessionmaker[so.Session],
+    now: datetime | None = None,
+    http: requests.Session | None = None,
+) -> DeliveryReport:
+    """Send every waiting score that is due; what became of them."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    with sessionmaker.begin() as session:
+        key = keys.signing_key(session)  # made here on first use, in a write transaction
+    with sessionmaker() as session:
+        sends = due_sends(session, now)
+    clients: dict[int, PlatformClient] = {}
+    for send in sends:
+        client = clients.setdefault(send.platform.id, PlatformClient(send.platform, key, http))
+        try:
+            client.request("POST", send.url, SCORE_SCOPE, content_type=SCORE_TYPE, json=send.body)
+        except ServiceError as error:
+            failed = record_failure(sessionmaker, send, str(error), now)
+            report.failed += failed
+            report.retrying += not failed
+            continue
+        record_success(sessionmaker, send, now)
+        report.sent += 1
+    return report
+
+
+def record_success(sessionmaker: so.sessionmaker[so.Session], send: _Send, now: datetime) -> None:
+    with sessionmaker.begin() as session:
+        # done only if no newer verdict came while it was on its way; else it goes again
+        session.execute(
+            sa.update(SYNCS)
+            .where(SYNCS.c.id == send.sync_id, SYNCS.c.requested_at == send.requested_at)
+            .values(state="done", sent_at=now, attempts=send.attempts + 1, last_error=None,
+                    score_given=send.body["scoreGiven"], score_maximum=send.body["scoreMaximum"])
+        )
+
+
+def record_failure(
+    sessionmaker: so.sessionmaker[so.Session], send: _Send, error: str, now: datetime
+) -> bool:
+    """Count the failed try; whether the sync has now failed for good."""
+    attempts = send.attempts + 1
+    gave_up = attempts >= MAX_ATTEMPTS
+    log.warning("sending a score to %s failed (try %d): %s", send.url, attempts, error)
+    with sessionmaker.begin() as session:
+        session.execute(
+            sa.update(SYNCS)
+            .where(SYNCS.c.id == send.sync_id, SYNCS.c.requested_at == send.requested_at)
+            .values(state="failed" if gave_up else "waiting", attempts=attempts,
+                    next_attempt_at=now + retry_delay(attempts), last_error=error[:MAX_ERROR_CHARS])
+        )
+    return gave_up
+
+
+def send_again(session: so.Session, sync: LtiGradeSync) -> None:
+    """Queue a sync again now, whatever its state (the caller commits)."""
+    sync.state, sync.attempts, sync.last_error = "waiting", 0, None
+    sync.requested_at = sync.next_attempt_at = utcnow()
+    wake.set()
+
+
+def syncs_of_courses(session: so.Session, course_ids: list[int]) -> list[LtiGradeSync]:
+    """The grade syncs of the courses' linked assignments: failed first, then waiting, then sent."""
+    order = sa.case({"failed": 0, "waiting": 1}, value=LtiGradeSync.state, else_=2)
+    return list(
+        session.scalars(
+            sa.select(LtiGradeSync)
+            .join(LtiResourceLink, LtiResourceLink.id == LtiGradeSync.link_id)
+            .join(Assignment, Assignment.id == LtiResourceLink.assignment_id)
+            .where(Assignment.course_id.in_(course_ids))
+            .options(so.selectinload(LtiGradeSync.user),
+                     so.selectinload(LtiGradeSync.link).selectinload(LtiResourceLink.assignment))
+            .order_by(order, LtiGradeSync.requested_at.desc())
+        )
+    )
+
+
+class PushRunner(threading.Thread):
+    """Sends waiting scores: at once when one is queued, else every ``sweep_seconds``."""
+
+    def __init__(self, sessionmaker: so.sessionmaker[so.Session],
+                 sweep_seconds: float = SWEEP_SECONDS_DEFAULT) -> None:
+        super().__init__(name="lti-score-sender", daemon=True)
+        self.sessionmaker = sessionmaker
+        self.sweep_seconds = sweep_seconds
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            wake.clear()
+            try:
+                deliver_due(self.sessionmaker)
+            except Exception:  # the database may be briefly away: try again next sweep
+                log.exception("sending LMS scores failed")
+            if wake.wait(self.sweep_seconds):
+                # woken from inside the verdict's transaction: let it commit first
+                self.stopping.wait(WAKE_DELAY_SECONDS)
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        wake.set()
+        self.join(timeout)

@@ -122,3 +122,16 @@ def test_the_other_instance_page_lists_whose_variant(client: FlaskClient, build:
     page = client.get(f"/assignments/{school['assignment_id']}/other-instances")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Alice Liddell" in text and ">bob<" in text
+
+
+def test_the_analysis_page_draws_its_charts(client: FlaskClient, build: Builder, school) -> None:
+    layer, _ = school["items"]
+    store_answer(build, layer, school["alice"], 1.0)
+    log_in(client, "teacher")
+    page = client.get(f"/assignments/{school['assignment_id']}/analysis")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<svg" in text and "Facility" in text and "100%" in text
+    csv_page = client.get(f"/assignments/{school['assignment_id']}/analysis.csv")
+    assert csv_page.mimetype == "text/csv"
+    log_in(client, "alice")
+    assert client.get(f"/assignments/{school['assignment_id']}/analysis").status_code == 403

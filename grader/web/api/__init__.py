@@ -49,6 +49,7 @@ def openapi() -> Response:
 
 def init_app(app: Flask) -> None:
     from grader.web.api import (  # noqa: F401  (each module registers its routes on bp)
+        analysis,
         assignments,
         check,
         courses,

@@ -122,3 +122,34 @@ class MatchOut(BaseModel):
 class MatchesOut(BaseModel):
     assignment_id: int
     matches: list[MatchOut]
+
+
+class FiguresOut(BaseModel):
+    students: int = Field(description="students who answered (graded)")
+    facility: float | None = Field(description="mean best score, in [0, 1]")
+    first_try_correct: float | None = Field(description="share right at the first graded answer")
+    attempts_to_first_correct: float | None = Field(description="mean, over those who got there")
+    codes: dict[str, float] = Field(description="share of the students who showed each code")
+
+
+class GroupOut(FiguresOut):
+    K: int | None
+    n: int | None
+    layout: str
+
+
+class ItemAnalysisOut(FiguresOut):
+    item_id: int
+    position: int = Field(description="1-based")
+    kind: str
+    discrimination: float | None = Field(
+        description="mean best score of the upper 27% by assignment total less the lower 27%'s"
+    )
+    groups: list[GroupOut] = Field(description="the same figures by the instance's K, n, layout")
+
+
+class AnalysisOut(BaseModel):
+    assignment_id: int
+    enrolled: int
+    group_size: int = Field(description="students in each of the upper and lower groups")
+    items: list[ItemAnalysisOut]

@@ -8,6 +8,7 @@ in ``display``. The student's and the instructor's pages import nothing of each 
 from __future__ import annotations
 
 from grader.web.pages import (  # noqa: F401  (each adds routes to bp)
+    analysis,
     assignments,
     auth,
     home,

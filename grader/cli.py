@@ -251,13 +251,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _regrade(args: argparse.Namespace) -> int:
-    from grader.service import regrade
+    from grader.service import regrade_command
 
     try:
-        plan, applied = regrade.run(args.assignment, store=args.apply, by="grader regrade")
+        plan, applied = regrade_command.run(args.assignment, store=args.apply, by="grader regrade")
     except LookupError as error:
         raise UsageError(str(error)) from None
-    print("\n".join(regrade.summary(plan, applied)))
+    print("\n".join(regrade_command.summary(plan, applied)))
     return 0
 
 

@@ -26,7 +26,7 @@ from grader import __version__
 from grader.judge.grading import grade
 from grader.judge.verdict import Verdict
 from grader.sandbox.pool import default_size
-from grader.service import extensions, other_instance
+from grader.service import extensions, lti, other_instance
 from grader.service.instructor_models import PastVerdict
 from grader.service.jobs import NOT_A_JUDGEMENT, verdict_columns
 from grader.service.models import Assignment, Item, Submission, User, utcnow
@@ -326,6 +326,10 @@ def apply(session: so.Session, plan_: Plan, by: str, now: datetime | None = None
                     if r.new is not None
                 ],
             )
+        # the LMS's copy of each student whose points move, queued with the new verdicts
+        one_of_theirs = {r.user_id: r.submission_id for r in plan_.regraded}
+        for student in plan_.students:
+            lti.score_changed(session.connection(), one_of_theirs[student.user_id])
         for edit in plan_.edits:
             item = session.get(Item, edit.item_id)
             assert item is not None
@@ -363,42 +367,3 @@ def history(session: so.Session, submission_id: int) -> list[PastVerdict]:
         )
     )
 
-
-def summary(plan_: Plan, applied: bool = False) -> list[str]:
-    """The plan for a person: what was graded again, who moves and why."""
-    lines = [
-        f"assignment {plan_.assignment_id}: {len(plan_.regraded)} graded submission(s) graded again "
-        f"in {plan_.seconds:.2f} s (stored: {'; '.join(sorted(plan_.stored_versions)) or 'none'}; "
-        f"now: catalog {CATALOG_VERSION}, grader {__version__})",
-        f"{len(plan_.changed)} verdict(s) change, {len(plan_.failed)} could not be graded again; "
-        f"{len(plan_.up)} student(s) go up, {len(plan_.down)} go down",
-    ]
-    for student in sorted(plan_.students, key=lambda s: (s.delta, s.name)):
-        lines.append(f"{student.name}: {student.old_points:g} -> {student.new_points:g} "
-                     f"({student.delta:+g})")
-        lines.extend(f"  - {reason}" for reason in student.reasons)
-    for entry in plan_.failed:
-        lines.append(f"submission {entry.submission_id} keeps its verdict: {entry.error}")
-    lines.append("applied: the old verdicts are kept in the history" if applied
-                 else "dry run: nothing was changed (add --apply to store it)")
-    return lines
-
-
-def run(assignment_id: int, *, store: bool, by: str) -> tuple[Plan, bool]:
-    """``grader regrade``: plan (and apply) on the configured database."""
-    from grader.service import db, settings
-
-    url = settings.database_url()
-    db.upgrade_database(url)
-    engine = db.make_engine(url, poolclass=sa.NullPool)
-    try:
-        with so.Session(engine) as session:
-            assignment = session.get(Assignment, assignment_id)
-            if assignment is None:
-                raise LookupError(f"there is no assignment {assignment_id}")
-            plan_ = plan(session, assignment)
-            if store:
-                apply(session, plan_, by=by)
-            return plan_, store
-    finally:
-        engine.dispose()

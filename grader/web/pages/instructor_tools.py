@@ -91,7 +91,6 @@ def regrade_page(assignment_id: int) -> str | tuple[str, int]:
     page = render_template(
         "instructor/regrade.html", assignment=assignment, plan=plan, applied=applied,
         problem=problem, form=request.form, item_title=item_title,
-        summary=regrade.summary(plan, applied) if plan is not None else [],
     )
     return (page, 422) if problem else page
 

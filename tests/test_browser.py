@@ -127,7 +127,7 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> Non
         try:
             if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted before a worker is ready
             time.sleep(0.1)
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
 

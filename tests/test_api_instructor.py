@@ -161,3 +161,20 @@ def test_the_other_instance_report_names_both_students(client, build, homework):
     (match,) = body["matches"]
     assert (match["student"]["name"], [u["name"] for u in match["matched"]]) == ("alice", ["bob"])
     assert client.get(url, headers=homework["alice"].headers).status_code == 403
+
+
+def test_a_student_sees_their_own_date_and_attempts(client, homework):
+    teacher, alice, bob = homework["teacher"].headers, homework["alice"], homework["bob"]
+    later = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    url = f"/api/v1/assignments/{homework['assignment_id']}/extensions"
+    client.put(url, headers=teacher,
+               json={"user_id": alice.id, "due_at": later.isoformat(), "extra_attempts": 2})
+    homework["answer"](alice)
+    item = client.get(f"/api/v1/items/{homework['item_id']}", headers=alice.headers).get_json()
+    assert (item["max_attempts"], item["attempts_used"], item["attempts_left"]) == (3, 1, 2)
+    mine = client.get(f"/api/v1/assignments/{homework['assignment_id']}", headers=alice.headers)
+    assert mine.get_json()["due_at"].startswith(later.isoformat()[:19])
+    theirs = client.get(f"/api/v1/items/{homework['item_id']}", headers=bob.headers).get_json()
+    assert theirs["max_attempts"] == 1
+    bobs = client.get(f"/api/v1/assignments/{homework['assignment_id']}", headers=bob.headers)
+    assert bobs.get_json()["due_at"].startswith(DUE.isoformat()[:19])

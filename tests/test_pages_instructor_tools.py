@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from grader.service import regrade, variants
+from grader.service import extensions, regrade, variants
 from grader.service.instructor_models import Extension
-from grader.service.models import Item, Submission, utcnow
+from grader.service.models import Assignment, Item, Submission, utcnow
 from tests import test_pages
 from tests.conftest import Builder
 from tests.test_pages import log_in, post, reference
@@ -135,3 +135,18 @@ def test_the_analysis_page_draws_its_charts(client: FlaskClient, build: Builder,
     assert csv_page.mimetype == "text/csv"
     log_in(client, "alice")
     assert client.get(f"/assignments/{school['assignment_id']}/analysis").status_code == 403
+
+
+def test_a_student_with_extra_attempts_gets_the_form_back(
+    client: FlaskClient, build: Builder, school
+) -> None:
+    _, softmax = school["items"]  # one attempt
+    log_in(client, "alice")
+    post(client, f"/items/{softmax}/submit", {"answer": "[1, 0, 0]", "format": "auto"})
+    assert "used every attempt" in client.get(f"/items/{softmax}").get_data(as_text=True)
+    with build.sessionmaker() as session:
+        extensions.grant(session, session.get(Assignment, school["assignment_id"]), school["alice"].id,
+                         item_id=softmax, extra_attempts=1)
+        session.commit()
+    page = client.get(f"/items/{softmax}").get_data(as_text=True)
+    assert "used every attempt" not in page and "left: <strong>1</strong>" in page

@@ -13,7 +13,7 @@ import exercises
 from exercises import InstanceError
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.answers.detect import detect_format
-from grader.service import gradebook, practice, submissions, variants
+from grader.service import extensions, gradebook, practice, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.service.queue import grading_queue
@@ -161,13 +161,14 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     instance = variants.instance_for(session, item, user.id)
     past = item_submissions(item, user)
     row = item_rows([item], user)[0]
+    limit = extensions.allowance(session, item, user.id).max_attempts  # their own, extended or not
     view = {
         **instance_view(item.kind, instance).__dict__,
         "item": item,
         "assignment": item.assignment,
         "reason": item.reason,
         "attempts_used": len(past),
-        "attempts_left": None if item.max_attempts is None else max(0, item.max_attempts - len(past)),
+        "attempts_left": None if limit is None else max(0, limit - len(past)),
         "score": row.score,
         "last_attempt": submission_view(past[-1], user) if past else None,
     }

@@ -175,3 +175,12 @@ def test_the_command_refuses_an_unknown_assignment(database_url, monkeypatch, ca
     monkeypatch.setenv("GRADER_DATABASE_URL", database_url)
     assert main(["regrade", "--assignment", "999"]) == 2
     assert capsys.readouterr().err.strip() == "grader: there is no assignment 999"
+
+
+def test_an_instructors_tries_are_regraded_but_move_no_one(build, people, homework, queue):
+    assignment_id, (first, _) = homework
+    tried = answer(build, queue, people["teacher"], first)
+    stored_by_an_older_grader(build, tried, 0.0, ["sign"])
+    plan = dry_run(build, assignment_id)
+    assert [r.submission_id for r in plan.changed] == [tried]
+    assert plan.students == []

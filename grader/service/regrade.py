@@ -29,7 +29,7 @@ from grader.sandbox.pool import default_size
 from grader.service import extensions, lti, other_instance
 from grader.service.instructor_models import PastVerdict
 from grader.service.jobs import NOT_A_JUDGEMENT, verdict_columns
-from grader.service.models import Assignment, Item, Submission, User, utcnow
+from grader.service.models import Assignment, Enrolment, Item, Submission, User, utcnow
 
 SUBMISSIONS = Submission.__table__
 STORE = (
@@ -231,12 +231,17 @@ def _movers(
     """Each student's points before and after, by the assignment's policy, and why they move."""
     items = {item.id: item for item in assignment.items}
     by_item = {edit.item_id: edit for edit in edits}
-    user_ids = sorted({row.user_id for row in rows})
+    # the course's students: an instructor's tries are graded again, and count for no one
+    students = set(session.scalars(sa.select(Enrolment.user_id).where(
+        Enrolment.course_id == assignment.course_id, Enrolment.role == "student")))
+    user_ids = sorted({row.user_id for row in rows} & students)
     allowed = extensions.allowances(session, assignment, user_ids)
     old_scores: dict[tuple[int, int], list[float]] = {}
     new_scores: dict[tuple[int, int], list[float]] = {}
     changed_codes: dict[tuple[int, int], list[str]] = {}
     for entry in regraded:
+        if entry.user_id not in students:
+            continue
         key = (entry.user_id, entry.item_id)
         old_scores.setdefault(key, []).append(entry.old["score"])
         new_score = entry.new.score if entry.new is not None else entry.old["score"]

@@ -77,8 +77,8 @@ def test_more_of_what_is_wrong_less_of_what_is_mastered():
     counts = {kind: sum(c.kind == kind for c in choices) for kind in kinds}
     assert counts["softmax_jacobian"] > counts["cross_entropy_logits_grad"] > counts["softmax"]
     reasons = {c.kind: c.reason for c in choices}
-    assert "wrong 2 of your last 3" in reasons["softmax_jacobian"]
-    assert "diagonal_only" in reasons["softmax_jacobian"]
+    assert "2 of your last 3 answers to dS/dz were not right" in reasons["softmax_jacobian"]
+    assert "you kept only the diagonal terms S_i (1 - S_i) twice on dS/dz" in reasons["softmax_jacobian"]
     assert "new to you" in reasons["cross_entropy_logits_grad"]
     assert "refresher" in reasons["softmax"]
 
@@ -88,7 +88,23 @@ def test_a_misconception_raises_the_kinds_that_practise_it():
     weight_layer, reason = practice.weigh("layer_jacobian", records)
     weight_softmax, _ = practice.weigh("softmax", records)
     assert weight_layer > weight_softmax
-    assert "vec_order" in reason
+    assert "you flattened W row by row instead of column by column once on dz/dvec(W)" in reason
+    assert "vec_order" not in reason
+
+
+@pytest.mark.parametrize(
+    ("results", "said"),
+    [
+        ([False], "your answer to dS/dz was not right yet"),
+        ([False, False], "your last 2 answers to dS/dz were not right yet"),
+        ([True, False, True], "1 of your last 3 answers to dS/dz was not right"),
+    ],
+)
+def test_a_reason_speaks_of_the_kind_in_plain_words(results: list[bool], said: str) -> None:
+    _, reason = practice.weigh("softmax_jacobian", {"softmax_jacobian": record(results, ("transpose",))})
+    assert reason.startswith(said)
+    assert "you swapped rows and columns once on dS/dz" in reason
+    assert "of your last 1 times" not in reason and "'" not in reason
 
 
 def test_practice_follows_the_students_history(client, people, build):
@@ -102,4 +118,5 @@ def test_practice_follows_the_students_history(client, people, build):
     chosen = new_set(client, eve, {"count": 20}).get_json()["items"]
     layer = [i for i in chosen if i["kind"] == "layer_jacobian"]
     assert len(layer) > 20 / len(exercises.KINDS)
-    assert "wrong 2 of your last 2" in layer[0]["reason"]
+    assert "your last 2 answers to dS/dvec(W) were not right yet" in layer[0]["reason"]
+    assert "you swapped rows and columns twice on dS/dvec(W)" in layer[0]["reason"]

@@ -58,8 +58,9 @@ def test_gradebook_csv_is_in_canvas_form(client, graded):
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["Student", "SIS Login ID", "Section", "Homework 1", "Quiz, part 2"]
-    assert rows[1] == ["Alice Liddell", "alice", "A", "2", "0"]
-    assert rows[2] == ["Bob Marley", "bob", "A", "0", "0"]
+    assert rows[1] == ["    Points Possible", "", "", "5", "1"]
+    assert rows[2] == ["Alice Liddell", "alice", "A", "2", "0"]
+    assert rows[3] == ["Bob Marley", "bob", "A", "0", "0"]
 
 
 def test_csv_cells_are_not_formulas(build, people):

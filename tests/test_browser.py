@@ -250,6 +250,32 @@ def test_right_answer_full_marks(student: Any, site: dict[str, Any], shots: Path
     shoot(student, shots, "07-history")
 
 
+def test_on_a_phone_nothing_is_cut_and_a_wide_matrix_says_it_scrolls(
+    student: Any, site: dict[str, Any], shots: Path
+) -> None:
+    student.set_viewport_size(PHONE)
+    try:
+        student.goto(f"{site['base']}/")
+        table = student.locator("table.data").first
+        right_edge = table.locator("xpath=..").bounding_box()
+        for name in ("Attempts", "Status"):
+            box = table.get_by_role("columnheader", name=name).bounding_box()
+            assert box["x"] + box["width"] <= right_edge["x"] + right_edge["width"] + 1, name
+        assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+        assert student.locator(".scroll-hint").count() == 0
+        shoot(student, shots, "06b-dashboard-after-answers")
+        student.set_viewport_size(PHONE)
+        student.goto(f"{site['base']}/items/{site['items'][0]}")
+        hint = student.locator("#verdict .scroll-hint")  # the 5 x 15 answer, as read
+        expect(hint).to_have_text("Wider than the screen: scroll sideways to see all 15 columns")
+        expect(student.locator("#verdict .table-wrap")).to_have_attribute("tabindex", "0")
+        x_values = student.get_by_role("heading", name="x: vector of 3")
+        assert x_values.locator("xpath=following-sibling::p[1][contains(@class, 'scroll-hint')]").count() == 0
+        student.screenshot(path=str(shots / "06c-wide-verdict-phone.png"), full_page=True)
+    finally:
+        student.set_viewport_size(LAPTOP)
+
+
 def test_code_answer_with_tab_indents(student: Any, site: dict[str, Any], shots: Path) -> None:
     student.goto(f"{site['base']}/items/{site['items'][1]}")
     code = student.get_by_label("A function softmax(z)")
@@ -298,28 +324,78 @@ def test_instructor_downloads_the_csv(instructor: Any, site: dict[str, Any]) -> 
 
 def test_instructor_item_report(instructor: Any, site: dict[str, Any], shots: Path) -> None:
     instructor.get_by_role("link", name="scores and mistakes").first.click()
+    instructor.wait_for_url(f"{site['base']}/items/{site['items'][0]}/report")
     assert instructor.locator("svg.chart").count() == 2
-    assert instructor.locator("#codes-chart").get_by_text("transpose").count() >= 1
-    instructor.get_by_text("transpose: 1 time").click()
+    assert instructor.locator("#maths-chart").get_by_text("rows and columns swapped").count() >= 1
+    assert instructor.locator("#maths-chart").get_by_text("1 of 1 (100%)").count() >= 1
+    instructor.get_by_text("Rows and columns swapped: 1 student, 1 time").click()
     assert "transpose of the expected one" in instructor.locator("#code-transpose").inner_text()
     shoot(instructor, shots, "11-item-report")
 
 
-def test_instructor_timeline_redraw_and_assignment_preview(
+def test_instructor_timeline_and_a_confirmed_redraw(
     instructor: Any, site: dict[str, Any], shots: Path
 ) -> None:
     instructor.goto(f"{site['base']}/courses/{site['course_id']}")
     shoot(instructor, shots, "12-course")
     instructor.get_by_role("link", name="Alice Liddell").click()
-    assert instructor.locator("ol.timeline > li").count() == 3
-    instructor.get_by_role("button", name="Re-draw Homework 1 item 1 for Alice Liddell").click()
+    expect(instructor.locator("ol.timeline > li")).to_have_count(3)
+    instructor.get_by_role("link", name="Re-draw… Homework 1 item 1 for Alice Liddell").click()
+    expect(instructor.get_by_role("heading", name="Give Alice Liddell a new instance?")).to_be_visible()
+    shoot(instructor, shots, "13-redraw-confirm")
+    instructor.get_by_role("button", name="Yes, re-draw it for Alice Liddell").click()
     assert "has a new instance" in instructor.get_by_role("status").first.inner_text()
-    shoot(instructor, shots, "13-timeline")
+    expect(instructor.get_by_text("Answered an earlier question (draw 0)")).to_have_count(2)
+    shoot(instructor, shots, "14-timeline")
+
+
+def test_student_is_told_the_question_changed(student: Any, site: dict[str, Any], shots: Path) -> None:
+    student.goto(f"{site['base']}/items/{site['items'][0]}")
+    expect(student.locator("#redrawn")).to_contain_text("This question has changed.")
+    assert student.locator("#verdict").count() == 0  # the last answer was to the old values
+    shoot(student, shots, "15-redrawn-exercise")
+    student.get_by_role("link", name="Your history").click()
+    expect(student.get_by_text("Answered an earlier question (draw 0)")).to_have_count(2)
+    shoot(student, shots, "16-history-with-draws")
+
+
+def test_a_failing_function_shows_matrices(student: Any, site: dict[str, Any], shots: Path) -> None:
+    student.goto(f"{site['base']}/items/{site['items'][1]}")
+    code = student.get_by_label("A function softmax(z)")
+    code.fill("import numpy as np\n\ndef softmax(z):\n    return np.full(len(z), np.nan)\n")
+    student.get_by_role("button", name="Submit code for grading").click()
+    failed = student.locator("#verdict details.failed-instance")
+    expect(failed).to_be_visible()
+    assert failed.locator("table.matrix").count() == 2
+    assert failed.locator("td", has_text="NaN").count() == 4
+    shoot(student, shots, "19-function-failure")
+
+
+def test_assignment_form_rows_layouts_and_preview(instructor: Any, site: dict[str, Any], shots: Path) -> None:
     instructor.goto(f"{site['base']}/courses/{site['course_id']}/assignments/new")
+    rows = instructor.locator("[data-rows] > fieldset")
+    assert rows.count() == 1
+    instructor.get_by_role("button", name="Add an item").click()
+    instructor.get_by_role("button", name="Add an item").click()
+    assert rows.count() == 3 and "/assignments/new" in instructor.url  # no round trip
+    expect(rows.nth(2).get_by_label("Kind")).to_be_focused()
+    rows.nth(1).get_by_label("Kind").select_option("softmax")
+    layouts = rows.nth(1).get_by_label("Layout").locator("option:not([disabled])").all_inner_texts()
+    assert layouts == ["numerator"]
+    rows.nth(2).get_by_label("Kind").select_option("softmax_jacobian")
+    rows.nth(2).get_by_label("Layout").select_option("denominator")
+    rows.nth(2).get_by_label("K", exact=True).fill("3")
+    rows.nth(1).get_by_role("button", name="Remove item 2").click()
+    assert rows.count() == 2
+    assert rows.nth(1).locator("legend").inner_text() == "Item 2"
     instructor.get_by_label("Title").fill("Quiz 1")
+    shoot(instructor, shots, "17-assignment-form")
     instructor.get_by_role("button", name="Preview as a student sees it").click()
     preview = instructor.locator("#preview")
+    expect(preview.locator("article")).to_have_count(2)
     assert preview.locator("math").count() > 0
-    shoot(instructor, shots, "14-assignment-preview")
+    expect(preview).to_be_in_viewport()
+    shoot(instructor, shots, "18-assignment-preview")
     instructor.get_by_role("button", name="Save the assignment").click()
     assert "“Quiz 1” is saved." in instructor.get_by_role("status").first.inner_text()
+    assert "denominator" in instructor.locator("section.card").filter(has_text="Quiz 1").inner_text()

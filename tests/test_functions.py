@@ -220,3 +220,53 @@ def test_the_verdict_records_the_seed_that_draws_the_suite_again() -> None:
     assert first.suite_seed is not None
     assert (again.score, again.instances_total) == (first.score, first.instances_total)
     assert again.failed_instance["instance"] == first.failed_instance["instance"]
+
+
+SOFTMAX_JACOBIAN_GIVEN = {"kind": "softmax_jacobian", "z": [1.0, 2.0, 3.0]}
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("def softmax_jacobian(z):\n    return 0.5\n", "a single number (0.5); a 3 x 3 matrix is due"),
+        ("def softmax_jacobian(z):\n    return {'S': 1}\n", "a dict, not an array; a 3 x 3 matrix is due"),
+    ],
+)
+def test_what_is_not_a_matrix_says_what_is_due(pool: SandboxPool, source: str, words: str) -> None:
+    verdict = grade_function(exercises.get("softmax_jacobian"), source, SOFTMAX_JACOBIAN_GIVEN, pool=pool)
+    assert verdict.codes == ["shape"]
+    assert words in verdict.feedback[0].message
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        (
+            "import os\nimport numpy as np\ndef softmax_jacobian(z):\n"
+            "    return np.array(os.listdir('/'), dtype=float)\n",
+            "line 4, in softmax_jacobian",
+        ),
+        (
+            "class Entry:\n    def __float__(self):\n        return float('x' + str(self))\n"
+            "def softmax_jacobian(z):\n    return [[Entry()] * len(z)] * len(z)\n",
+            "line 3, in __float__",
+        ),
+    ],
+)
+def test_an_error_raised_in_the_students_code_is_a_runtime_error(
+    pool: SandboxPool, source: str, line: str
+) -> None:
+    verdict = grade_function(exercises.get("softmax_jacobian"), source, SOFTMAX_JACOBIAN_GIVEN, pool=pool)
+    assert verdict.codes == ["runtime_error"]
+    assert line in verdict.feedback[0].message and "ValueError" in verdict.feedback[0].message
+
+
+def test_nan_and_infinity_returned_are_kept_as_words(pool: SandboxPool) -> None:
+    source = (
+        "import numpy as np\n"
+        "def softmax_jacobian(z):\n"
+        "    return np.array([[np.nan, np.inf, -np.inf]] * len(z))\n"
+    )
+    verdict = grade_function(exercises.get("softmax_jacobian"), source, SOFTMAX_JACOBIAN_GIVEN, pool=pool)
+    stored = verdict.model_dump(mode="json")["failed_instance"]
+    assert stored["received"] == [["NaN", "inf", "-inf"]] * 3

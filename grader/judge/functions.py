@@ -167,6 +167,13 @@ def _judge_suite(
     if _unstable(cases, result.calls, passed):
         feedback.append(Feedback(code="unstable_softmax", message=UNSTABLE_MESSAGE))
         return feedback
+    if outcome.value is not None and outcome.value.ndim == 0 and case.expected.ndim > 0:
+        number = f"{float(outcome.value):.6g}"
+        verdict.expected_shape, verdict.received_shape = list(case.expected.shape), []
+        where, due = _where(exercise, first, case), _due(case)
+        message = f"{where}: your function returned a single number ({number}); {due} is due."
+        feedback.append(Feedback(code="shape", message=message))
+        return feedback
     judged = judge_array(exercise, case.instance, outcome.value, FUNCTION, expected=case.expected)  # type: ignore[arg-type]
     verdict.expected_shape = judged.expected_shape
     verdict.received_shape = judged.received_shape
@@ -237,7 +244,7 @@ def _call_feedback(exercise: Exercise, index: int, case: Case, outcome: CallOutc
     if outcome.status == "memory":
         return Feedback(code="memory", message=f"{where} your function ran out of memory.")
     if outcome.status == "not_array":
-        return Feedback(code="shape", message=f"{where} {outcome.message}.")
+        return Feedback(code="shape", message=f"{where} {outcome.message}; {_due(case)} is due.")
     message = f"{where} your function raised an error:\n{outcome.message}"
     return Feedback(code="runtime_error", message=message)
 
@@ -254,10 +261,32 @@ def _failed_instance(index: int, case: Case, outcome: CallOutcome | None) -> dic
         value = outcome.value
         shown["received_shape"] = list(value.shape)
         if value.size <= MAX_RECEIVED_SHOWN:
-            shown["received"] = value.tolist()
+            shown["received"] = _shown(value)
     if outcome is not None and outcome.message:
         shown["error"] = outcome.message
     return shown
+
+
+def _due(case: Case) -> str:
+    """What the function should have returned, in words: "a 3 x 3 matrix"."""
+    shape = case.expected.shape
+    if len(shape) == 2:
+        return f"a {shape[0]} x {shape[1]} matrix"
+    if len(shape) == 1:
+        return f"a vector of {shape[0]}"
+    return "a single number"
+
+
+def _shown(value: Array) -> Any:
+    """An array as JSON can carry it: NaN and infinities written out ("NaN", "inf", "-inf"),
+    since JSON has no such numbers and would store them as null."""
+    if np.all(np.isfinite(value)):
+        return value.tolist()
+    shown = value.astype(object)
+    shown[np.isnan(value)] = "NaN"
+    shown[np.isposinf(value)] = "inf"
+    shown[np.isneginf(value)] = "-inf"
+    return shown.tolist()
 
 
 def _where(exercise: Exercise, index: int, case: Case) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from grader.judge import labels
 
 AnswerFormat = Literal["json", "text", "python"]
 FORMATS: tuple[str, ...] = ("json", "text", "python")
@@ -15,6 +17,11 @@ class Feedback(BaseModel):
 
     code: str = Field(description="a misconception code from the conventions, e.g. 'transpose'")
     message: str = Field(description="what the student most likely did, in plain words")
+
+    @computed_field(description="the code in plain words, e.g. 'rows and columns swapped'")  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        return labels.label(self.code)
 
 
 class Entry(BaseModel):

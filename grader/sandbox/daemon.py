@@ -127,29 +127,39 @@ def error_header(error):
     return {"status": "runtime_error", "message": student_traceback(error)}
 
 
+class NotAnArray(ValueError):
+    """A returned value that is no array of numbers (not an error raised by the student's code)."""
+
+
+def raised_in_submission(error):
+    return any(f.filename == SUBMISSION_FILE for f in traceback.extract_tb(error.__traceback__))
+
+
 def plain_array(np, value, max_floats):
-    """The returned value as a plain C-ordered float64 ndarray, or a ValueError saying why not.
+    """The returned value as a plain C-ordered float64 ndarray, or a NotAnArray saying why not.
 
     Subclasses are viewed as the base class through numpy's own C methods, so a
     subclass's overrides are never asked; lists and objects with ``__array__`` are
     converted by numpy, and whatever they yield is only ever numbers.
     """
     if value is None:
-        raise ValueError("the function returned None: return an array (did you forget `return`?)")
+        raise NotAnArray("the function returned None: return an array (did you forget `return`?)")
     if isinstance(value, np.ndarray):
         value = np.ndarray.view(value, np.ndarray)
         if value.dtype.kind == "c":
-            raise ValueError("the returned value could not be read as an array of numbers: complex")
+            raise NotAnArray("the returned value could not be read as an array of numbers: complex")
     if isinstance(value, (str, bytes, dict, set)):
-        raise ValueError(f"the function returned a {type(value).__name__}, not an array")
+        raise NotAnArray(f"the function returned a {type(value).__name__}, not an array")
     try:
         array = np.array(value, dtype=np.float64, copy=True, subok=False)
     except (TypeError, ValueError, OverflowError) as error:
-        raise ValueError(f"the returned value could not be read as an array of numbers: {error}") from None
+        if raised_in_submission(error):  # the student's own __float__ or __array__ failed: theirs to see
+            raise
+        raise NotAnArray(f"the returned value could not be read as an array of numbers: {error}") from None
     array = np.ndarray.view(array, np.ndarray)
     if array.ndim > 3 or array.size > max_floats:
-        raise ValueError(f"the returned array is far too large (shape {array.shape})")
-    return np.ascontiguousarray(array, dtype="<f8")
+        raise NotAnArray(f"the returned array is far too large (shape {array.shape})")
+    return np.asarray(array, dtype="<f8", order="C")  # ascontiguousarray would make a number a vector
 
 
 class Seccomp:
@@ -255,7 +265,7 @@ def run_submission(np, request, out):
             continue
         try:
             array = plain_array(np, value, request["max_floats"])
-        except ValueError as error:
+        except NotAnArray as error:
             write_all(out, frame({"status": "not_array", "message": str(error)}))
             continue
         except BaseException as error:  # a returned object whose conversion raised

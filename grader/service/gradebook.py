@@ -14,6 +14,8 @@ from grader.service.models import Assignment, Course, Enrolment, Item, Submissio
 
 #: Canvas's gradebook import reads these columns, then one per assignment by its exact title
 CSV_COLUMNS = ("Student", "SIS Login ID", "Section")
+#: the second row, as Canvas writes it in its own exports (leading spaces included)
+POINTS_POSSIBLE = "    Points Possible"
 DISTRIBUTION_BINS = 10
 #: a cell starting with one of these is a formula to a spreadsheet
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -109,10 +111,12 @@ def _number(value: float) -> str:
 
 
 def to_csv(gradebook: Gradebook) -> str:
-    """Canvas's import form: Student, SIS Login ID, Section, one column per assignment."""
+    """Canvas's import form: Student, SIS Login ID, Section, one column per assignment,
+    the points possible of each in the second row."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*CSV_COLUMNS, *(_cell_text(a.title) for a in gradebook.assignments)])
+    writer.writerow([POINTS_POSSIBLE, "", "", *(_number(a.points) for a in gradebook.assignments)])
     for row in gradebook.rows:
         writer.writerow(
             [
@@ -127,6 +131,8 @@ def to_csv(gradebook: Gradebook) -> str:
 
 @dataclass
 class ItemStats:
+    """An item's numbers: per attempt (as the API has always given them) and per student."""
+
     item: Item
     attempts: int
     graded: int
@@ -134,13 +140,36 @@ class ItemStats:
     mean_score: float | None
     distribution: list[tuple[float, float, int]]
     codes: dict[str, int]
+    enrolled: int = 0
+    #: students whose first graded answer was right
+    first_try_correct: int = 0
+    #: students with a right answer, and the mean attempts it took them to reach the first one
+    solved: int = 0
+    attempts_to_correct: float | None = None
+    mean_best_score: float | None = None
+    #: the students' best scores in bins
+    best_distribution: list[tuple[float, float, int]] = field(default_factory=list)
+    #: how many students showed each code at least once, most shown first
+    code_students: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _StudentRecord:
+    attempts: int = 0
+    first_correct: bool | None = None
+    best: float | None = None
+    correct_at: int | None = None
+    codes: set[str] = field(default_factory=set)
 
 
 def item_stats(session: so.Session, item: Item) -> ItemStats:
     """An assignment item's attempts by the course's students (instructors trying it aside)."""
-    query = sa.select(Submission.user_id, Submission.score, Submission.codes).where(
-        Submission.item_id == item.id
+    query = (
+        sa.select(Submission.user_id, Submission.score, Submission.correct, Submission.codes)
+        .where(Submission.item_id == item.id)
+        .order_by(Submission.submitted_at, Submission.id)
     )
+    enrolled = 0
     if item.assignment is not None:
         query = query.join(
             Enrolment,
@@ -150,26 +179,56 @@ def item_stats(session: so.Session, item: Item) -> ItemStats:
                 Enrolment.role == "student",
             ),
         )
+        enrolled = len(students(session, item.assignment.course_id))
     rows = session.execute(query).all()
-    scores = [score for _, score, _ in rows if score is not None]
-    bins = [0] * DISTRIBUTION_BINS
-    for score in scores:
-        bins[min(int(score * DISTRIBUTION_BINS), DISTRIBUTION_BINS - 1)] += 1
+    scores = [score for _, score, _, _ in rows if score is not None]
     codes: Counter[str] = Counter()
-    for _, _, submission_codes in rows:
+    by_student: dict[int, _StudentRecord] = {}
+    for user_id, score, correct, submission_codes in rows:
         codes.update(submission_codes or [])
+        record = by_student.setdefault(user_id, _StudentRecord())
+        record.attempts += 1
+        record.codes.update(submission_codes or [])
+        if score is None:  # not graded yet
+            continue
+        if record.first_correct is None:
+            record.first_correct = bool(correct)
+        record.best = score if record.best is None else max(record.best, score)
+        if correct and record.correct_at is None:
+            record.correct_at = record.attempts
+    records = list(by_student.values())
+    bests = [r.best for r in records if r.best is not None]
+    reached = [r.correct_at for r in records if r.correct_at is not None]
+    shown: Counter[str] = Counter(code for r in records for code in r.codes)
     return ItemStats(
         item=item,
         attempts=len(rows),
         graded=len(scores),
-        students=len({user_id for user_id, _, _ in rows}),
-        mean_score=round(sum(scores) / len(scores), 4) if scores else None,
-        distribution=[
-            (i / DISTRIBUTION_BINS, (i + 1) / DISTRIBUTION_BINS, count)
-            for i, count in enumerate(bins)
-        ],
+        students=len(records),
+        mean_score=_mean(scores),
+        distribution=_bins(scores),
         codes=dict(codes.most_common()),
+        enrolled=enrolled,
+        first_try_correct=sum(1 for r in records if r.first_correct),
+        solved=len(reached),
+        attempts_to_correct=_mean([float(n) for n in reached]),
+        mean_best_score=_mean(bests),
+        best_distribution=_bins(bests),
+        code_students=dict(shown.most_common()),
     )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _bins(scores: list[float]) -> list[tuple[float, float, int]]:
+    bins = [0] * DISTRIBUTION_BINS
+    for score in scores:
+        bins[min(int(score * DISTRIBUTION_BINS), DISTRIBUTION_BINS - 1)] += 1
+    return [
+        (i / DISTRIBUTION_BINS, (i + 1) / DISTRIBUTION_BINS, count) for i, count in enumerate(bins)
+    ]
 
 
 def timeline(session: so.Session, course_id: int, user_id: int) -> list[Submission]:

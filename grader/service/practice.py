@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import exercises
+from grader.judge import labels
 from grader.service import variants
 from grader.service.models import Item, PracticeSet, Submission, Variant
 
@@ -34,6 +35,7 @@ SIZES_K = (2, 5)
 #: codes every kind with a matrix answer can show
 MATRIX_CODES = frozenset({"transpose"})
 GENERIC_CODES = frozenset({"sign", "scale", "partial"})
+MISTAKES_SAID = 2  # the reason names at most this many mistakes
 
 
 @dataclass
@@ -94,33 +96,55 @@ def practised_codes(kind: str) -> frozenset[str]:
 
 def weigh(kind: str, records: dict[str, KindRecord]) -> tuple[float, str]:
     """A kind's weight for this student and the reason in their words."""
-    shown: Counter[str] = Counter()
+    related: Counter[str] = Counter()
     for record in records.values():
-        shown.update(record.codes)
-    related = {
-        code: count
-        for code, count in shown.items()
-        if code in practised_codes(kind) and code not in GENERIC_CODES
-    }
+        related.update(
+            {
+                code: count
+                for code, count in record.codes.items()
+                if code in practised_codes(kind) and code not in GENERIC_CODES
+            }
+        )
     code_weight = min(MAX_CODE_WEIGHT, WEIGHT_PER_CODE * sum(related.values()))
-    code_reason = ""
-    if related:
-        named = ", ".join(f"'{code}' ({count}x)" for code, count in Counter(related).most_common(3))
-        code_reason = f"; it practises mistakes you made: {named}"
+    code_reason = _mistakes_reason(kind, records, set(related))
+    symbol = labels.kind_symbol(kind)
 
     record = records.get(kind)
     if record is None:
-        return WEIGHT_NEW + code_weight, "new to you: you have not answered this kind yet" + code_reason
+        return WEIGHT_NEW + code_weight, f"new to you: you have not answered {symbol} yet" + code_reason
     if record.mastered and not related:
-        return WEIGHT_MASTERED, "a refresher: your last answers to this kind were right"
+        return WEIGHT_MASTERED, f"a refresher: your last answers to {symbol} were right"
     window = record.recent[:RECENT]
     wrong = len(window) - sum(window)
     weight = WEIGHT_NEW + WEIGHT_ERROR * record.error_rate + code_weight
-    if wrong:
-        reason = f"you got this kind wrong {wrong} of your last {len(window)} times"
+    if not wrong:
+        reason = f"more practice with {symbol}"
+    elif len(window) == 1:
+        reason = f"your answer to {symbol} was not right yet"
+    elif wrong == len(window):
+        reason = f"your last {wrong} answers to {symbol} were not right yet"
     else:
-        reason = "more practice with this kind"
+        verb = "was" if wrong == 1 else "were"
+        reason = f"{wrong} of your last {len(window)} answers to {symbol} {verb} not right"
     return weight, reason + code_reason
+
+
+def _mistakes_reason(kind: str, records: dict[str, KindRecord], codes: set[str]) -> str:
+    """The student's mistakes that ``kind`` practises, each said where it was made:
+    "you swapped rows and columns twice on dS/dz"."""
+    made = [
+        (count, code, other)
+        for other, record in records.items()
+        for code, count in record.codes.items()
+        if code in codes
+    ]
+    # this kind's own mistakes first, then the most frequent
+    made.sort(key=lambda found: (found[2] != kind, -found[0], found[1], found[2]))
+    said = [
+        f"you {labels.did(code)} {labels.times(count)} on {labels.kind_symbol(other)}"
+        for count, code, other in made[:MISTAKES_SAID]
+    ]
+    return "; " + "; ".join(said) if said else ""
 
 
 def choose(

@@ -9,6 +9,7 @@ re-draws it.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from typing import Any
 
@@ -96,6 +97,25 @@ def redraw(session: so.Session, item: Item, user_id: int) -> Variant:
     variant.instance = draw(item, _seed(item, user_id, variant.draw_number))
     session.flush()
     return variant
+
+
+def draws_of(item: Item, variant: Variant | None, instances: list[dict[str, Any]]) -> list[int | None]:
+    """Which draw each of ``instances`` (those a student's submissions answered) is.
+
+    Draws are reproducible, so the earlier ones are drawn again and compared; an instance
+    that is none of them (the item's sizes changed since) is None.
+    """
+    if variant is None:
+        return [None] * len(instances)
+    known = {_key(variant.instance): variant.draw_number}
+    if item.assignment is not None:
+        for number in range(variant.draw_number):
+            known.setdefault(_key(draw(item, _seed(item, variant.user_id, number))), number)
+    return [known.get(_key(instance)) for instance in instances]
+
+
+def _key(instance: dict[str, Any]) -> str:
+    return json.dumps(instance, sort_keys=True)
 
 
 def _seed(item: Item, user_id: int, draw_number: int) -> int:

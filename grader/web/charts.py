@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 480  # narrow: on a phone the chart shrinks less, so its text stays readable
+BARS_WIDTH = 400  # the bars' labels sit above them, so they need less width still
 BAR_COLOUR = "#2b6cb0"  # 5.9:1 against white
 AXIS_COLOUR = "#4a5568"
 FONT = 'font-family="system-ui, sans-serif" font-size="14"'
@@ -21,6 +22,11 @@ FONT = 'font-family="system-ui, sans-serif" font-size="14"'
 class Bar:
     label: str
     count: int
+    note: str = ""  # written beside the bar instead of the bare count, e.g. "2 of 3 (67%)"
+
+    @property
+    def shown(self) -> str:
+        return self.note or str(self.count)
 
 
 def histogram(
@@ -68,33 +74,39 @@ def histogram(
 def frequency_bars(
     bars: Sequence[Bar], title: str, unit: str = "submissions", chart_id: str = "frequency"
 ) -> Markup:
-    """Horizontal bars, most frequent first, each labelled with its name and count."""
+    """Horizontal bars, most frequent first, each with its name above it and its count beside it.
+
+    The name sits above the bar, not to its left, so long plain-word labels keep the full
+    width and stay readable when a phone shrinks the chart.
+    """
     ordered = sorted(bars, key=lambda bar: (-bar.count, bar.label))
-    row, left, top = 28, 150, 8
+    row, left, top = 46, 8, 8
     height = top * 2 + row * max(len(ordered), 1)
-    plot_w = WIDTH - left - 56
+    plot_w = BARS_WIDTH - left - 120
     most = max((bar.count for bar in ordered), default=0) or 1
-    parts = _open(chart_id, WIDTH, height, title, _describe(ordered, "code", unit))
+    parts = _open(chart_id, BARS_WIDTH, height, title, _describe(ordered, "code", unit), "chart bars")
     if not ordered:
         parts.append(f'<text x="8" y="{top + 18}" {FONT}>No data yet.</text>')
     for i, bar in enumerate(ordered):
         y = top + i * row
         bar_w = plot_w * bar.count / most
         parts.append(
-            f'<text x="{left - 8}" y="{y + 18}" text-anchor="end" {FONT}>{escape(bar.label)}</text>'
-            f'<rect x="{left}" y="{y + 5}" width="{bar_w:.1f}" height="{row - 10}" fill="{BAR_COLOUR}">'
-            f"<title>{escape(bar.label)}: {bar.count}</title></rect>"
-            f'<text x="{left + bar_w + 6:.1f}" y="{y + 18}" {FONT}>{bar.count}</text>'
+            f'<text x="{left}" y="{y + 14}" {FONT}>{escape(bar.label)}</text>'
+            f'<rect x="{left}" y="{y + 20}" width="{bar_w:.1f}" height="{row - 28}" fill="{BAR_COLOUR}">'
+            f"<title>{escape(bar.label)}: {escape(bar.shown)}</title></rect>"
+            f'<text x="{left + bar_w + 6:.1f}" y="{y + 34}" {FONT}>{escape(bar.shown)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _open(chart_id: str, width: int, height: int, title: str, description: str) -> list[str]:
+def _open(
+    chart_id: str, width: int, height: int, title: str, description: str, css_class: str = "chart"
+) -> list[str]:
     # viewBox + width 100%: the chart scales down to a phone without a scroll bar
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="chart" id="{chart_id}">'
+        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="{css_class}" id="{chart_id}">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>'
     ]
@@ -114,5 +126,5 @@ def _ticks(most: int) -> list[int]:
 
 
 def _describe(bars: Sequence[Bar], x_label: str, y_label: str) -> str:
-    listed = "; ".join(f"{bar.label}: {bar.count}" for bar in bars) or "no data"
+    listed = "; ".join(f"{bar.label}: {bar.shown}" for bar in bars) or "no data"
     return f"{y_label} per {x_label}: {listed}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from spectree import Response
 
+from grader.judge import labels
 from grader.service import gradebook
 from grader.service.db import get_session
 from grader.service.models import User
@@ -79,7 +80,8 @@ def get_gradebook_csv(course_id: int) -> FlaskResponse:
 @bp.get("/items/<int:item_id>/stats")
 @spec.validate(resp=Response(HTTP_200=ItemStatsOut, **ERRORS), tags=["reports"])
 def get_item_stats(item_id: int) -> ItemStatsOut:
-    """Attempts, mean score, the distribution of scores and how often each code appears."""
+    """Per attempt and per student: scores, first tries, attempts to a right answer, the codes
+    shown (how often, by how many students, in plain words, code errors named apart)."""
     session = get_session()
     item = instructed_item(session, current_user(), item_id)
     stats = gradebook.item_stats(session, item)
@@ -92,6 +94,15 @@ def get_item_stats(item_id: int) -> ItemStatsOut:
         mean_score=stats.mean_score,
         distribution=[BinOut(low=lo, high=hi, count=n) for lo, hi, n in stats.distribution],
         codes=stats.codes,
+        enrolled=stats.enrolled,
+        first_try_correct=stats.first_try_correct,
+        solved=stats.solved,
+        attempts_to_correct=stats.attempts_to_correct,
+        mean_best_score=stats.mean_best_score,
+        best_distribution=[BinOut(low=lo, high=hi, count=n) for lo, hi, n in stats.best_distribution],
+        code_students=stats.code_students,
+        labels={code: labels.label(code) for code in stats.codes},
+        code_errors=[code for code in stats.codes if labels.is_code_error(code)],
     )
 
 

@@ -388,6 +388,17 @@ class ItemStatsOut(BaseModel):
     mean_score: float | None
     distribution: list[BinOut] = Field(description="scores of graded attempts in ten bins")
     codes: dict[str, int] = Field(description="how often each misconception code appears")
+    enrolled: int = Field(description="the course's students")
+    first_try_correct: int = Field(description="students whose first graded answer was right")
+    solved: int = Field(description="students with a right answer")
+    attempts_to_correct: float | None = Field(
+        description="mean attempts to the first right answer, among those who reached one"
+    )
+    mean_best_score: float | None = Field(description="the mean of each student's best score")
+    best_distribution: list[BinOut] = Field(description="the students' best scores in ten bins")
+    code_students: dict[str, int] = Field(description="how many students showed each code")
+    labels: dict[str, str] = Field(description="each code above in plain words")
+    code_errors: list[str] = Field(description="the codes above about code, not mathematics")
 
 
 class TimelineOut(BaseModel):

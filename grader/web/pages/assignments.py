@@ -13,19 +13,19 @@ from werkzeug.datastructures import MultiDict
 
 import exercises
 from exercises import InstanceError
+from exercises.base import LAYOUTS
 from grader.service import variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Item, Submission, Variant
 from grader.web.api.assignments import check_item
 from grader.web.api.schemas import AssignmentIn, ItemSpec
-from grader.web.api.spec import describe_validation_error
 from grader.web.errors import ApiError
 from grader.web.pages.base import bp, not_found, page_instructor
 from grader.web.pages.display import instance_view
 from grader.web.pages.instructor import instructed_course
 
-BLANK_ROWS = 2
 MAX_ROWS = 50
+MIN_CLASSES = 2  # softmax over a single class is the constant 1: nothing to compute
 PREVIEW_SEED = 20240601  # the same preview on every click, so edits can be compared
 
 
@@ -59,21 +59,10 @@ class AssignmentForm:
             if not row.kind:
                 continue
             try:
-                items.append(
-                    ItemSpec(
-                        kind=row.kind,
-                        n=_optional_int(row.n),
-                        K=_optional_int(row.K),
-                        layout=row.layout,  # type: ignore[arg-type]
-                        points=float(row.points or 1),
-                        max_attempts=_optional_int(row.max_attempts),
-                    )
-                )
+                items.append(_item_spec(row))
                 check_item(items[-1], position)
             except ValueError as error:
-                message = (
-                    describe_validation_error(error) if isinstance(error, ValidationError) else str(error)
-                )
+                message = plain_words(error) if isinstance(error, ValidationError) else str(error)
                 self.errors.append(f"Item {position + 1}: {message}")
             except ApiError as error:
                 self.errors.append(f"Item {position + 1}: {error.message.split(': ', 1)[-1]}")
@@ -95,18 +84,78 @@ class AssignmentForm:
                 items=items,
             )
         except ValidationError as error:
-            self.errors.append(describe_validation_error(error))
+            self.errors.append(plain_words(error))
             return None
 
 
-def _optional_int(text: str) -> int | None:
+def _item_spec(row: ItemRow) -> ItemSpec:
+    """A row as the API's item, or a ValueError in the instructor's words."""
+    if row.kind not in exercises.KINDS:
+        raise ValueError("choose its kind from the list")
+    exercise = exercises.get(row.kind)
+    if row.layout not in exercise.layouts:
+        raise ValueError(f"“{exercise.title}” is asked in {' or '.join(exercise.layouts)} layout only")
+    K = _optional_int(row.K, "K")
+    if K is not None and K < MIN_CLASSES:
+        raise ValueError(f"{FIELD_WORDS['K']} must be at least {MIN_CLASSES}: softmax over one class is 1")
+    return ItemSpec(
+        kind=row.kind,
+        n=_optional_int(row.n, "n"),
+        K=K,
+        layout=row.layout,  # type: ignore[arg-type]
+        points=_points(row.points),
+        max_attempts=_optional_int(row.max_attempts, "max_attempts"),
+    )
+
+
+#: what each field is, as the form's messages name it
+FIELD_WORDS = {
+    "title": "the title",
+    "n": "n (the number of inputs)",
+    "K": "K (the number of classes)",
+    "points": "the points",
+    "max_attempts": "the number of attempts",
+}
+
+
+def plain_words(error: ValidationError) -> str:
+    """Pydantic's complaints about the form, said as the form's own words."""
+    said = []
+    for problem in error.errors():
+        field_name = str(problem["loc"][-1]) if problem["loc"] else ""
+        what = FIELD_WORDS.get(field_name, field_name or "the form")
+        limits = problem.get("ctx", {})
+        if field_name == "title" and problem["type"] == "string_too_short":
+            said.append("Give the assignment a title")
+        elif problem["type"] == "string_too_long":
+            said.append(f"{what.capitalize()} is too long: at most {limits.get('max_length')} characters")
+        elif "ge" in limits or "gt" in limits or "le" in limits:
+            bound = (
+                f"at least {limits['ge']}" if "ge" in limits
+                else f"above {limits['gt']}" if "gt" in limits
+                else f"at most {limits['le']}"
+            )
+            said.append(f"{what} must be {bound}")
+        else:
+            said.append(f"{what}: {problem['msg']}")
+    return "; ".join(said)
+
+
+def _optional_int(text: str, field_name: str) -> int | None:
     text = text.strip()
     if not text:
         return None
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
+        raise ValueError(f"{FIELD_WORDS[field_name]}: “{text}” is not a whole number") from None
+
+
+def _points(text: str) -> float:
+    try:
+        return float(text or 1)
+    except ValueError:
+        raise ValueError(f"the points: “{text}” is not a number (such as 1 or 2.5)") from None
 
 
 def _parse_due(text: str) -> datetime | None:
@@ -209,9 +258,10 @@ def render_form(
     assignment: Assignment | None = None,
     preview: list[dict[str, Any]] | None = None,
     status: int = 200,
+    blank: int = 0,
 ) -> tuple[str, int]:
     form.rows = [row for row in form.rows if row.kind or row.item_id is not None]
-    form.rows += [ItemRow() for _ in range(BLANK_ROWS)]
+    form.rows += [ItemRow() for _ in range(blank if form.rows else max(blank, 1))]
     return render_template(
         "instructor/assignment_form.html",
         course=course,
@@ -219,6 +269,9 @@ def render_form(
         assignment=assignment,
         preview=preview,
         kinds=[(kind, exercise.title, exercise.layouts) for kind, exercise in exercises.KINDS.items()],
+        kind_layouts={kind: exercise.layouts for kind, exercise in exercises.KINDS.items()},
+        layouts=LAYOUTS,
+        min_classes=MIN_CLASSES,
     ), status
 
 
@@ -252,6 +305,14 @@ def edit_assignment(assignment_id: int) -> Response | tuple[str, int]:
 def _save(course: Course, assignment: Assignment | None) -> Response | tuple[str, int]:
     locked = answered_items(assignment)
     form = read_form(request.form, locked)
+    action = request.form.get("action", "save")
+    if action == "add":  # without script: the same form, one row more, nothing checked yet
+        return render_form(course, form, assignment, blank=1)
+    if action.startswith("remove-"):
+        index = action.removeprefix("remove-")
+        if index.isdigit() and int(index) < len(form.rows) and not form.rows[int(index)].locked:
+            del form.rows[int(index)]
+        return render_form(course, form, assignment)
     spec = form.spec()
     if spec is not None and _title_taken(course, spec.title, assignment.id if assignment else None):
         form.errors.append(f"{course.code} already has an assignment named “{spec.title}”.")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from grader.judge import labels
 from grader.service.models import User
 from grader.web.errors import ApiError, rollback
 
@@ -63,6 +64,38 @@ def not_found(what: str) -> NoReturn:
 def sentence(text: str) -> str:
     """The first letter upper case, the rest as it is (Jinja's ``capitalize`` lowers it)."""
     return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("points")
+def points(value: float) -> str:
+    """Points as people write them: 4.42, 3, 2.5 (at most two decimals)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+@bp.app_template_filter("as_rows")
+def as_rows(value: Any) -> list[list[str]] | None:
+    """A number, vector or matrix from a verdict as rows of text for the matrix macro; None
+    for deeper nesting. NaN and infinities come written out ("NaN", "inf"); a null is one
+    that JSON could not carry in a verdict stored before they were."""
+    rows = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+    rows = [row if isinstance(row, list) else [row] for row in rows]
+    if any(isinstance(cell, list) for row in rows for cell in row):
+        return None
+    return [[_cell(cell) for cell in row] for row in rows]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NaN/inf"
+    if isinstance(value, float):
+        return f"{value + 0.0:.6g}"  # + 0.0: no "-0"
+    return str(value)
+
+
+@bp.app_template_filter("code_label")
+def code_label(code: str) -> str:
+    """A feedback code in plain words ("transpose" -> "rows and columns swapped")."""
+    return labels.label(code)
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

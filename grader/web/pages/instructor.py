@@ -6,15 +6,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 import exercises
+from grader.judge import labels
 from grader.service import gradebook, variants
 from grader.service.db import get_session
 from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
 from grader.web.api import access
+from grader.web.pages import draws as draw_marks
 from grader.web.pages.base import bp, not_found, page_instructor
-from grader.web.pages.display import submission_view
+from grader.web.pages.display import instance_view, submission_view
 
 WRONG_ANSWERS_PER_CODE = 10
 SORT_KEYS = ("name", "section", "total")
@@ -104,25 +107,41 @@ def item_report(item_id: int) -> str:
     item = access.instructed_item(session, page_instructor(), item_id)
     stats = gradebook.item_stats(session, item)
     bins = [
-        charts.Bar(f"{low * 100:.0f}–{high * 100:.0f}%", count) for low, high, count in stats.distribution
+        charts.Bar(f"{low * 100:.0f}–{high * 100:.0f}%", count)
+        for low, high, count in stats.best_distribution
     ]
-    code_bars = [charts.Bar(code, count) for code, count in stats.codes.items()]
-    wrong = {code: _wrong_answers(item, code) for code in stats.codes}
+    maths = [code for code in stats.code_students if labels.is_mathematics(code)]
+    errors = [code for code in stats.code_students if not labels.is_mathematics(code)]
+    wrong = {code: _wrong_answers(item, code) for code in [*maths, *errors]}
     return render_template(
         "instructor/item_report.html",
         item=item,
         title=item_title(item),
         stats=stats,
         bins=bins,
-        code_bars=code_bars,
+        maths=maths,
+        errors=errors,
         histogram=charts.histogram(
-            bins, f"Scores of the {stats.graded} graded attempts", "score", "attempts", "scores-chart"
+            bins,
+            f"Best scores of the {stats.students} students who answered",
+            "best score",
+            "students",
+            "scores-chart",
         ),
-        frequency=charts.frequency_bars(
-            code_bars, "How often each misconception appears", "attempts", "codes-chart"
-        ),
+        maths_chart=_share_chart(stats, maths, "Mistakes in the mathematics", "maths-chart"),
+        errors_chart=_share_chart(stats, errors, "Code that failed or text not readable", "errors-chart"),
         wrong=wrong,
     )
+
+
+def _share_chart(stats: gradebook.ItemStats, codes: list[str], title: str, chart_id: str) -> Markup:
+    """Each code as the share of the students who answered that showed it at least once."""
+    bars = []
+    for code in codes:
+        count = stats.code_students[code]
+        share = f"{count} of {stats.students} ({count / stats.students:.0%})"
+        bars.append(charts.Bar(labels.label(code), count, share))
+    return charts.frequency_bars(bars, title + ": students who made each", "students", chart_id)
 
 
 def _wrong_answers(item: Item, code: str) -> list[Submission]:
@@ -157,7 +176,15 @@ def timeline(course_id: int, user_id: int) -> str:
     student = course_student(course, user_id)
     session = get_session()
     submitted = gradebook.timeline(session, course.id, student.id)
-    events = [submission_view(s, page_instructor()) for s in submitted]
+    by_item: dict[int, list[Submission]] = {}
+    for submission in submitted:
+        by_item.setdefault(submission.item_id, []).append(submission)
+    drawn: dict[int, str | None] = {}
+    for past in by_item.values():
+        answered = draw_marks.answered(session, past[0].item, student, past)
+        drawn.update({s.id: label for s, label in zip(past, answered.labels, strict=True)})
+    viewer = page_instructor()
+    events = [(submission_view(s, viewer), drawn[s.id]) for s in submitted]
     draws = {
         variant.item_id: variant.draw_number
         for variant in (
@@ -177,17 +204,46 @@ def timeline(course_id: int, user_id: int) -> str:
     )
 
 
+def _redraw_target(item_id: int, user_id: int) -> tuple[Item, User]:
+    item = access.instructed_item(get_session(), page_instructor(), item_id)
+    if item.assignment is None:
+        not_found("This assignment item")
+    return item, course_student(item.assignment.course, user_id)
+
+
+@bp.get("/items/<int:item_id>/students/<int:user_id>/redraw")
+def confirm_redraw(item_id: int, user_id: int) -> str:
+    """What a re-draw changes, before it does: the student's question and their answers to it."""
+    item, student = _redraw_target(item_id, user_id)
+    session = get_session()
+    variant = variants.find(session, item, student.id)
+    instance = variants.instance_for(session, item, student.id)
+    answers = session.scalar(
+        sa.select(sa.func.count(Submission.id)).where(
+            Submission.item_id == item.id, Submission.user_id == student.id
+        )
+    )
+    return render_template(
+        "instructor/redraw.html",
+        item=item,
+        title=item_title(item),
+        student=student,
+        draw_number=variant.draw_number if variant else 0,
+        view=instance_view(item.kind, instance),
+        answers=answers,
+    )
+
+
 @bp.post("/items/<int:item_id>/students/<int:user_id>/redraw")
 def redraw(item_id: int, user_id: int) -> Response:
+    item, student = _redraw_target(item_id, user_id)
     session = get_session()
-    item = access.instructed_item(session, page_instructor(), item_id)
-    assert item.assignment is not None
-    student = course_student(item.assignment.course, user_id)
     variant = variants.redraw(session, item, student.id)
     session.commit()
     flash(
         f"{student.display_name} has a new instance of “{item_title(item)}” (draw {variant.draw_number}). "
-        "Their earlier submissions keep the instance they answered.",
+        "The item's page tells them the question changed; their earlier submissions keep the instance "
+        "they answered, marked with its draw.",
         "success",
     )
-    return redirect(url_for("pages.timeline", course_id=item.assignment.course_id, user_id=student.id))  # type: ignore[return-value]
+    return redirect(url_for("pages.timeline", course_id=item.assignment.course_id, user_id=student.id))  # type: ignore[return-value, union-attr]

@@ -19,7 +19,7 @@ from grader.service.models import Assignment, Course, Enrolment, Item, PracticeS
 from grader.service.queue import grading_queue
 from grader.web.api import access
 from grader.web.limits import runs_functions
-from grader.web.pages import display
+from grader.web.pages import display, draws
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
 from grader.web.pages.display import instance_view, submission_view
 
@@ -161,6 +161,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     instance = variants.instance_for(session, item, user.id)
     past = item_submissions(item, user)
     row = item_rows([item], user)[0]
+    answered = draws.answered(session, item, user, past)
     limit = extensions.allowance(session, item, user.id).max_attempts  # their own, extended or not
     view = {
         **instance_view(item.kind, instance).__dict__,
@@ -170,7 +171,10 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "attempts_used": len(past),
         "attempts_left": None if limit is None else max(0, limit - len(past)),
         "score": row.score,
-        "last_attempt": submission_view(past[-1], user) if past else None,
+        # the summary speaks of the question on the page: answers to an earlier draw are history
+        "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,
+        "redrawn": answered.redrawn,
+        "earlier_answers": len(past) - len(answered.current),
     }
     return render_template("student/exercise.html", view=view, **form), status
 
@@ -267,7 +271,12 @@ def preview(item_id: int) -> str | tuple[str, int]:
 def history(item_id: int) -> str:
     user = page_student()
     item = student_item(item_id, user)
-    attempts = [submission_view(s, user) for s in reversed(item_submissions(item, user))]
+    past = item_submissions(item, user)
+    answered = draws.answered(get_session(), item, user, past)
+    attempts = [
+        (submission_view(s, user), label)
+        for s, label in reversed(list(zip(past, answered.labels, strict=True)))
+    ]
     view = {"item": item, "title": exercises.get(item.kind).title}
     return render_template("student/history.html", view=view, attempts=attempts)
 

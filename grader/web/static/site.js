@@ -88,3 +88,100 @@
     });
   });
 })();
+
+// The assignment form: add and remove item rows in place, and offer only the layouts a kind
+// allows. Without script the same buttons submit the form, which comes back changed.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-item-rows]").forEach(function (form) {
+    const template = document.getElementById(form.dataset.itemRows);
+    const rows = form.querySelector("[data-rows]");
+    const count = form.querySelector("input[name=rows]");
+    if (!template || !rows || !count) { return; }
+
+    function fitLayouts(row) {
+      const kind = row.querySelector("select[data-kind]");
+      const layout = row.querySelector("select[data-layout]");
+      if (!kind || !layout || layout.disabled) { return; }
+      const chosen = kind.options[kind.selectedIndex];
+      const allowed = (chosen.dataset.layouts || "").split(" ");
+      Array.prototype.forEach.call(layout.options, function (option) {
+        const offered = allowed.indexOf(option.value) >= 0;
+        option.hidden = !offered;
+        option.disabled = !offered;
+      });
+      if (allowed.indexOf(layout.value) < 0) { layout.value = allowed[0]; }
+    }
+
+    function renumber() {
+      rows.querySelectorAll("fieldset[data-row]").forEach(function (row, index) {
+        row.querySelectorAll("[data-number]").forEach(function (number) {
+          number.textContent = String(index + 1);
+        });
+      });
+    }
+
+    form.addEventListener("change", function (event) {
+      if (event.target.matches("select[data-kind]")) { fitLayouts(event.target.closest("fieldset[data-row]")); }
+    });
+
+    form.addEventListener("click", function (event) {
+      const button = event.target.closest("button[name=action]");
+      if (!button) { return; }
+      if (button.value === "add") {
+        event.preventDefault();
+        const index = Number(count.value);
+        // a fresh index, never reused: the server reads rows 0 .. count - 1 and skips the missing
+        rows.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__i__/g, String(index)));
+        count.value = String(index + 1);
+        renumber();
+        rows.lastElementChild.querySelector("select[data-kind]").focus();
+      } else if (button.value.indexOf("remove-") === 0) {
+        event.preventDefault();
+        button.closest("fieldset[data-row]").remove();
+        renumber();
+        form.querySelector("button[value=add]").focus();
+      }
+    });
+  });
+})();
+
+// A table wider than its box says so in words: on a phone a wide matrix shows its first few
+// columns and would otherwise look complete. The box can then be scrolled from the keyboard.
+(function () {
+  "use strict";
+  function markScrolling() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      let hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) { hint = null; }
+      wrap.classList.toggle("scrolls", scrolls);
+      if (!scrolls) {
+        if (hint) { hint.remove(); }
+        wrap.removeAttribute("tabindex");
+        return;
+      }
+      if (!hint) {
+        // a matrix's columns are numbered in its first row; a data table's headings may span
+        const columns = wrap.querySelectorAll("table.matrix tr:first-child th[scope=col]").length;
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "Wider than the screen: scroll sideways to see " +
+          (columns > 1 ? "all " + columns + " columns" : "every column");
+        wrap.parentNode.insertBefore(hint, wrap);
+      }
+      wrap.tabIndex = 0;
+      if (!wrap.hasAttribute("role")) {
+        const caption = wrap.querySelector("caption");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (caption ? caption.textContent : "Table") + ", scrolls sideways");
+      }
+    });
+  }
+  markScrolling();
+  let pending = null;
+  window.addEventListener("resize", function () {
+    if (pending) { window.cancelAnimationFrame(pending); }
+    pending = window.requestAnimationFrame(markScrolling);
+  });
+})();

@@ -1,0 +1,39 @@
+"""Which draw of a student's instance each of their answers was to, once an item is re-drawn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy.orm as so
+
+from grader.service import variants
+from grader.service.models import Item, Submission, User, Variant
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A student's submissions to one item, seen against the draw they have now."""
+
+    current: list[Submission]  # those to the question on the page
+    labels: list[str | None]  # per submission, which question it answered (None: never re-drawn)
+    redrawn: bool
+
+
+def answered(session: so.Session, item: Item, user: User, past: list[Submission]) -> Answered:
+    variant = variants.find(session, item, user.id)
+    numbers = variants.draws_of(item, variant, [s.instance for s in past])
+    if variant is None:
+        return Answered(list(past), [None] * len(past), False)
+    current = [s for s, number in zip(past, numbers, strict=True) if number == variant.draw_number]
+    return Answered(current, [draw_label(number, variant) for number in numbers], variant.draw_number > 0)
+
+
+def draw_label(number: int | None, variant: Variant | None) -> str | None:
+    """Which question an attempt answered, said only once the item was re-drawn."""
+    if variant is None or variant.draw_number == 0:
+        return None
+    if number == variant.draw_number:
+        return f"answered the current question (draw {number})"
+    if number is None:
+        return "answered a question since changed"
+    return f"answered an earlier question (draw {number})"

@@ -99,9 +99,25 @@ def test_a_regrade_keeps_the_mark(build, people, homework, queue):
     assert plan.regraded[0].new.codes[0] == "other_instance"
 
 
-def test_a_function_answer_computes_from_its_inputs_and_is_not_compared(build, people, homework, queue):
+def test_a_wrong_function_that_computes_from_its_inputs_is_not_flagged(build, people, homework, queue):
     _, (item_id, _) = homework
     reference_of(build, item_id, people["bob"])
     source = "import numpy as np\ndef softmax_jacobian(z):\n    return np.zeros((len(z), len(z)))\n"
     submission = answer(build, queue, people["alice"], item_id, source, "python")
     assert "other_instance" not in (submission.codes or [])
+
+
+@pytest.mark.parametrize("position", [0, 1])
+def test_a_function_returning_anothers_numbers_is_flagged(build, people, homework, queue, position):
+    assignment_id, items = homework
+    bobs = reference_of(build, items[position], people["bob"])
+    reference_of(build, items[position], people["alice"])
+    kind = ("softmax_jacobian", "layer_jacobian")[position]
+    arguments = ("z", "W, x")[position]
+    source = f"import numpy as np\ndef {kind}({arguments}):\n    return np.array({bobs.tolist()})\n"
+    submission = answer(build, queue, people["alice"], items[position], source, "python")
+    assert submission.verdict["feedback"][0]["code"] == "other_instance"
+    with build.sessionmaker() as session:
+        found = other_instance.matches(session, session.get(Assignment, assignment_id).items)
+        assert [[u.name for u in m.owners] for m in found] == [["bob"]]
+        assert regrade.plan(session, session.get(Assignment, assignment_id)).changed == []

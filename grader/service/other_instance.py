@@ -28,7 +28,8 @@ MESSAGE = (
     "Your answer is right for a different instance of this question, not for yours: "
     "use your own values."
 )
-#: answers read as one array of numbers; functions and formulas compute from the given values
+#: answers read as one array of numbers; a function answer is compared by what it returned on
+#: the student's own instance (numbers typed into it give it away)
 TYPED_FORMATS = ("json", "text")
 Array = npt.NDArray[np.float64]
 
@@ -39,15 +40,18 @@ class VariantIndex:
 
     item_id: int
     stacks: dict[tuple[int, ...], tuple[Array, Array]]  # shape -> (owners, answers)
+    layout: str = "numerator"  # the item's: its variants share it
 
     @classmethod
     def of(cls, session: so.Session, item_id: int) -> VariantIndex:
         grouped: dict[tuple[int, ...], tuple[list[int], list[Array]]] = {}
+        layout = "numerator"
         rows = session.execute(
             sa.select(Variant.user_id, Variant.instance).where(Variant.item_id == item_id)
         )
         for user_id, instance in rows:
             exercise, normal = exercises.validate(dict(instance))
+            layout = normal.get("layout", layout)
             answer = np.asarray(exercise.reference(normal), dtype=np.float64)
             owners, answers = grouped.setdefault(answer.shape, ([], []))
             owners.append(user_id)
@@ -55,7 +59,7 @@ class VariantIndex:
         stacks = {
             shape: (np.asarray(owners), np.stack(answers)) for shape, (owners, answers) in grouped.items()
         }
-        return cls(item_id, stacks)
+        return cls(item_id, stacks, layout)
 
     def owners_of(self, received: Array, but: int) -> list[int]:
         """The students other than ``but`` whose variant ``received`` answers."""
@@ -72,6 +76,18 @@ class VariantIndex:
         return [int(owner) for owner in owners[agrees] if owner != but]
 
 
+def function_array(verdict: Verdict, layout: str) -> Array | None:
+    """What a function answer returned on the student's own instance, where it failed there."""
+    failed = verdict.failed_instance
+    if not failed or not failed.get("given") or failed.get("received") is None:
+        return None
+    try:
+        received = np.asarray(failed["received"], dtype=np.float64)
+    except (TypeError, ValueError):  # "NaN" and "inf" written out
+        return None
+    return received.T if layout == "denominator" else received  # functions return numerator
+
+
 def typed_array(answer: str, fmt: str) -> Array | None:
     if fmt not in TYPED_FORMATS:
         return None
@@ -85,7 +101,7 @@ def mark(verdict: Verdict, index: VariantIndex, user_id: int, answer: str, fmt: 
     """The verdict with ``other_instance`` first when a wrong answer is another variant's."""
     if verdict.correct or CODE in verdict.codes:
         return verdict
-    received = typed_array(answer, fmt)
+    received = function_array(verdict, index.layout) if fmt == "python" else typed_array(answer, fmt)
     if received is None or not index.owners_of(received, user_id):
         return verdict
     return verdict.model_copy(update={"feedback": [Feedback(code=CODE, message=MESSAGE),
@@ -94,8 +110,8 @@ def mark(verdict: Verdict, index: VariantIndex, user_id: int, answer: str, fmt: 
 
 def mark_stored(session: so.Session, item_id: int, user_id: int, answer: str, fmt: str,
                 verdict: Verdict) -> Verdict:
-    """:func:`mark` for one submission being graded (only wrong typed answers read variants)."""
-    if verdict.correct or fmt not in TYPED_FORMATS:
+    """:func:`mark` for one submission being graded (only wrong answers read the variants)."""
+    if verdict.correct or (fmt not in TYPED_FORMATS and function_array(verdict, "numerator") is None):
         return verdict
     return mark(verdict, VariantIndex.of(session, item_id), user_id, answer, fmt)
 
@@ -124,7 +140,11 @@ def matches(session: so.Session, items: Sequence[Item]) -> list[Match]:
             continue
         index = VariantIndex.of(session, item.id)
         for submission in flagged:
-            received = typed_array(submission.answer, submission.format)
+            received = (
+                function_array(Verdict.model_validate(submission.verdict), index.layout)
+                if submission.format == "python"
+                else typed_array(submission.answer, submission.format)
+            )
             owner_ids = [] if received is None else index.owners_of(received, submission.user_id)
             owners = list(session.scalars(sa.select(User).where(User.id.in_(owner_ids)))) if owner_ids else []
             found.append(Match(submission, owners))

@@ -182,7 +182,7 @@ def plan(
             for row, outcome in zip(functions, running.map(_regrade_one, functions), strict=True):
                 outcomes[row.id] = outcome
     indexes: dict[int, other_instance.VariantIndex] = {}
-    for row in typed:  # a wrong answer right for another student's variant says so, as when first graded
+    for row in rows:  # a wrong answer right for another student's variant says so, as when first graded
         new, _ = outcomes[row.id]
         if new is not None and not new.correct:
             if row.item_id not in indexes:

@@ -90,6 +90,8 @@ class Lease:
     instance: dict[str, Any]
     answer: str
     format: str
+    item_id: int
+    user_id: int
 
     @classmethod
     def of(cls, job: GradingJob) -> Lease:
@@ -99,6 +101,7 @@ class Lease:
         return cls(
             job.id, job.lease_owner, job.attempts,
             submission.id, submission.instance, submission.answer, submission.format,
+            submission.item_id, submission.user_id,
         )
 
 

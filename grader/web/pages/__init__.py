@@ -7,7 +7,15 @@ in ``display``. The student's and the instructor's pages import nothing of each 
 
 from __future__ import annotations
 
-from grader.web.pages import assignments, auth, home, instructor, student  # noqa: F401  (each adds routes to bp)
+from grader.web.pages import (  # noqa: F401  (each adds routes to bp)
+    analysis,
+    assignments,
+    auth,
+    home,
+    instructor,
+    instructor_tools,
+    student,
+)
 from grader.web.pages.base import bp
 
 __all__ = ["bp"]

@@ -15,13 +15,16 @@ $(STAMP): pyproject.toml
 	  || { cat $(VENV)/pip.log; echo "pip failed: the log above is kept in $(VENV)/pip.log"; exit 1; }
 	@touch $(STAMP)
 
-# Debian packages the sandbox (bubblewrap), the browser tests (chromium) and the queue's
-# tests (postgresql: a throwaway server each run) need; the benchmarks add wrk, an HTTP client in C.
+# Debian packages: the sandbox needs bubblewrap to serve; the tests add chromium (the page
+# tests) and postgresql (a throwaway server for the grading queue's tests); the benchmarks
+# add wrk, an HTTP client in C.
 system-deps:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -z "$(SERVE_ONLY)" ]; then \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	fi; \
 	if [ -n "$(BENCH)" ]; then command -v wrk >/dev/null || missing="$$missing wrk"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
@@ -31,7 +34,8 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: $(STAMP) system-deps
+run: $(STAMP)
+	@$(MAKE) --no-print-directory system-deps SERVE_ONLY=1
 	$(BIN)/grader serve --demo --host 127.0.0.1 --port 8000
 
 test: $(STAMP) system-deps

@@ -1,5 +1,5 @@
-"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token; worker
-and queue status where workers grade (``GRADER_QUEUE=procrastinate``)."""
+"""The ``grader`` command (shared/contract.md): check, serve, db upgrade, user add, token, regrade;
+worker and queue status where workers grade (``GRADER_QUEUE=procrastinate``)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.set_defaults(handler=_db_upgrade)
+
+    regrade = commands.add_parser(
+        "regrade", help="grade an assignment's submissions again (a dry run unless --apply)"
+    )
+    regrade.add_argument("--assignment", required=True, type=int, metavar="ID")
+    regrade.add_argument("--apply", action="store_true", help="store the new verdicts")
+    regrade.set_defaults(handler=_regrade)
 
     user = commands.add_parser("user", help="accounts")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -309,6 +316,17 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
             ensure_schema(settings.database_url())
     print("database is at the newest migration")
+    return 0
+
+
+def _regrade(args: argparse.Namespace) -> int:
+    from grader.service import regrade_command
+
+    try:
+        plan, applied = regrade_command.run(args.assignment, store=args.apply, by="grader regrade")
+    except LookupError as error:
+        raise UsageError(str(error)) from None
+    print("\n".join(regrade_command.summary(plan, applied)))
     return 0
 
 

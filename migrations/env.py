@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from grader.service import instructor_models  # noqa: F401  (its tables join Base's metadata)
 from grader.service.db import make_engine
 from grader.service.lti import models as lti_models  # noqa: F401  (its tables join Base's metadata)
 from grader.service.models import Base

@@ -291,3 +291,21 @@ def test_formula_parts_follow_through_like_matrices(client, homework, earlier, l
     verdict = verdict_of(answer(client, alice, did, "b", later[0] or typed["b"], later[1]))
     assert verdict["follow_through"]["from"] == ["softmax"] and verdict["score"] == 0.75
     assert "fix (a)" in verdict["feedback"][0]["message"]
+
+
+def test_a_regrade_keeps_follow_through_on_the_earlier_parts_recorded(client, homework, build):
+    from grader.service import regrade
+    from grader.service.models import Assignment
+
+    did = derivation_id(client, homework)
+    alice = homework["alice"]
+    W, x, z, _ = shared(client, alice, did)
+    _, wrong, _, chained = layer_case(W, x, z)
+    answer(client, alice, did, "b", wrong)
+    later = verdict_of(answer(client, alice, did, "d", chained))
+    answer(client, alice, did, "b", softmax_jacobian(z))  # corrected since: the record stands
+    with build.sessionmaker() as session:
+        plan = regrade.plan(session, session.get(Assignment, homework["assignment_id"]))
+    (again,) = [r for r in plan.regraded if r.new is not None and r.new.kind == "layer_jacobian"]
+    assert again.new.follow_through == later["follow_through"] and again.new.score == 0.75
+    assert not again.changed

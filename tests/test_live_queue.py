@@ -14,17 +14,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from grader.service import db, variants
-from grader.service.models import Item
-from grader.web import create_app
-from tests.conftest import Builder, wait_for
+from tests.conftest import wait_for
 from tests.test_live_server import (
-    STUDENTS,
     SUBMISSIONS,
     THREADS,
     Course,
     Server,
     answer_for,
+    build_course,
     post,
     stored,
 )
@@ -35,22 +32,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def course(postgres_url: str, tmp_path: Path) -> Course:
-    app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
-    build = Builder(app)
-    teacher = build.user("teacher", "instructor")
-    students = [build.user(f"student{i:02d}") for i in range(STUDENTS)]
-    course_id = build.course(teacher, students)
-    _, items = build.assignment(course_id, [{"kind": "softmax_jacobian", "K": 3},
-                                            {"kind": "layer_jacobian", "n": 2, "K": 3}])
-    instances = {}
-    with build.sessionmaker() as session:
-        for item_id in items:
-            item = session.get(Item, item_id)
-            for student in students:
-                instances[student.id, item_id] = variants.instance_for(session, item, student.id)
-        session.commit()
-    db.database(app).dispose()
-    return Course(postgres_url, students, items, instances)
+    return build_course(postgres_url, tmp_path)
 
 
 @pytest.fixture

@@ -57,11 +57,9 @@ class Course:
     instances: dict[tuple[int, int], dict]
 
 
-@pytest.fixture
-def course(tmp_path: Path) -> Course:
-    """A database with a course of 16 students and two items, built before the server starts."""
-    url = f"sqlite:///{tmp_path / 'grader.sqlite'}"
-    db.upgrade_database(url)
+def build_course(url: str, tmp_path: Path) -> Course:
+    """A course of 16 students and two items on the database at ``url``, each student's
+    instances drawn, built before any server starts."""
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
     build = Builder(app)
     teacher = build.user("teacher", "instructor")
@@ -75,8 +73,17 @@ def course(tmp_path: Path) -> Course:
             item = session.get(Item, item_id)
             for student in students:
                 instances[student.id, item_id] = variants.instance_for(session, item, student.id)
+        session.commit()
     db.database(app).dispose()
     return Course(url, students, items, instances)
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Course:
+    """A SQLite database with the course, migrated first."""
+    url = f"sqlite:///{tmp_path / 'grader.sqlite'}"
+    db.upgrade_database(url)
+    return build_course(url, tmp_path)
 
 
 class Server:

@@ -90,6 +90,8 @@ class Lease:
     instance: dict[str, Any]
     answer: str
     format: str
+    item_id: int
+    user_id: int
     earlier: dict[str, Any] | None = None  # a derivation's part: see grader.service.derivations
 
     @classmethod
@@ -100,7 +102,7 @@ class Lease:
         return cls(
             job.id, job.lease_owner, job.attempts,
             submission.id, submission.instance, submission.answer, submission.format,
-            submission.earlier,
+            submission.item_id, submission.user_id, submission.earlier,
         )
 
 

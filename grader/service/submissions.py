@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.judge.verdict import FORM_OF_FORMAT, Verdict
-from grader.service import derivations, variants
+from grader.service import derivations, extensions, variants
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
 
@@ -112,13 +112,13 @@ def submit(
         recent, attempts, instance = session.execute(RECORD, params).one()
         if recent >= per_minute:
             check_rate(session, user.id, per_minute, now)
-        if item.max_attempts is not None and attempts >= item.max_attempts:
-            raise NoAttemptsLeft(f"all {item.max_attempts} attempts at this item are used")
+        allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit
+        if allowed.max_attempts is not None and attempts >= allowed.max_attempts:
+            raise NoAttemptsLeft(f"all {allowed.max_attempts} attempts at this item are used")
         if instance is None:
             variant = variants.first_draw(item, user.id)
             session.add(variant)
             instance = variant.instance
-        assignment = item.assignment
         submission = Submission(
             item=item,  # what is shown of it follows its assignment, already loaded
             user_id=user.id,
@@ -126,7 +126,7 @@ def submit(
             answer=answer,
             format=fmt,
             submitted_at=now,
-            late=assignment is not None and assignment.due_at is not None and now > assignment.due_at,
+            late=allowed.late(now),
             earlier=derivations.earlier_record(session, item, user.id) if item.derivation_id else None,
             # empty until graded, said so: showing it then reads nothing more
             **dict.fromkeys(VERDICT_COLUMNS),

@@ -51,7 +51,9 @@ def begin(session: so.Session, submission_id: int, worker: str) -> jobs.Lease | 
         session.flush()
         submission = job.submission
         return jobs.Lease(job.id, job.lease_owner, job.attempts, submission.id,
-                          submission.instance, submission.answer, submission.format, submission.earlier)
+                          submission.instance, submission.answer, submission.format,
+                          item_id=submission.item_id, user_id=submission.user_id,
+                          earlier=submission.earlier)
 
 
 def finish(session: so.Session, submission_id: int, verdict: Verdict, grading_ms: float,

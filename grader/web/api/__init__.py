@@ -49,15 +49,19 @@ def openapi() -> Response:
 
 def init_app(app: Flask) -> None:
     from grader.web.api import (  # noqa: F401  (each module registers its routes on bp)
+        analysis,
         assignments,
         check,
         courses,
         derivations,
+        extensions,
         health,
         items,
         lti,
+        other_instances,
         practice,
         queue,
+        regrading,
         reports,
         sessions,
         submissions,

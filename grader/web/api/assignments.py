@@ -8,11 +8,12 @@ from spectree import Response
 
 import exercises
 from exercises import InstanceError
-from grader.service import gradebook, variants
+from grader.service import extensions, gradebook, variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Item, User
 from grader.web.api import bp
 from grader.web.api.access import instructed_course, load, member_course
+from grader.web.api.own_dates import own_assignment, own_item
 from grader.web.api.present import assignment_out, item_out
 from grader.web.api.schemas import (
     AssignmentIn,
@@ -97,12 +98,14 @@ def view(session: so.Session, assignment: Assignment, user: User, role: str) -> 
     if role == "instructor":
         return assignment_out(assignment)
     standing = gradebook.cells(session, [assignment], [user.id])
+    allowed = extensions.allowances(session, assignment, [user.id])
     items = []
     for item in assignment.items:
         cell = standing[user.id, item.id]
         instance = variants.instance_for(session, item, user.id)
-        items.append(item_out(item, instance, attempts_used=cell.attempts, score=cell.score))
-    return assignment_out(assignment, items)
+        out = item_out(item, instance, attempts_used=cell.attempts, score=cell.score)
+        items.append(own_item(out, allowed[user.id, item.id]))
+    return own_assignment(session, assignment_out(assignment, items), assignment, user.id)
 
 
 def member_assignment(

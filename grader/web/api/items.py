@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from spectree import Response
 
-from grader.service import gradebook, variants
+from grader.service import extensions, gradebook, variants
 from grader.service.db import get_session
 from grader.service.models import Submission
 from grader.web.api import bp
 from grader.web.api.access import course_role, instructed_item, member_item
+from grader.web.api.own_dates import own_item
 from grader.web.api.present import item_out
 from grader.web.api.schemas import ErrorOut, ItemOut, RedrawIn, VariantOut
 from grader.web.api.spec import spec
@@ -29,7 +30,8 @@ def get_item(item_id: int) -> ItemOut:
     instance = variants.instance_for(session, item, user.id)
     if item.assignment is not None:
         cell = gradebook.cells(session, [item.assignment], [user.id])[user.id, item.id]
-        return item_out(item, instance, attempts_used=cell.attempts, score=cell.score)
+        out = item_out(item, instance, attempts_used=cell.attempts, score=cell.score)
+        return own_item(out, extensions.allowance(session, item, user.id))
     used = session.scalar(
         sa.select(sa.func.count(Submission.id)).where(
             Submission.item_id == item.id, Submission.user_id == user.id

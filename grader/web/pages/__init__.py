@@ -8,12 +8,14 @@ in ``display``. The student's and the instructor's pages import nothing of each 
 from __future__ import annotations
 
 from grader.web.pages import (  # noqa: F401  (each adds routes to bp)
+    analysis,
     assignments,
     auth,
     derivation,
     derivation_form,
     home,
     instructor,
+    instructor_tools,
     student,
 )
 from grader.web.pages.base import bp

@@ -14,7 +14,7 @@ from exercises import InstanceError
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.answers.detect import detect_format
 from grader.judge.formulas import FormulaError, parse, write_latex, write_plain
-from grader.service import gradebook, practice, submissions, variants
+from grader.service import extensions, gradebook, practice, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
 from grader.service.queue import grading_queue
@@ -163,13 +163,14 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     past = item_submissions(item, user)
     row = item_rows([item], user)[0]
     answered = draws.answered(session, item, user, past)
+    limit = extensions.allowance(session, item, user.id).max_attempts  # their own, extended or not
     view = {
         **instance_view(item.kind, instance).__dict__,
         "item": item,
         "assignment": item.assignment,
         "reason": item.reason,
         "attempts_used": len(past),
-        "attempts_left": None if item.max_attempts is None else max(0, item.max_attempts - len(past)),
+        "attempts_left": None if limit is None else max(0, limit - len(past)),
         "score": row.score,
         # the summary speaks of the question on the page: answers to an earlier draw are history
         "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,

@@ -1,0 +1,154 @@
+"""Extensions: one student's own due date and extra attempts, for an assignment or an item.
+
+Every rule that reads a due date or an attempt limit for a student asks
+:func:`allowance` (or :func:`allowances` for many). Granting or taking back an
+extension marks the student's stored submissions late or not by their new dates,
+so the gradebook, which reads those marks, follows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from grader.service.instructor_models import Extension
+from grader.service.models import Assignment, Item, Submission
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one student has for one item: their due date and their attempt limit."""
+
+    due_at: datetime | None
+    max_attempts: int | None  # None: unlimited
+    extended: bool = False
+    extra_attempts: int = 0
+
+    def late(self, submitted_at: datetime) -> bool:
+        return self.due_at is not None and submitted_at > self.due_at
+
+
+def _combine(item: Item, assignment: Assignment, found: Iterable[Extension]) -> Allowance:
+    whole = next((e for e in found if e.item_id is None), None)
+    own = next((e for e in found if e.item_id == item.id), None)
+    due_at = assignment.due_at
+    extra = 0
+    for extension in (whole, own):  # the item's own extension, read last, wins
+        if extension is None:
+            continue
+        if extension.due_at is not None:
+            due_at = extension.due_at
+        extra = extension.extra_attempts
+    limit = None if item.max_attempts is None else item.max_attempts + extra
+    return Allowance(due_at, limit, whole is not None or own is not None, extra)
+
+
+def allowances(
+    session: so.Session, assignment: Assignment, user_ids: Iterable[int]
+) -> dict[tuple[int, int], Allowance]:
+    """Each (user, item)'s allowance on the assignment's items."""
+    user_ids = list(user_ids)
+    found: dict[int, list[Extension]] = {}
+    for extension in session.scalars(
+        sa.select(Extension).where(
+            Extension.assignment_id == assignment.id, Extension.user_id.in_(user_ids)
+        )
+    ):
+        found.setdefault(extension.user_id, []).append(extension)
+    return {
+        (user_id, item.id): _combine(item, assignment, found.get(user_id, []))
+        for user_id in user_ids
+        for item in assignment.items
+    }
+
+
+def allowance(session: so.Session, item: Item, user_id: int) -> Allowance:
+    """One student's allowance on one item (a practice item's: no date, its own limit)."""
+    assignment = item.assignment
+    if assignment is None:
+        return Allowance(None, item.max_attempts)
+    found = session.scalars(
+        sa.select(Extension).where(
+            Extension.assignment_id == assignment.id,
+            Extension.user_id == user_id,
+            sa.or_(Extension.item_id.is_(None), Extension.item_id == item.id),
+        )
+    ).all()
+    return _combine(item, assignment, found)
+
+
+def find(
+    session: so.Session, assignment_id: int, user_id: int, item_id: int | None
+) -> Extension | None:
+    item_rule = Extension.item_id.is_(None) if item_id is None else Extension.item_id == item_id
+    return session.scalar(
+        sa.select(Extension).where(
+            Extension.assignment_id == assignment_id, Extension.user_id == user_id, item_rule
+        )
+    )
+
+
+def grant(
+    session: so.Session,
+    assignment: Assignment,
+    user_id: int,
+    *,
+    item_id: int | None = None,
+    due_at: datetime | None = None,
+    extra_attempts: int = 0,
+) -> Extension:
+    """Give (or change) a student's extension, and mark their submissions by it; the caller commits."""
+    if item_id is not None and item_id not in {item.id for item in assignment.items}:
+        raise ValueError(f"item {item_id} is not one of assignment {assignment.id}'s")
+    if extra_attempts < 0:
+        raise ValueError("extra attempts cannot be negative")
+    extension = find(session, assignment.id, user_id, item_id)
+    if extension is None:
+        extension = Extension(assignment_id=assignment.id, item_id=item_id, user_id=user_id)
+        session.add(extension)
+    extension.due_at = due_at
+    extension.extra_attempts = extra_attempts
+    session.flush()
+    mark_lateness(session, assignment, user_id)
+    return extension
+
+
+def revoke(session: so.Session, assignment: Assignment, extension: Extension) -> None:
+    """Take an extension back; the student's submissions follow the dates left. The caller commits."""
+    user_id = extension.user_id
+    session.delete(extension)
+    session.flush()
+    mark_lateness(session, assignment, user_id)
+
+
+def of_assignment(session: so.Session, assignment_id: int) -> list[Extension]:
+    return list(
+        session.scalars(
+            sa.select(Extension)
+            .where(Extension.assignment_id == assignment_id)
+            .order_by(Extension.user_id, Extension.item_id)
+        )
+    )
+
+
+def mark_lateness(session: so.Session, assignment: Assignment, user_id: int) -> int:
+    """Mark the student's submissions to the assignment late or not by their own dates; how
+    many changed."""
+    allowed = allowances(session, assignment, [user_id])
+    changed = 0
+    for submission in session.scalars(
+        sa.select(Submission).where(
+            Submission.user_id == user_id,
+            Submission.item_id.in_([item.id for item in assignment.items]),
+        )
+    ):
+        late = allowed[user_id, submission.item_id].late(submission.submitted_at)
+        if submission.late != late:
+            submission.late = late
+            changed += 1
+    session.flush()
+    return changed

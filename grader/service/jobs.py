@@ -31,7 +31,7 @@ import sqlalchemy.orm as so
 from exercises import InstanceError
 from grader.judge.grading import grade as grade_answer
 from grader.judge.verdict import Verdict
-from grader.service import lti
+from grader.service import lti, other_instance
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,15 @@ def grade(held: Lease) -> Verdict:
         messages = "; ".join(f.message for f in verdict.feedback if f.code in unavailable)
         raise GraderUnavailable(messages)
     return verdict
+
+
+def judge(held: Lease, sessionmaker: so.sessionmaker[so.Session]) -> Verdict:
+    """The verdict on a leased submission, marked where it answers another student's variant."""
+    verdict = grade(held)
+    with sessionmaker() as session:
+        return other_instance.mark_stored(
+            session, held.item_id, held.user_id, held.answer, held.format, verdict
+        )
 
 
 def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) -> dict[str, Any]:

@@ -142,10 +142,11 @@ def judge(held: Lease, sessionmaker: so.sessionmaker[so.Session]) -> Verdict:
 
 
 def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) -> dict[str, Any]:
-    """A submission's columns that hold its verdict."""
+    """A submission's columns that hold its verdict; an answer that could not be read keeps
+    its verdict but no score, which is how the attempt counts and the gradebook skip it."""
     return {
         "verdict": verdict.model_dump(mode="json"),
-        "score": verdict.score,
+        "score": verdict.score if verdict.is_attempt else None,
         "correct": verdict.correct,
         "codes": verdict.codes,
         "graded_at": graded_at,

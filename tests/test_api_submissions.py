@@ -336,3 +336,17 @@ def test_an_item_refuses_the_answer_forms_it_does_not_accept(client, build, peop
     assert submit(client, alice, item_id, "exp(z_i)/sum_k exp(z_k)", fmt="formula").status_code == 201
     item = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
     assert item["answer_forms"] == ["formula"]
+
+
+def test_unreadable_answers_are_stored_but_use_no_attempt(client, homework):
+    alice, item_id = homework["alice"], homework["item_ids"][1]  # two attempts
+    for _ in range(3):
+        body = submit(client, alice, item_id, "hello I think it is 0.5 maybe?", "text").get_json()
+        assert body["verdict"]["feedback"][0]["code"] == "parse"
+    item = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
+    assert item["attempts_used"] == 0
+    instance = item["instance"]
+    for _ in range(2):
+        assert submit(client, alice, item_id, transposed_answer(instance)).status_code == 201
+    refused = submit(client, alice, item_id, right_answer(instance))
+    assert refused.status_code == 409

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 import exercises
@@ -575,3 +577,46 @@ def test_the_instructor_chooses_the_answer_forms_and_the_page_keeps_to_them(
     refused = post(client, f"/items/{item_id}/submit", {"answer": "[0.1, 0.2, 0.7]", "format": "json"})
     assert refused.status_code == 409
     assert "does not accept an answer as a matrix" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("answer", "fmt"),
+    [("hello I think it is 0.5 maybe?", "auto"), ("S_k (delta_ij - S_j)", "formula")],
+    ids=["parse", "formula_index"],
+)
+def test_an_unreadable_answer_is_kept_but_uses_no_attempt_and_no_score(
+    client: FlaskClient, build: Builder, school: dict[str, Any], answer: str, fmt: str
+) -> None:
+    log_in(client, "alice")
+    item = school["items"][1]  # one attempt allowed
+    path = f"/items/{item}"
+    post(client, f"{path}/submit", {"answer": answer, "format": fmt}, path)
+    page = client.get(path).get_data(as_text=True)
+    assert "left: <strong>1</strong>" in page
+    history = client.get(f"{path}/history").get_data(as_text=True)
+    assert answer.split()[0] in history  # kept, and shown
+    with build.sessionmaker() as session:
+        stored = session.scalars(sa.select(Submission)).one()
+        assert stored.graded_at is not None and stored.score is None
+        assert stored.codes and stored.codes[0] in ("parse", "formula_index")
+    right = json.dumps(reference(build, item, school["alice"].id).tolist())
+    accepted = post(client, f"{path}/submit", {"answer": right, "format": "json"}, path)
+    assert accepted.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "correct, full marks" in page
+    assert "You have used every attempt" in page  # the right answer was the one attempt
+
+
+@pytest.mark.parametrize(
+    ("answer", "fmt"),
+    [("[0.3, 0.3, 0.4]", "json"),
+     ("import numpy as np\n\ndef softmax(z):\n    return np.exp(z)\n", "python")],
+)
+def test_the_students_text_stays_in_its_box_after_a_submit(
+    client: FlaskClient, school: dict[str, Any], answer: str, fmt: str
+) -> None:
+    log_in(client, "alice")
+    path = f"/items/{school['items'][0]}"
+    post(client, f"{path}/submit", {"answer": answer, "format": fmt}, path)
+    page = client.get(path).get_data(as_text=True)
+    assert html.escape(answer, quote=False) in page

@@ -41,6 +41,10 @@ class Entry(BaseModel):
     received: float | None
 
 
+#: codes of an answer the grader could not read as an answer (as PrairieLearn's "invalid")
+NOT_AN_ATTEMPT = frozenset({"parse", "formula_index"})
+
+
 class Verdict(BaseModel):
     """The grade of one answer, as shared/contract.md fixes it, plus what reproduces it."""
 
@@ -93,6 +97,11 @@ class Verdict(BaseModel):
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.feedback]
+
+    @property
+    def is_attempt(self) -> bool:
+        """False for an answer that could not be read as one: it uses no attempt and earns no score."""
+        return NOT_AN_ATTEMPT.isdisjoint(self.codes)
 
     def without_answers(self) -> Verdict:
         """The verdict without the expected values of any instance the caller gave.

@@ -70,11 +70,14 @@ def cells(
     items = {item.id: (item, assignment) for assignment in assignments for item in assignment.items}
     table = {(user_id, item_id): Cell(item_id) for user_id in user_ids for item_id in items}
     history = session.execute(
-        sa.select(Submission.item_id, Submission.user_id, Submission.score, Submission.late)
+        sa.select(Submission.item_id, Submission.user_id, Submission.score, Submission.late,
+                  Submission.graded_at)
         .where(Submission.item_id.in_(items), Submission.user_id.in_(user_ids))
         .order_by(Submission.submitted_at, Submission.id)
     )
-    for item_id, user_id, score, late in history:
+    for item_id, user_id, score, late, graded_at in history:
+        if graded_at is not None and score is None:  # an answer that could not be read
+            continue
         cell = table[user_id, item_id]
         cell.attempts += 1
         if score is None:  # not graded yet: an attempt, not a score

@@ -31,7 +31,7 @@ import sqlalchemy.orm as so
 from exercises import InstanceError
 from grader.judge.grading import grade as grade_answer
 from grader.judge.verdict import Verdict
-from grader.service import derivations, lti
+from grader.service import derivations, lti, other_instance
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,21 @@ def grade(held: Lease) -> Verdict:
     return verdict
 
 
+def judge(held: Lease, sessionmaker: so.sessionmaker[so.Session]) -> Verdict:
+    """The verdict on a leased submission, marked where it answers another student's variant."""
+    verdict = grade(held)
+    with sessionmaker() as session:
+        return other_instance.mark_stored(
+            session, held.item_id, held.user_id, held.answer, held.format, verdict
+        )
+
+
 def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) -> dict[str, Any]:
-    """A submission's columns that hold its verdict."""
+    """A submission's columns that hold its verdict; an answer that could not be read keeps
+    its verdict but no score, which is how the attempt counts and the gradebook skip it."""
     return {
         "verdict": verdict.model_dump(mode="json"),
-        "score": verdict.score,
+        "score": verdict.score if verdict.is_attempt else None,
         "correct": verdict.correct,
         "codes": verdict.codes,
         "graded_at": graded_at,

@@ -23,7 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from grader.judge.verdict import Verdict
-from grader.service import jobs, other_instance
+from grader.service import jobs
 from grader.service.db import database
 from grader.service.models import GradingJob, Submission, utcnow
 
@@ -109,11 +109,7 @@ class GradingQueue:
         started = time.perf_counter()
         try:
             try:
-                verdict = jobs.grade(held)
-                with self.sessionmaker() as session:  # another student's variant, answered?
-                    verdict = other_instance.mark_stored(
-                        session, held.item_id, held.user_id, held.answer, held.format, verdict
-                    )
+                verdict = jobs.judge(held, self.sessionmaker)
             except Exception as error:
                 log.exception("grading submission %s failed", held.submission_id)
                 with self.sessionmaker() as session:

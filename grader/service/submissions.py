@@ -21,10 +21,15 @@ if TYPE_CHECKING:
 RATE_WINDOW = timedelta(minutes=1)
 VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
 
+#: whether a submission is an attempt: pending, or graded with a score (an answer that could
+#: not be read is graded without one; see jobs.verdict_columns)
+IS_ATTEMPT = sa.or_(Submission.graded_at.is_(None), Submission.score.is_not(None))
+
 # Built once, with bound parameters: SQLAlchemy caches their compilation.
 ATTEMPTS = sa.select(sa.func.count(Submission.id)).where(
     Submission.item_id == sa.bindparam("item_id"),
     Submission.user_id == sa.bindparam("user_id"),
+    IS_ATTEMPT,
 )
 LOCK_USER = sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
 # counted no further than the rule needs: a count's cost grows with the rows it reads
@@ -75,6 +80,11 @@ class FormNotAccepted(Refused):
 
 def attempts_used(session: so.Session, item_id: int, user_id: int) -> int:
     return session.scalar(ATTEMPTS, {"item_id": item_id, "user_id": user_id}) or 0
+
+
+def is_attempt(submission: Submission) -> bool:
+    """Whether ``submission`` uses an attempt (the rule of :data:`IS_ATTEMPT`, in Python)."""
+    return submission.graded_at is None or submission.score is not None
 
 
 def submit(

@@ -49,11 +49,7 @@ def begin(session: so.Session, submission_id: int, worker: str) -> jobs.Lease | 
         job.lease_owner = worker[:64]
         job.attempts = (job.attempts or 0) + 1  # the grader's tries: the student's are submissions
         session.flush()
-        submission = job.submission
-        return jobs.Lease(job.id, job.lease_owner, job.attempts, submission.id,
-                          submission.instance, submission.answer, submission.format,
-                          item_id=submission.item_id, user_id=submission.user_id,
-                          earlier=submission.earlier)
+        return jobs.Lease.of(job)
 
 
 def finish(session: so.Session, submission_id: int, verdict: Verdict, grading_ms: float,

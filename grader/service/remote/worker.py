@@ -67,7 +67,7 @@ class Grader:
             return  # graded already: a retry of a task that had finished its work
         started = time.perf_counter()
         try:
-            verdict = jobs.grade(held)
+            verdict = jobs.judge(held, self.sessionmaker)
         except InstanceError as error:  # the answer's instance is unusable: no retry helps
             with self.sessionmaker() as session:
                 grading.set_aside(session, submission_id, error, for_good=True)

@@ -79,7 +79,8 @@ def attempts_and_scores(items: list[Item], user: User) -> dict[int, gradebook.Ce
     if practice_ids:
         history = get_session().execute(
             sa.select(Submission.item_id, Submission.score).where(
-                Submission.user_id == user.id, Submission.item_id.in_(practice_ids)
+                Submission.user_id == user.id, Submission.item_id.in_(practice_ids),
+                submissions.IS_ATTEMPT,
             )
         )
         for item_id in practice_ids:
@@ -164,13 +165,17 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     row = item_rows([item], user)[0]
     answered = draws.answered(session, item, user, past)
     limit = extensions.allowance(session, item, user.id).max_attempts  # their own, extended or not
+    used = sum(submissions.is_attempt(s) for s in past)
+    if answered.current and not any(k in form for k in ("answer_text", "formula_text", "code_text")):
+        last = answered.current[-1]  # the student's text stays in its box, to be fixed in place
+        form[{"python": "code_text", "formula": "formula_text"}.get(last.format, "answer_text")] = last.answer
     view = {
         **instance_view(item.kind, instance).__dict__,
         "item": item,
         "assignment": item.assignment,
         "reason": item.reason,
-        "attempts_used": len(past),
-        "attempts_left": None if limit is None else max(0, limit - len(past)),
+        "attempts_used": used,
+        "attempts_left": None if limit is None else max(0, limit - used),
         "score": row.score,
         # the summary speaks of the question on the page: answers to an earlier draw are history
         "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,

@@ -121,3 +121,17 @@ def test_a_function_returning_anothers_numbers_is_flagged(build, people, homewor
         found = other_instance.matches(session, session.get(Assignment, assignment_id).items)
         assert [[u.name for u in m.owners] for m in found] == [["bob"]]
         assert regrade.plan(session, session.get(Assignment, assignment_id)).changed == []
+
+
+def test_a_formula_of_anothers_numbers_is_named(build, people, queue):
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "jacobian_warmup"}])
+    bobs = reference_of(build, item_id, people["bob"])
+    reference_of(build, item_id, people["alice"])
+    rows = r" \\ ".join(" & ".join(repr(float(v)) for v in row) for row in bobs)
+    formula = rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
+    submission = answer(build, queue, people["alice"], item_id, formula, "formula")
+    assert submission.verdict["correct"] is False
+    assert submission.verdict["feedback"][0]["code"] == "other_instance"
+    general = r"\begin{bmatrix} e^{x_1} & e^{x_2} \\ e^{x_1} x_2 & e^{x_1} \\ 4 & 9 x_2^2 \end{bmatrix}"
+    right = answer(build, queue, people["alice"], item_id, general, "formula")
+    assert right.verdict["correct"] is True

@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 import exercises
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.compare import ABSOLUTE_FLOOR, TYPED
+from grader.judge.formulas.grading import formula_answer
 from grader.judge.verdict import Feedback, Verdict
 from grader.service.models import Item, Submission, User, Variant
 
@@ -88,6 +89,17 @@ def function_array(verdict: Verdict, layout: str) -> Array | None:
     return received.T if layout == "denominator" else received  # functions return numerator
 
 
+def formula_array(verdict: Verdict, answer: str) -> Array | None:
+    """A formula's value on the student's own instance (numbers typed into it give it away)."""
+    if verdict.kind is None or verdict.instance is None:
+        return None
+    try:
+        exercise, instance = exercises.validate(dict(verdict.instance))
+    except exercises.InstanceError:
+        return None
+    return formula_answer(exercise, answer, instance)
+
+
 def typed_array(answer: str, fmt: str) -> Array | None:
     if fmt not in TYPED_FORMATS:
         return None
@@ -101,7 +113,12 @@ def mark(verdict: Verdict, index: VariantIndex, user_id: int, answer: str, fmt: 
     """The verdict with ``other_instance`` first when a wrong answer is another variant's."""
     if verdict.correct or CODE in verdict.codes:
         return verdict
-    received = function_array(verdict, index.layout) if fmt == "python" else typed_array(answer, fmt)
+    if fmt == "python":
+        received = function_array(verdict, index.layout)
+    elif fmt == "formula":
+        received = formula_array(verdict, answer)
+    else:
+        received = typed_array(answer, fmt)
     if received is None or not index.owners_of(received, user_id):
         return verdict
     return verdict.model_copy(update={"feedback": [Feedback(code=CODE, message=MESSAGE),
@@ -111,7 +128,7 @@ def mark(verdict: Verdict, index: VariantIndex, user_id: int, answer: str, fmt: 
 def mark_stored(session: so.Session, item_id: int, user_id: int, answer: str, fmt: str,
                 verdict: Verdict) -> Verdict:
     """:func:`mark` for one submission being graded (only wrong answers read the variants)."""
-    if verdict.correct or (fmt not in TYPED_FORMATS and function_array(verdict, "numerator") is None):
+    if verdict.correct or (fmt == "python" and function_array(verdict, "numerator") is None):
         return verdict
     return mark(verdict, VariantIndex.of(session, item_id), user_id, answer, fmt)
 

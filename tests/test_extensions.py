@@ -113,3 +113,21 @@ def test_an_unusable_extension_is_refused(build, people, homework, options, mess
     assignment_id, _ = homework
     with build.sessionmaker() as session, pytest.raises(ValueError, match=message):
         extensions.grant(session, session.get(Assignment, assignment_id), people["alice"].id, **options)
+
+
+def test_feedback_that_waits_for_the_due_date_waits_for_the_students_own(build, people, queue):
+    assignment_id, (item_id,) = build.assignment(
+        people["course_id"], [{"kind": "softmax", "K": 3}], due_at=DUE, feedback_before_due=False
+    )
+    grant(build, assignment_id, people["alice"], due_at=DUE + timedelta(days=2))
+    alice_id = submit(build, queue, people["alice"], item_id, utcnow())
+    bob_id = submit(build, queue, people["bob"], item_id, utcnow())
+    between = DUE + timedelta(days=1)  # past the class's date, before Alice's own
+    with build.sessionmaker() as session:
+        alices = submissions.as_seen(session.get(Submission, alice_id), teaches=False, now=between)
+        bobs = submissions.as_seen(session.get(Submission, bob_id), teaches=False, now=between)
+        assert alices.feedback_hidden is True and alices.verdict.feedback == []
+        assert bobs.feedback_hidden is False and bobs.verdict.feedback
+        later = DUE + timedelta(days=3)
+        assert submissions.as_seen(session.get(Submission, alice_id), teaches=False,
+                                   now=later).feedback_hidden is False

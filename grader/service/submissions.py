@@ -182,14 +182,28 @@ def status(submission: Submission) -> str:
     return "failed" if job is not None and job.state == "failed" else "pending"
 
 
-def feedback_hidden(assignment: Assignment | None, *, teaches: bool, now: datetime | None = None) -> bool:
+def feedback_hidden(
+    assignment: Assignment | None,
+    *,
+    teaches: bool,
+    now: datetime | None = None,
+    due_at: datetime | None = None,
+) -> bool:
     """Whether feedback waits for the due date (the score does not), for a viewer who does
-    not teach the course (``teaches``: their role in that course, not their account's)."""
-    if assignment is None or assignment.feedback_before_due or assignment.due_at is None:
+    not teach the course (``teaches``: their role in that course, not their account's).
+    ``due_at``: the student's own date where an extension moved it."""
+    if assignment is None or assignment.feedback_before_due or teaches:
         return False
-    if teaches:
-        return False
-    return (now or utcnow()) < assignment.due_at
+    due = due_at if due_at is not None else assignment.due_at
+    return due is not None and (now or utcnow()) < due
+
+
+def own_due_at(submission: Submission) -> datetime | None:
+    """The due date of the submission's author, extended or not (None without a session)."""
+    session = so.object_session(submission)
+    if session is None or submission.item.assignment is None:
+        return None
+    return extensions.allowance(session, submission.item, submission.user_id).due_at
 
 
 @dataclass(frozen=True)
@@ -210,7 +224,10 @@ def as_seen(submission: Submission, *, teaches: bool, now: datetime | None = Non
     and never the expected values of an instance they were given (see
     :meth:`Verdict.without_answers`).
     """
-    hidden = feedback_hidden(submission.item.assignment, teaches=teaches, now=now)
+    assignment = submission.item.assignment
+    waits = assignment is not None and not assignment.feedback_before_due and not teaches
+    hidden = feedback_hidden(assignment, teaches=teaches, now=now,
+                             due_at=own_due_at(submission) if waits else None)
     verdict = Verdict.model_validate(submission.verdict) if submission.verdict is not None else None
     if verdict is not None and hidden:
         verdict = Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)

@@ -35,7 +35,9 @@ FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python", "formula": 
 
 def feedback_hidden(item: Item, user: User) -> bool:
     """Feedback waits for the due date when the assignment says so; the score does not."""
-    return submissions.feedback_hidden(item.assignment, teaches=access.teaches(user, item.assignment))
+    teaches = access.teaches(user, item.assignment)
+    own = None if teaches else extensions.allowance(get_session(), item, user.id).due_at
+    return submissions.feedback_hidden(item.assignment, teaches=teaches, due_at=own)
 
 
 def student_item(item_id: int, user: User) -> Item:

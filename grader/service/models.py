@@ -319,3 +319,14 @@ class GradingJob(Base):
     finished_at: so.Mapped[datetime | None]
 
     submission: so.Mapped[Submission] = so.relationship(back_populates="job")
+
+
+class RateLimitCounter(Base):
+    """One rate limit's count in its current window (see grader.service.rate_limits)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(255), primary_key=True)
+    count: so.Mapped[int]
+    #: seconds since the epoch, as the limits library counts its windows
+    expires_at: so.Mapped[float] = so.mapped_column(sa.Double())

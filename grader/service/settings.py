@@ -46,7 +46,9 @@ class Settings(BaseSettings):
         default="50 per 15 minutes", description="failed logins from one address, then refused"
     )
     ratelimit_storage_uri: str = Field(
-        default="memory://", description="flask-limiter's storage, e.g. redis://host:6379"
+        default="",
+        description="flask-limiter's storage: database:// (the service's own; the default on "
+        "PostgreSQL), memory:// (the default on SQLite), redis://...",
     )
     job_lease_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)

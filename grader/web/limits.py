@@ -7,15 +7,11 @@
   user per minute, and each user may have only ``SANDBOX_RUNS_AT_ONCE`` of them
   running at a time in a process, so no one user holds the whole sandbox pool.
 
-Where the counts live: flask-limiter's storages are memory, Redis, Memcached,
-MongoDB and etcd (``RATELIMIT_STORAGE_URI``, from ``GRADER_RATELIMIT_STORAGE_URI``).
-None of them is the service's own database, so the default is ``memory://``: exact
-for a server of one process, and with several processes each keeps its own count
-(a limit then holds per process, so N processes allow N times as much). A server
-of several processes that must hold the limits exactly points the setting at a
-Redis it runs, e.g. ``redis://localhost:6379``. Submissions also keep their own
-per-user limit in the database (``SUBMISSIONS_PER_MINUTE``), which holds across
-processes whatever the storage.
+Where the counts live (``RATELIMIT_STORAGE_URI``, from ``GRADER_RATELIMIT_STORAGE_URI``):
+on PostgreSQL by default ``database://``, the service's own database
+(:class:`DatabaseStorage`), which every process and machine of the server shares, so a
+limit holds across them; on SQLite, whose server is one process, ``memory://``. Any of
+flask-limiter's own storages (``redis://host:6379``...) may be named instead.
 """
 
 from __future__ import annotations
@@ -32,6 +28,8 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from grader.judge.answers.detect import detect_format
+from grader.service import db
+from grader.service.rate_limits import DatabaseStorage
 from grader.web.errors import ApiError, error_response, wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -189,9 +187,22 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+def default_storage_uri(app: Flask) -> str:
+    """The service's own database where several processes share it; on SQLite, whose server
+    runs one process (and whose one writer a second connection would wait for inside a
+    request that holds it), that process's memory."""
+    engine = db.database(app).engine
+    return "memory://" if engine.dialect.name == "sqlite" else "database://"
+
+
 def init_app(app: Flask) -> None:
     """After auth.init_app: the per-user limits need ``g.user``."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = default_storage_uri(app)
+    scheme = app.config["RATELIMIT_STORAGE_URI"].partition("://")[0]
+    if scheme in DatabaseStorage.STORAGE_SCHEME:
+        # the service's own database, which every process shares (see service.rate_limits)
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.database(app).engine}
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)  # Retry-After is set on refusals
     limiter.init_app(app)
     app.extensions["grader_pool_share"] = PoolShare(app.config["SANDBOX_RUNS_AT_ONCE"])

@@ -18,9 +18,8 @@ from grader.web.api import access
 from grader.web.api.schemas import MAX_ID
 from grader.web.limits import runs_functions
 from grader.web.pages.base import bp, error_page, not_found, page_student
-from grader.web.pages.display import instance_view, submission_view
+from grader.web.pages.display import instance_view, submission_view, text_problem
 
-MAX_ANSWER_CHARS = 100_000
 # what a part answers in place: everything the judge reads but a function
 TYPED_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "python")
 FORMAT_CHOICES = {"text": "Text (numpy, MATLAB, LaTeX, rows)", "json": "JSON", "formula": "A formula"}
@@ -104,10 +103,4 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
 def _answer_problem(answer: str, fmt: str) -> str | None:
     if fmt not in TYPED_FORMATS:
         return "Answer with a matrix or vector here; a function goes on the part's own page."
-    if not answer.strip():
-        return "The answer is empty: type or paste it in the box."
-    if len(answer) > MAX_ANSWER_CHARS:
-        return f"The answer is too long: at most {MAX_ANSWER_CHARS:,} characters."
-    if "\x00" in answer:
-        return "The answer contains a NUL character; paste it as plain text."
-    return None
+    return text_problem(answer)

@@ -20,6 +20,7 @@ from grader.judge.answers import ParseError, read_answer
 from grader.service import submissions
 from grader.service.models import Submission, User
 from grader.web.api.access import teaches
+from grader.web.api.schemas import MAX_ANSWER_CHARS
 from grader.web.mathml import render_statement
 
 MAX_GRID_ENTRIES = 400  # a larger grid is not worth drawing; the entry list still says which
@@ -212,3 +213,14 @@ def answer_grid(
             cells.append(Cell(number_text(float(value)), entry is not None, title))
         grid.append(cells)
     return grid
+
+
+def text_problem(answer: str) -> str | None:
+    """What keeps a typed answer from being stored at all (empty, too long, a NUL), or None."""
+    if not answer.strip():
+        return "The answer is empty: type or paste it in the box."
+    if len(answer) > MAX_ANSWER_CHARS:
+        return f"The answer is too long: at most {MAX_ANSWER_CHARS:,} characters."
+    if "\x00" in answer:
+        return "The answer contains a NUL character; paste it as plain text."
+    return None

@@ -22,9 +22,8 @@ from grader.web.api import access
 from grader.web.limits import runs_functions
 from grader.web.pages import display, draws
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
-from grader.web.pages.display import instance_view, submission_view
+from grader.web.pages.display import instance_view, submission_view, text_problem
 
-MAX_ANSWER_CHARS = 100_000
 DEFAULT_PRACTICE_COUNT = 5
 MAX_PRACTICE_COUNT = 20
 FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python", "formula": "a formula"}
@@ -221,13 +220,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
 def _answer_problem(answer: str, fmt: str) -> str | None:
     if fmt not in FORMAT_LABELS:
         return f"Choose a format: {', '.join(FORMAT_LABELS)}."
-    if not answer.strip():
-        return "The answer is empty: type or paste it in the box."
-    if len(answer) > MAX_ANSWER_CHARS:
-        return f"The answer is too long: at most {MAX_ANSWER_CHARS:,} characters."
-    if "\x00" in answer:
-        return "The answer contains a NUL character; paste it as plain text."
-    return None
+    return text_problem(answer)
 
 
 @bp.post("/items/<int:item_id>/preview")

@@ -7,6 +7,7 @@ go to ``screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -90,45 +91,48 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         instance = variants.instance_for(session, session.get(Item, items[0]), alice.id)
     db.database(app).dispose()
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRADER_DATABASE_URL": url,
-        "GRADER_INSTANCE_PATH": str(folder),
-        "GRADER_SECRET_KEY": "browser-test",
-    }
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "grader.cli", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, server, folder / "server.log")
+    with serving(url, folder) as base:
         yield {
             "base": base,
             "course_id": course_id,
             "items": items,
             "layer_reference": exercises.get("layer_jacobian").reference(instance),
         }
-    finally:
-        server.terminate()
+
+
+@contextlib.contextmanager
+def serving(url: str, folder: Path) -> Iterator[str]:
+    """`grader serve` on ``url`` and a free port, until the block ends; its base address."""
+    env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_INSTANCE_PATH": str(folder),
+           "GRADER_SECRET_KEY": "browser-test"}
+    port = free_port()
+    with (folder / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "grader.cli", "serve", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
-        log.close()
+            _wait_until_up(base, server, folder / "server.log")
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
 
 
 def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    """Until /healthz answers; on a loaded machine a first answer may be slow, not absent."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                 return
         except requests.RequestException:  # refused, or accepted before a worker is ready
-            time.sleep(0.1)
+            time.sleep(0.2)
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
 
 

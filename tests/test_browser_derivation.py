@@ -4,17 +4,11 @@ follow-through credit that points to (b); the instructor sees the parts in the i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import requests
 
 from exercises.layer import logits_weight_jacobian
 from exercises.softmax import softmax
@@ -27,10 +21,9 @@ from tests.test_browser import (
     CHROMIUM_ARGS,
     LAPTOP,
     PASSWORD,
-    ROOT,
     expect,
-    free_port,
     log_in,
+    serving,
     sync_api,
 )
 
@@ -56,39 +49,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         did = derivation.id
     db.database(app).dispose()
 
-    port = free_port()
-    env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_INSTANCE_PATH": str(folder),
-           "GRADER_SECRET_KEY": "browser-test"}
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "grader.cli", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, server, folder / "server.log")
+    with serving(url, folder) as base:
         W, x = np.array(shared["W"]), np.array(shared["x"])
         yield {"base": base, "id": did, "parts": parts, "W": W, "x": x}
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
-        log.close()
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /healthz answers; on a loaded machine a first answer may be slow, not absent."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise AssertionError(f"the server did not start:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")

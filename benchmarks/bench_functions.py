@@ -32,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from live import free_port, wait_until_healthy
+from live import serving
 
 import exercises
 from grader.judge.compare import FUNCTION, agrees
@@ -192,9 +192,10 @@ def _plain(value: object) -> object:
 def served() -> Iterator[tuple[str, str]]:
     """``grader serve`` on a free port with a fresh database: its address and a student's token."""
     folder = Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    url = f"sqlite:///{folder / 'grader.sqlite'}"
     env = {
         **os.environ,
-        "GRADER_DATABASE_URL": f"sqlite:///{folder / 'grader.sqlite'}",
+        "GRADER_DATABASE_URL": url,
         "GRADER_INSTANCE_PATH": str(folder),
         # one student sends every request here: the per-user limits would measure themselves
         "GRADER_SANDBOX_RUNS_PER_MINUTE": "1000000",
@@ -206,18 +207,8 @@ def served() -> Iterator[tuple[str, str]]:
         [*grader, "user", "add", "bench", "--role", "student"],
         env=env, cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
-    port = free_port()
-    with (folder / "server.log").open("w") as log:
-        server = subprocess.Popen(
-            [*grader, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base)
+    with serving(url, folder, env=env) as base:
         yield base, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def http_check(base: str, token: str, kind: str) -> Callable[[], object]:

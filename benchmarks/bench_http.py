@@ -45,13 +45,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from live import free_port, wait_until_healthy
+from live import drain, prepare_class, serving
 
-import exercises
-from grader.service import accounts, db, variants
-from grader.service.models import Assignment, Course, Enrolment, GradingJob, Item, Submission
+from grader.service import db
+from grader.service.models import GradingJob, Item, Submission
 
-ROOT = Path(__file__).resolve().parents[1]
 CLIENT_THREADS = int(os.environ.get("BENCH_CLIENT_THREADS", "8"))
 SERVER_THREADS = int(os.environ.get("BENCH_SERVER_THREADS", "8"))
 SERVER_WORKERS = os.environ.get("BENCH_SERVER_WORKERS")  # unset: grader serve's default
@@ -62,31 +60,11 @@ SECONDS_PER_ROUND = float(os.environ.get("BENCH_SECONDS", "3"))
 
 def prepare(url: str) -> list[tuple[str, int, list[str]]]:
     """A course, one layer_jacobian item; per student: token, item id, right and wrong answers."""
-    db.upgrade_database(url)
-    engine = db.make_engine(url)
-    people = []
-    with sa.orm.Session(engine) as session:
-        teacher = accounts.create_user(session, "teacher", "instructor")
-        course = Course(code="BENCH", title="Benchmark")
-        session.add(course)
-        session.flush()
-        session.add(Enrolment(course_id=course.id, user_id=teacher.id, role="instructor"))
-        assignment = Assignment(course_id=course.id, title="Load", seed=42)
-        assignment.items = [Item(kind="layer_jacobian", n=3, K=5)]
-        session.add(assignment)
-        session.flush()
-        item = assignment.items[0]
-        for i in range(STUDENTS):
-            student = accounts.create_user(session, f"student{i:02d}", "student")
-            session.add(Enrolment(course_id=course.id, user_id=student.id, role="student"))
-            token = accounts.issue_token(session, student)
-            exercise, normal = exercises.validate(variants.instance_for(session, item, student.id))
-            reference = exercise.reference(normal)
-            answers = [json.dumps(reference.tolist()), json.dumps(reference.T.tolist())]
-            people.append((token, item.id, answers))
-        session.commit()
-    engine.dispose()
-    return people
+    (item_id,), people = prepare_class(url, [Item(kind="layer_jacobian", n=3, K=5)], STUDENTS)
+    return [
+        (token, item_id, [json.dumps(reference.tolist()), json.dumps(reference.T.tolist())])
+        for token, (reference,) in people
+    ]
 
 
 # the students take turns across the threads and the rounds: none goes over the rate limit
@@ -193,22 +171,6 @@ def wrk_rate(
     return Round(per_second, failed, p50, p95)
 
 
-def drain(url: str, seconds: float = 10) -> None:
-    """Wait for the gradings a client cut off at its deadline (wrk does) to end."""
-    engine = db.make_engine(url)
-    deadline = time.monotonic() + seconds
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            pending = connection.scalar(
-                sa.select(sa.func.count(GradingJob.id)).where(GradingJob.state != "done")
-            )
-            connection.rollback()
-            if not pending:
-                break
-            time.sleep(0.1)
-    engine.dispose()
-
-
 def report(client: str, trivial: list[Round], submit: list[Round]) -> None:
     trivial_rates = [r.per_second for r in trivial]
     submit_rates = [r.per_second for r in submit]
@@ -237,17 +199,9 @@ def main() -> None:
     # an empty database of one's own, e.g. postgresql+psycopg://user@/bench?host=/tmp/pgsock
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'grader.sqlite'}"
     people = prepare(url)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "GRADER_DATABASE_URL": url,
-        "GRADER_INSTANCE_PATH": str(folder),
-    }
-    command = [sys.executable, "-m", "grader.cli", "serve", "--port", str(port),
-               "--threads", str(SERVER_THREADS)]
+    options = ["--threads", str(SERVER_THREADS)]
     if SERVER_WORKERS:
-        command += ["--workers", SERVER_WORKERS]
+        options += ["--workers", SERVER_WORKERS]
     script = folder / "submit.lua"
     bodies = [
         (token, json.dumps({"item_id": item_id, "answer": answer, "format": "json"}))
@@ -260,12 +214,9 @@ def main() -> None:
     ) + WRK_PERCENTILES)
     percentiles_only = folder / "percentiles.lua"
     percentiles_only.write_text(WRK_PERCENTILES)
-    with (folder / "server.log").open("w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     results: dict[str, tuple[list[Round], list[Round]]] = {}
     failed = 0
-    try:
-        wait_until_healthy(base)
+    with serving(url, folder, *options) as base:
 
         def trivial(http: requests.Session, n: int) -> int:
             return http.get(f"{base}/healthz", timeout=30).status_code
@@ -300,9 +251,6 @@ def main() -> None:
                     rounds.append(measured)
                     failed += measured.failures
         drain(url)
-    finally:
-        server.terminate()
-        server.wait(30)
 
     engine = db.make_engine(url)
     with engine.connect() as connection:

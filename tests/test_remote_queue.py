@@ -100,10 +100,38 @@ def test_past_the_wait_the_answer_is_202_grading_then_get_gives_the_verdict(
     assert response.status_code == 202
     body = response.get_json()
     assert (body["status"], body["verdict"]) == ("grading", None)
+    # every reader says what the POST said until the verdict is there
+    seen = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
+    assert (seen["status"], seen["verdict"]) == ("grading", None)
+    listed = client.get(f"/api/v1/submissions?item_id={item_id}", headers=alice.headers).get_json()
+    assert [s["status"] for s in listed["submissions"]] == ["grading"]
+    with build.sessionmaker() as session:  # begun on a worker: still grading
+        assert grading.begin(session, body["id"], "a worker") is not None
+    seen = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
+    assert seen["status"] == "grading"
 
     drain(database_url)
     graded = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
     assert (graded["status"], graded["verdict"]["correct"]) == ("graded", True)
+
+
+def test_a_derivation_part_past_the_wait_is_202_grading_as_any_submission(
+    app, client, build, people, item_id, database_url
+):
+    alice, teacher = people["alice"], people["teacher"]
+    assignment_id = build.get(Item, item_id).assignment_id
+    created = client.post(f"/api/v1/assignments/{assignment_id}/derivations", headers=teacher.headers,
+                          json={"preset": "softmax_layer", "n": 2, "K": 3})
+    did = created.get_json()["id"]
+    response = client.post(f"/api/v1/derivations/{did}/parts/a/submissions", headers=alice.headers,
+                           json={"answer": "[0.2, 0.3, 0.5]", "format": "json"})
+    assert (response.status_code, response.get_json()["status"]) == (202, "grading")
+    view = client.get(f"/api/v1/derivations/{did}", headers=alice.headers).get_json()
+    assert view["parts"][0]["latest"]["status"] == "grading"
+
+    drain(database_url)
+    view = client.get(f"/api/v1/derivations/{did}", headers=alice.headers).get_json()
+    assert view["parts"][0]["latest"]["status"] == "graded"
 
 
 def test_finishing_twice_stores_the_first_verdict_only(app, client, build, people, item_id):
@@ -161,7 +189,7 @@ def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
     page = client.get(page.headers["Location"]).get_data(as_text=True)
     assert "grading…" in page and 'src="/static/grading.js"' in page
     url = re.search(r'data-grading="([^"]+)"', page).group(1)
-    assert client.get(url).get_json()["status"] == "pending"  # what the script asks, with the cookie
+    assert client.get(url).get_json()["status"] == "grading"  # what the script asks, with the cookie
 
     drain(database_url)
     page = client.get(f"/items/{item_id}").get_data(as_text=True)

@@ -4,7 +4,8 @@ A task may run again after it already ran in part: a worker killed mid-task has
 its task retried elsewhere, and a retry follows a failure. So every step is keyed
 by the submission: :func:`begin` skips a submission already graded, and
 :func:`finish` stores a verdict only while the job is not done, in the transaction
-that marks it done, so one verdict is stored, once, whoever finishes first.
+that marks it done (with the LMS's copy of the score), so one verdict is stored, once,
+whoever finishes first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.judge.verdict import Verdict
-from grader.service import jobs
+from grader.service import jobs, lti
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def finish(session: so.Session, submission_id: int, verdict: Verdict, grading_ms
             log.info("submission %s was graded already: this verdict is dropped", submission_id)
             return False
         session.execute(STORE_VERDICT, {"submission_id_": submission_id, **columns})
+        # the LMS's copy, queued with the verdict: a web process's sender delivers it
+        lti.score_changed(session.connection(), submission_id)
         session.execute(NOTIFY, {"submission_id_": submission_id})  # sent at commit
     return True
 

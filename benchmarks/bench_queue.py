@@ -100,8 +100,8 @@ def start_workers(url: str, folder: Path, count: int) -> list[subprocess.Popen[b
     for n in range(count):
         with open(folder / f"worker{n}.log", "wb") as log:
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(CONCURRENCY),
-                 "--sandbox-slots-from", str(8 * n)], env=env, stdout=log, stderr=subprocess.STDOUT))
+                [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(CONCURRENCY)],
+                env=env, stdout=log, stderr=subprocess.STDOUT))
     return workers
 
 
@@ -174,8 +174,7 @@ def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> float:
 def direct_function_rate(count: int) -> float:
     """Function answers per second graded as a worker grades them, without the queue."""
     instance = {"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3, 0.4]}
-    sandbox_pool.use_slots_from(40)  # apart from the workers' slots
-    sandbox_pool.default_pool().warm()
+    sandbox_pool.default_pool().warm()  # on slots apart from the workers' (see grader.sandbox.slots)
     left = iter(range(count))
     lock = threading.Lock()
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import procrastinate
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from procrastinate.jobs import Job
 
@@ -107,16 +108,23 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
     return app
 
 
-def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) -> None:
-    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty)."""
-    ensure_schema(config.database_url)
-    engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1)
-    grader = Grader(config, so.sessionmaker(engine, expire_on_commit=False))
-    sandbox_pool.use_slots_from(sandbox_slots_from)
-    threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
-    app = build_app(config, grader)
+def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool = True) -> None:
+    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty).
+
+    Its sandbox runs on a free block of the host's slots, or on those from
+    ``sandbox_slots_from``; raises ``SlotsTaken`` at once when they are not free.
+    """
+    if sandbox_slots_from is not None:
+        sandbox_pool.use_slots_from(sandbox_slots_from)
+    slots = sandbox_pool.default_pool().slots  # held from now on; the daemons start later
+    log.info("sandbox slots %d to %d of this host", slots[0], slots[-1])
+    engine: sa.Engine | None = None
     try:
-        app.run_worker(  # opens the app, and closes it when the worker stops
+        ensure_schema(config.database_url)
+        engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1)
+        grader = Grader(config, so.sessionmaker(engine, expire_on_commit=False))
+        threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
+        build_app(config, grader).run_worker(  # opens the app, and closes it when the worker stops
             queues=[QUEUE_NAME],
             concurrency=config.concurrency,
             name=grader.name,
@@ -129,7 +137,8 @@ def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) ->
         )
     finally:
         sandbox_pool.close_default_pool()
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def _warm_sandbox() -> None:

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="grade submissions from the queue on the database (GRADER_QUEUE=procrastinate)"
     )
     worker.add_argument("--concurrency", type=int, default=None,
-                        help="submissions graded at once (default: one per sandbox daemon)")
+                        help="submissions graded at once (default: two per sandbox daemon)")
     worker.add_argument(
         "--sandbox-slots-from", type=int, default=0, metavar="N",
         help="first sandbox slot (each slot runs as a uid of its own): workers on one machine "

@@ -48,7 +48,7 @@ def drain(url: str, tries: int = 3) -> None:
     """Grade in this process what the queue holds, as a worker does, until it is empty."""
     config = worker.WorkerConfig(url, concurrency=1, tries=tries, retry_seconds=0)
     engine = sa.create_engine(url, poolclass=sa.NullPool)
-    grader = worker.Grader(config, sa.orm.sessionmaker(engine, expire_on_commit=False))
+    grader = worker.Grader(config, engine)
     try:
         worker.build_app(config, grader).run_worker(
             queues=["grading"], wait=False, install_signal_handlers=False, listen_notify=False,
@@ -111,9 +111,8 @@ def test_finishing_twice_stores_the_first_verdict_only(app, client, build, peopl
     submission_id = post(client, alice, item_id, "[[1]]").get_json()["id"]
     first = Verdict(correct=True, score=1.0, kind="softmax_jacobian")
     second = Verdict(correct=False, score=0.0, kind="softmax_jacobian")
-    with build.sessionmaker() as session:
-        assert grading.finish(session, submission_id, first, 1.0)
-        assert not grading.finish(session, submission_id, second, 1.0)
+    assert grading.finish(build.engine, submission_id, first, 1.0)
+    assert not grading.finish(build.engine, submission_id, second, 1.0)
     assert build.get(Submission, submission_id).verdict["correct"] is True
 
 

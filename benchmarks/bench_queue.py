@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -120,20 +121,44 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
         worker.wait(60)
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, all processes) since boot."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
+@dataclass(frozen=True)
+class Drain:
+    per_second: float  # graded, from the first verdict to the last
+    cpu_ms: float  # the machine's busy CPU per graded submission, between 10% and 90% graded
+
+
 def wait_graded(
     sessionmaker: so.sessionmaker[so.Session], count: int, limit: float = 600
-) -> list[Submission]:
+) -> tuple[list[Submission], list[tuple[int, float]]]:
+    """The graded submissions, once ``count`` are; and (graded, machine_busy()) every 0.2 s."""
     deadline = time.monotonic() + limit
+    samples = []
     while time.monotonic() < deadline:
+        busy = machine_busy()
         done = graded(sessionmaker)
+        samples.append((len(done), busy))
         if len(done) >= count:
-            return done
+            return done, samples
         time.sleep(0.2)
     raise RuntimeError(f"only {len(graded(sessionmaker))} of {count} graded")
 
 
+def cpu_per_submission(samples: list[tuple[int, float]], count: int) -> float:
+    """ms of busy CPU per submission graded, in the middle of the run (10% to 90%)."""
+    first = next(s for s in samples if s[0] >= count // 10)
+    last = next(s for s in samples if s[0] >= count * 9 // 10)
+    return (last[1] - first[1]) * 1000 / max(1, last[0] - first[0])
+
+
 def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
-               function_share: float = FUNCTION_SHARE) -> float:
+               function_share: float = FUNCTION_SHARE) -> Drain:
     name = f"bench_{workers}_{int(function_share * 100)}"
     server.admin(f"CREATE DATABASE {name}")
     url = server.url(name)
@@ -146,13 +171,14 @@ def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
         store(database.sessionmaker, queue, students, item_id, count, function_share)
         running = start_workers(url, folder, workers)
         try:
-            done = wait_graded(database.sessionmaker, count)
+            done, samples = wait_graded(database.sessionmaker, count)
         finally:
             stop(running)
     finally:
         database.dispose()
     times = sorted(s.graded_at for s in done)
-    return (len(times) - 1) / (times[-1] - times[0]).total_seconds()
+    return Drain((len(times) - 1) / (times[-1] - times[0]).total_seconds(),
+                 cpu_per_submission(samples, count))
 
 
 def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> list[float]:
@@ -183,7 +209,7 @@ def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> list[fl
     return sorted((started[n] - committed[n]) * 1000 for n in committed)
 
 
-def direct_function_rate(count: int) -> float:
+def direct_function_rate(count: int) -> Drain:
     """Function answers per second graded as a worker grades them, without the queue."""
     instance = {"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3, 0.4]}
     sandbox_pool.use_slots_from(40)  # apart from the workers' slots
@@ -200,13 +226,13 @@ def direct_function_rate(count: int) -> float:
             grade(instance, FUNCTION_SOURCE, "python", seed=n)
 
     try:
-        started = time.perf_counter()
+        started, busy = time.perf_counter(), machine_busy()
         threads = [threading.Thread(target=run) for _ in range(sandbox_pool.default_size())]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return count / (time.perf_counter() - started)
+        return Drain(count / (time.perf_counter() - started), (machine_busy() - busy) * 1000 / count)
     finally:
         sandbox_pool.close_default_pool()
 
@@ -226,16 +252,22 @@ def main() -> int:
         print(f"{args.submissions} submissions, {int(FUNCTION_SHARE * 100)}% function answers, "
               f"workers of their default concurrency, {os.cpu_count()} cores")
         for workers in (1, 2):
-            rate = drain_rate(server, folder, workers, args.submissions)
-            print(f"  {workers} worker(s): {rate:7.1f} submissions graded/s", flush=True)
+            drained = drain_rate(server, folder, workers, args.submissions)
+            print(f"  {workers} worker(s): {drained.per_second:7.1f} submissions graded/s "
+                  f"({drained.cpu_ms:.1f} ms of the machine's CPU each)", flush=True)
         waits = queue_cost(server, folder)
         cuts = statistics.quantiles(waits, n=20)
         print(f"  queue cost, commit to the worker starting the task: p50 {statistics.median(waits):.1f} ms, "
               f"p95 {cuts[18]:.1f} ms (log times to the ms; target p50 <= 5 ms)", flush=True)
-        queued = drain_rate(server, folder, 1, args.submissions // 2, function_share=1.0)
-        direct = direct_function_rate(args.submissions // 2)
-        print(f"  function answers: {queued:.1f}/s through the queue (1 worker), {direct:.1f}/s "
-              f"on the same pool called directly ({queued / direct:.0%}; target >= 80%)")
+        queued = drain_rate(server, folder, 1, args.submissions, function_share=1.0)
+        direct = direct_function_rate(args.submissions)
+        print(f"  function answers: {queued.per_second:.1f}/s through the queue (1 worker), "
+              f"{direct.per_second:.1f}/s on the same pool called directly "
+              f"({queued.per_second / direct.per_second:.0%}; target >= 80%)")
+        # where the cores are the limit, the ratio is that of the CPU each answer costs
+        print(f"    the machine's CPU per function answer: {queued.cpu_ms:.1f} ms through the queue "
+              f"(worker, PostgreSQL, sandbox), {direct.cpu_ms:.1f} ms directly "
+              f"({direct.cpu_ms / queued.cpu_ms:.0%})")
     finally:
         server.stop()
     return 0

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from grader.judge import labels
 from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
 
@@ -214,8 +215,8 @@ def format_verdict(verdict: Verdict) -> str:
         lines.append(f"  {verdict.read_as}")
     if verdict.instances_total:
         lines.append(f"  passed {verdict.instances_passed} of {verdict.instances_total} instances")
-    for item in verdict.feedback:
-        lines.append(f"- [{item.code}] {item.message}")
+    for item in verdict.feedback:  # the plain words first, the code for whoever looks it up
+        lines.append(f"- {labels.label(item.code)} [{item.code}]: {item.message}")
     failed = verdict.failed_instance
     if failed is not None:
         lines.append("first failing instance:")

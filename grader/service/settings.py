@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     login_failures_per_address: str = Field(
         default="50 per 15 minutes", description="failed logins from one address, then refused"
     )
+    lti_logins_per_address: str = Field(
+        default="600 per minute",
+        description="LTI login starts from one address (each stores a state): a campus behind one "
+        "address launching together stays well under it",
+    )
     ratelimit_storage_uri: str = Field(
         default="",
         description="flask-limiter's storage: database:// (the service's own; the default on "

@@ -33,6 +33,7 @@ def default_config(config: settings.Settings) -> dict[str, Any]:
         "SANDBOX_RUNS_AT_ONCE": config.sandbox_runs_at_once or max(1, default_size() // 2),
         "LOGIN_FAILURES_PER_ACCOUNT": config.login_failures_per_account,
         "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
+        "LTI_LOGINS_PER_ADDRESS": config.lti_logins_per_address,
         "RATELIMIT_STORAGE_URI": config.ratelimit_storage_uri,
         "JOB_LEASE_SECONDS": config.job_lease_seconds,
         "JOB_MAX_ATTEMPTS": config.job_max_attempts,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -175,3 +177,24 @@ def test_the_queue_status_shows_the_depth_and_the_oldest_waiting_task(client, bu
     assert status["queue"] == "procrastinate"
     assert (status["waiting"], status["running"], status["live_workers"]) == (1, 0, 0)
     assert status["oldest_waiting_since"] is not None
+
+
+@pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=3, SUBMIT_WAITERS=1)
+def test_past_the_waiters_allowed_a_submission_answers_202_at_once(app, build, people, item_id):
+    # no worker runs: a request that waits, waits its whole time
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+    answered: list[tuple[float, int]] = []
+
+    def submit() -> None:
+        response = post(app.test_client(), alice, item_id, answer)
+        answered.append((time.monotonic(), response.status_code))
+
+    both = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    (first, first_status), (second, second_status) = sorted(answered)
+    assert (first_status, second_status) == (202, 202)
+    assert second - first > 1.5  # one waited for its verdict, the other did not

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     submit_wait_seconds: float = Field(
         default=5.0, ge=0, description="procrastinate: how long a submission waits for its verdict"
     )
+    submit_waiters: int = Field(
+        default=4, ge=0,
+        description="procrastinate: submissions of one server process that wait for their verdict at "
+        "once (half its threads); the others answer 202 at once, so a backlog never holds every thread",
+    )
     grading_tries: int = Field(default=5, ge=2, description="procrastinate: tries before giving up")
     grading_retry_seconds: int = Field(
         default=2, ge=0, description="procrastinate: retries wait s, s², s³... seconds"

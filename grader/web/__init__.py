@@ -40,6 +40,7 @@ def default_config(config: settings.Settings) -> dict[str, Any]:
         "JOB_SWEEP_SECONDS": config.job_sweep_seconds,
         "GRADING_QUEUE": config.queue,
         "SUBMIT_WAIT_SECONDS": config.submit_wait_seconds,
+        "SUBMIT_WAITERS": config.submit_waiters,
         "WORKER_STALLED_SECONDS": config.worker_stalled_seconds,
         "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
         "SESSION_COOKIE_HTTPONLY": True,

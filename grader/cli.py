@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from grader.judge import labels
 from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
 
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="grade submissions from the queue on the database (GRADER_QUEUE=procrastinate)"
     )
     worker.add_argument("--concurrency", type=int, default=None,
-                        help="submissions graded at once (default: one per sandbox daemon)")
+                        help="submissions graded at once (default: two per sandbox daemon)")
     worker.add_argument(
         "--sandbox-slots-from", type=int, default=None, metavar="N",
         help="first sandbox slot (each slot runs as a uid of its own); by default the first "
@@ -214,8 +215,8 @@ def format_verdict(verdict: Verdict) -> str:
         lines.append(f"  {verdict.read_as}")
     if verdict.instances_total:
         lines.append(f"  passed {verdict.instances_passed} of {verdict.instances_total} instances")
-    for item in verdict.feedback:
-        lines.append(f"- [{item.code}] {item.message}")
+    for item in verdict.feedback:  # the plain words first, the code for whoever looks it up
+        lines.append(f"- {labels.label(item.code)} [{item.code}]: {item.message}")
     failed = verdict.failed_instance
     if failed is not None:
         lines.append("first failing instance:")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -48,7 +50,7 @@ def drain(url: str, tries: int = 3) -> None:
     """Grade in this process what the queue holds, as a worker does, until it is empty."""
     config = worker.WorkerConfig(url, concurrency=1, tries=tries, retry_seconds=0)
     engine = sa.create_engine(url, poolclass=sa.NullPool)
-    grader = worker.Grader(config, sa.orm.sessionmaker(engine, expire_on_commit=False))
+    grader = worker.Grader(config, engine)
     try:
         worker.build_app(config, grader).run_worker(
             queues=["grading"], wait=False, install_signal_handlers=False, listen_notify=False,
@@ -105,8 +107,7 @@ def test_past_the_wait_the_answer_is_202_grading_then_get_gives_the_verdict(
     assert (seen["status"], seen["verdict"]) == ("grading", None)
     listed = client.get(f"/api/v1/submissions?item_id={item_id}", headers=alice.headers).get_json()
     assert [s["status"] for s in listed["submissions"]] == ["grading"]
-    with build.sessionmaker() as session:  # begun on a worker: still grading
-        assert grading.begin(session, body["id"], "a worker") is not None
+    assert grading.begin(build.engine, body["id"], "a worker") is not None  # begun: still grading
     seen = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
     assert seen["status"] == "grading"
 
@@ -139,9 +140,8 @@ def test_finishing_twice_stores_the_first_verdict_only(app, client, build, peopl
     submission_id = post(client, alice, item_id, "[[1]]").get_json()["id"]
     first = Verdict(correct=True, score=1.0, kind="softmax_jacobian")
     second = Verdict(correct=False, score=0.0, kind="softmax_jacobian")
-    with build.sessionmaker() as session:
-        assert grading.finish(session, submission_id, first, 1.0)
-        assert not grading.finish(session, submission_id, second, 1.0)
+    assert grading.finish(build.engine, submission_id, first, 1.0)
+    assert not grading.finish(build.engine, submission_id, second, 1.0)
     assert build.get(Submission, submission_id).verdict["correct"] is True
 
 
@@ -204,3 +204,24 @@ def test_the_queue_status_shows_the_depth_and_the_oldest_waiting_task(client, bu
     assert status["queue"] == "procrastinate"
     assert (status["waiting"], status["running"], status["live_workers"]) == (1, 0, 0)
     assert status["oldest_waiting_since"] is not None
+
+
+@pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=3, SUBMIT_WAITERS=1)
+def test_past_the_waiters_allowed_a_submission_answers_202_at_once(app, build, people, item_id):
+    # no worker runs: a request that waits, waits its whole time
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+    answered: list[tuple[float, int]] = []
+
+    def submit() -> None:
+        response = post(app.test_client(), alice, item_id, answer)
+        answered.append((time.monotonic(), response.status_code))
+
+    both = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    (first, first_status), (second, second_status) = sorted(answered)
+    assert (first_status, second_status) == (202, 202)
+    assert second - first > 1.5  # one waited for its verdict, the other did not

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 
 from grader.judge.verdict import FORM_OF_FORMAT, Verdict
 from grader.service import derivations, extensions, variants
+from grader.service.jobs import VERDICT_COLUMNS
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from grader.service.remote.web import RemoteQueue
 
 RATE_WINDOW = timedelta(minutes=1)
-VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
 
 #: whether a submission is an attempt: pending, or graded with a score (an answer that could
 #: not be read is graded without one; see jobs.verdict_columns)

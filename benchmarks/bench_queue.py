@@ -4,12 +4,13 @@ A throwaway PostgreSQL server (Debian's, as the tests start it); a class of stud
 with one item each; submissions stored through the service's one path, 70% matrix
 and 30% function answers. Figures:
 
-- drain rate: the submissions stored first, then 1 or 2 workers (``--concurrency 2``
-  each) started; graded per second from the first verdict to the last;
+- drain rate: the submissions stored first, then 1 or 2 workers (their default
+  concurrency) started; graded per second from the first verdict to the last;
 - queue cost: submissions one at a time to an idle worker, the time from the
-  submission's commit to the worker starting its grading (p50);
+  submission's commit to the worker starting the task (procrastinate's "Starting
+  job" line in the worker's log, in ms), p50 and p95;
 - function answers through the queue (one worker) against the same sandbox pool
-  called directly by as many threads.
+  called directly by as many threads as it has daemons.
 
     .venv/bin/python benchmarks/bench_queue.py [--submissions 300]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -26,6 +28,8 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,7 +55,8 @@ def softmax_jacobian(z):
     return np.diag(s) - np.outer(s, s)
 """
 FUNCTION_SHARE = 0.3
-CONCURRENCY = 2
+# procrastinate's line when a worker starts a task (the CLI's log format: local time, ms)
+STARTED = re.compile(r"^(\S+ \S+) .*Starting job grade_submission\[\d+\]\(submission_id=(\d+)\)")
 
 
 def course(sessionmaker: so.sessionmaker[so.Session], students: int) -> tuple[list[int], int]:
@@ -73,7 +78,9 @@ def course(sessionmaker: so.sessionmaker[so.Session], students: int) -> tuple[li
 
 
 def store(sessionmaker: so.sessionmaker[so.Session], queue: RemoteQueue, students: list[int],
-          item_id: int, count: int, function_share: float = FUNCTION_SHARE) -> None:
+          item_id: int, count: int, function_share: float = FUNCTION_SHARE) -> dict[int, float]:
+    """Store ``count`` submissions; when each one's transaction had committed (time.time())."""
+    committed = {}
     functions = round(1 / function_share) if function_share else 0
     for n in range(count):
         with sessionmaker() as session:
@@ -85,7 +92,9 @@ def store(sessionmaker: so.sessionmaker[so.Session], queue: RemoteQueue, student
                 exercise, normal = exercises.validate(instance)
                 answer, fmt = json.dumps(exercise.reference(normal).tolist()), "json"
                 session.commit()
-            submissions.submit(session, user, item, answer, fmt, queue=queue, per_minute=10**6)
+            stored = submissions.submit(session, user, item, answer, fmt, queue=queue, per_minute=10**6)
+            committed[stored.id] = time.time()
+    return committed
 
 
 def graded(sessionmaker: so.sessionmaker[so.Session]) -> list[Submission]:
@@ -93,15 +102,15 @@ def graded(sessionmaker: so.sessionmaker[so.Session]) -> list[Submission]:
         return list(session.scalars(sa.select(Submission).join(GradingJob).where(GradingJob.state == "done")))
 
 
-def start_workers(url: str, folder: Path, count: int) -> list[subprocess.Popen[bytes]]:
+def start_workers(url: str, folder: Path, count: int, tag: str = "") -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_QUEUE": "procrastinate",
            "GRADER_INSTANCE_PATH": str(folder)}
     workers = []
     for n in range(count):
-        with open(folder / f"worker{n}.log", "wb") as log:
+        with open(folder / f"worker{tag}{n}.log", "wb") as log:
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(CONCURRENCY),
-                 "--sandbox-slots-from", str(8 * n)], env=env, stdout=log, stderr=subprocess.STDOUT))
+                [sys.executable, "-m", "grader.cli", "worker"],
+                env=env, stdout=log, stderr=subprocess.STDOUT))
     return workers
 
 
@@ -112,20 +121,44 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
         worker.wait(60)
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, all processes) since boot."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
+@dataclass(frozen=True)
+class Drain:
+    per_second: float  # graded, from the first verdict to the last
+    cpu_ms: float  # the machine's busy CPU per graded submission, between 10% and 90% graded
+
+
 def wait_graded(
     sessionmaker: so.sessionmaker[so.Session], count: int, limit: float = 600
-) -> list[Submission]:
+) -> tuple[list[Submission], list[tuple[int, float]]]:
+    """The graded submissions, once ``count`` are; and (graded, machine_busy()) every 0.2 s."""
     deadline = time.monotonic() + limit
+    samples = []
     while time.monotonic() < deadline:
+        busy = machine_busy()
         done = graded(sessionmaker)
+        samples.append((len(done), busy))
         if len(done) >= count:
-            return done
+            return done, samples
         time.sleep(0.2)
     raise RuntimeError(f"only {len(graded(sessionmaker))} of {count} graded")
 
 
+def cpu_per_submission(samples: list[tuple[int, float]], count: int) -> float:
+    """ms of busy CPU per submission graded, in the middle of the run (10% to 90%)."""
+    first = next(s for s in samples if s[0] >= count // 10)
+    last = next(s for s in samples if s[0] >= count * 9 // 10)
+    return (last[1] - first[1]) * 1000 / max(1, last[0] - first[0])
+
+
 def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
-               function_share: float = FUNCTION_SHARE) -> float:
+               function_share: float = FUNCTION_SHARE) -> Drain:
     name = f"bench_{workers}_{int(function_share * 100)}"
     server.admin(f"CREATE DATABASE {name}")
     url = server.url(name)
@@ -138,44 +171,48 @@ def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
         store(database.sessionmaker, queue, students, item_id, count, function_share)
         running = start_workers(url, folder, workers)
         try:
-            done = wait_graded(database.sessionmaker, count)
+            done, samples = wait_graded(database.sessionmaker, count)
         finally:
             stop(running)
     finally:
         database.dispose()
     times = sorted(s.graded_at for s in done)
-    return (len(times) - 1) / (times[-1] - times[0]).total_seconds()
+    return Drain((len(times) - 1) / (times[-1] - times[0]).total_seconds(),
+                 cpu_per_submission(samples, count))
 
 
-def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> float:
-    """p50 in ms from a submission's commit to its worker starting to grade it."""
+def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> list[float]:
+    """ms from each submission's commit to its worker starting the task, one at a time."""
     server.admin("CREATE DATABASE bench_cost")
     url = server.url("bench_cost")
     db.upgrade_database(url)
     ensure_schema(url)
     database = db.Database(url)
-    running = start_workers(url, folder, 1)
+    running = start_workers(url, folder, 1, tag="cost")
+    committed: dict[int, float] = {}
     try:
         queue = RemoteQueue(database.sessionmaker, url, wait_seconds=0)
         students, item_id = course(database.sessionmaker, 10)
         time.sleep(3)  # the worker up and listening
         for n in range(count):
-            store(database.sessionmaker, queue, [students[n % 10]], item_id, 1, function_share=0)
+            committed |= store(database.sessionmaker, queue, [students[n % 10]], item_id, 1, function_share=0)
             time.sleep(0.05)
-        done = wait_graded(database.sessionmaker, count)
+        wait_graded(database.sessionmaker, count)
     finally:
         stop(running)
         database.dispose()
-    # the grading ends at graded_at after grading_ms: it started that much earlier
-    waits = [((s.graded_at - s.submitted_at).total_seconds() * 1000 - s.grading_ms) for s in done]
-    return statistics.median(waits)
+    started = {}
+    for line in (folder / "workercost0.log").read_text().splitlines():
+        found = STARTED.match(line)
+        if found:
+            started[int(found[2])] = datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    return sorted((started[n] - committed[n]) * 1000 for n in committed)
 
 
-def direct_function_rate(count: int) -> float:
+def direct_function_rate(count: int) -> Drain:
     """Function answers per second graded as a worker grades them, without the queue."""
     instance = {"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3, 0.4]}
-    sandbox_pool.use_slots_from(40)  # apart from the workers' slots
-    sandbox_pool.default_pool().warm()
+    sandbox_pool.default_pool().warm()  # on slots apart from the workers' (see grader.sandbox.slots)
     left = iter(range(count))
     lock = threading.Lock()
 
@@ -188,13 +225,13 @@ def direct_function_rate(count: int) -> float:
             grade(instance, FUNCTION_SOURCE, "python", seed=n)
 
     try:
-        started = time.perf_counter()
-        threads = [threading.Thread(target=run) for _ in range(CONCURRENCY)]
+        started, busy = time.perf_counter(), machine_busy()
+        threads = [threading.Thread(target=run) for _ in range(sandbox_pool.default_size())]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return count / (time.perf_counter() - started)
+        return Drain(count / (time.perf_counter() - started), (machine_busy() - busy) * 1000 / count)
     finally:
         sandbox_pool.close_default_pool()
 
@@ -212,15 +249,24 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="grader-bench-queue-"))
     try:
         print(f"{args.submissions} submissions, {int(FUNCTION_SHARE * 100)}% function answers, "
-              f"workers of --concurrency {CONCURRENCY}, {os.cpu_count()} cores")
+              f"workers of their default concurrency, {os.cpu_count()} cores")
         for workers in (1, 2):
-            rate = drain_rate(server, folder, workers, args.submissions)
-            print(f"  {workers} worker(s): {rate:7.1f} submissions graded/s", flush=True)
-        print(f"  queue cost, commit to grading start, p50: {queue_cost(server, folder):.1f} ms", flush=True)
-        queued = drain_rate(server, folder, 1, args.submissions // 2, function_share=1.0)
-        direct = direct_function_rate(args.submissions // 2)
-        print(f"  function answers: {queued:.1f}/s through the queue (1 worker), {direct:.1f}/s "
-              f"on the same pool called directly ({queued / direct:.0%})")
+            drained = drain_rate(server, folder, workers, args.submissions)
+            print(f"  {workers} worker(s): {drained.per_second:7.1f} submissions graded/s "
+                  f"({drained.cpu_ms:.1f} ms of the machine's CPU each)", flush=True)
+        waits = queue_cost(server, folder)
+        cuts = statistics.quantiles(waits, n=20)
+        print(f"  queue cost, commit to the worker starting the task: p50 {statistics.median(waits):.1f} ms, "
+              f"p95 {cuts[18]:.1f} ms (log times to the ms; target p50 <= 5 ms)", flush=True)
+        queued = drain_rate(server, folder, 1, args.submissions, function_share=1.0)
+        direct = direct_function_rate(args.submissions)
+        print(f"  function answers: {queued.per_second:.1f}/s through the queue (1 worker), "
+              f"{direct.per_second:.1f}/s on the same pool called directly "
+              f"({queued.per_second / direct.per_second:.0%}; target >= 80%)")
+        # where the cores are the limit, the ratio is that of the CPU each answer costs
+        print(f"    the machine's CPU per function answer: {queued.cpu_ms:.1f} ms through the queue "
+              f"(worker, PostgreSQL, sandbox), {direct.cpu_ms:.1f} ms directly "
+              f"({direct.cpu_ms / queued.cpu_ms:.0%})")
     finally:
         server.stop()
     return 0

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from grader.judge import labels
 from grader.judge.follow_through import EarlierAnswer
 from grader.judge.verdict import FORMATS, Verdict
 
@@ -74,11 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="grade submissions from the queue on the database (GRADER_QUEUE=procrastinate)"
     )
     worker.add_argument("--concurrency", type=int, default=None,
-                        help="submissions graded at once (default: one per sandbox daemon)")
+                        help="submissions graded at once (default: two per sandbox daemon)")
     worker.add_argument(
-        "--sandbox-slots-from", type=int, default=0, metavar="N",
-        help="first sandbox slot (each slot runs as a uid of its own): workers on one machine "
-        "take ranges apart, e.g. 0 and 8",
+        "--sandbox-slots-from", type=int, default=None, metavar="N",
+        help="first sandbox slot (each slot runs as a uid of its own); by default the first "
+        "block of this machine's slots that no other grader process holds",
     )
     worker.set_defaults(handler=_worker)
 
@@ -214,8 +215,8 @@ def format_verdict(verdict: Verdict) -> str:
         lines.append(f"  {verdict.read_as}")
     if verdict.instances_total:
         lines.append(f"  passed {verdict.instances_passed} of {verdict.instances_total} instances")
-    for item in verdict.feedback:
-        lines.append(f"- [{item.code}] {item.message}")
+    for item in verdict.feedback:  # the plain words first, the code for whoever looks it up
+        lines.append(f"- {labels.label(item.code)} [{item.code}]: {item.message}")
     failed = verdict.failed_instance
     if failed is not None:
         lines.append("first failing instance:")
@@ -274,15 +275,19 @@ def _remote_settings() -> Settings:
 def _worker(args: argparse.Namespace) -> int:
     import logging
 
+    from grader.sandbox.slots import SlotsTaken
     from grader.service.remote import worker
 
     config = _remote_settings()
     concurrency = args.concurrency or worker.default_concurrency()
-    if concurrency < 1 or args.sandbox_slots_from < 0:
+    if concurrency < 1 or (args.sandbox_slots_from or 0) < 0:
         raise UsageError("--concurrency takes a whole number of at least 1, --sandbox-slots-from of 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: "
                         "%(message)s")
-    worker.run(worker.WorkerConfig.from_settings(concurrency, config), args.sandbox_slots_from)
+    try:
+        worker.run(worker.WorkerConfig.from_settings(concurrency, config), args.sandbox_slots_from)
+    except SlotsTaken as error:
+        raise UsageError(str(error)) from None
     return 0
 
 

@@ -61,7 +61,7 @@ def test_transposed_answer_is_named_for_a_person(tmp_path: Path, layer_instance_
     code, out, _ = check(capsys, layer_instance_file, answer, "json")
     assert code == 0
     assert out.startswith("not correct: score 0.00")
-    assert "[transpose]" in out
+    assert "- rows and columns swapped [transpose]: " in out
 
 
 def test_unreadable_answer_is_a_parse_verdict(tmp_path: Path, layer_instance_file: Path, capsys) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -48,7 +50,7 @@ def drain(url: str, tries: int = 3) -> None:
     """Grade in this process what the queue holds, as a worker does, until it is empty."""
     config = worker.WorkerConfig(url, concurrency=1, tries=tries, retry_seconds=0)
     engine = sa.create_engine(url, poolclass=sa.NullPool)
-    grader = worker.Grader(config, sa.orm.sessionmaker(engine, expire_on_commit=False))
+    grader = worker.Grader(config, engine)
     try:
         worker.build_app(config, grader).run_worker(
             queues=["grading"], wait=False, install_signal_handlers=False, listen_notify=False,
@@ -100,10 +102,37 @@ def test_past_the_wait_the_answer_is_202_grading_then_get_gives_the_verdict(
     assert response.status_code == 202
     body = response.get_json()
     assert (body["status"], body["verdict"]) == ("grading", None)
+    # every reader says what the POST said until the verdict is there
+    seen = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
+    assert (seen["status"], seen["verdict"]) == ("grading", None)
+    listed = client.get(f"/api/v1/submissions?item_id={item_id}", headers=alice.headers).get_json()
+    assert [s["status"] for s in listed["submissions"]] == ["grading"]
+    assert grading.begin(build.engine, body["id"], "a worker") is not None  # begun: still grading
+    seen = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
+    assert seen["status"] == "grading"
 
     drain(database_url)
     graded = client.get(f"/api/v1/submissions/{body['id']}", headers=alice.headers).get_json()
     assert (graded["status"], graded["verdict"]["correct"]) == ("graded", True)
+
+
+def test_a_derivation_part_past_the_wait_is_202_grading_as_any_submission(
+    app, client, build, people, item_id, database_url
+):
+    alice, teacher = people["alice"], people["teacher"]
+    assignment_id = build.get(Item, item_id).assignment_id
+    created = client.post(f"/api/v1/assignments/{assignment_id}/derivations", headers=teacher.headers,
+                          json={"preset": "softmax_layer", "n": 2, "K": 3})
+    did = created.get_json()["id"]
+    response = client.post(f"/api/v1/derivations/{did}/parts/a/submissions", headers=alice.headers,
+                           json={"answer": "[0.2, 0.3, 0.5]", "format": "json"})
+    assert (response.status_code, response.get_json()["status"]) == (202, "grading")
+    view = client.get(f"/api/v1/derivations/{did}", headers=alice.headers).get_json()
+    assert view["parts"][0]["latest"]["status"] == "grading"
+
+    drain(database_url)
+    view = client.get(f"/api/v1/derivations/{did}", headers=alice.headers).get_json()
+    assert view["parts"][0]["latest"]["status"] == "graded"
 
 
 def test_finishing_twice_stores_the_first_verdict_only(app, client, build, people, item_id):
@@ -111,9 +140,8 @@ def test_finishing_twice_stores_the_first_verdict_only(app, client, build, peopl
     submission_id = post(client, alice, item_id, "[[1]]").get_json()["id"]
     first = Verdict(correct=True, score=1.0, kind="softmax_jacobian")
     second = Verdict(correct=False, score=0.0, kind="softmax_jacobian")
-    with build.sessionmaker() as session:
-        assert grading.finish(session, submission_id, first, 1.0)
-        assert not grading.finish(session, submission_id, second, 1.0)
+    assert grading.finish(build.engine, submission_id, first, 1.0)
+    assert not grading.finish(build.engine, submission_id, second, 1.0)
     assert build.get(Submission, submission_id).verdict["correct"] is True
 
 
@@ -161,7 +189,7 @@ def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
     page = client.get(page.headers["Location"]).get_data(as_text=True)
     assert "grading…" in page and 'src="/static/grading.js"' in page
     url = re.search(r'data-grading="([^"]+)"', page).group(1)
-    assert client.get(url).get_json()["status"] == "pending"  # what the script asks, with the cookie
+    assert client.get(url).get_json()["status"] == "grading"  # what the script asks, with the cookie
 
     drain(database_url)
     page = client.get(f"/items/{item_id}").get_data(as_text=True)
@@ -176,3 +204,24 @@ def test_the_queue_status_shows_the_depth_and_the_oldest_waiting_task(client, bu
     assert status["queue"] == "procrastinate"
     assert (status["waiting"], status["running"], status["live_workers"]) == (1, 0, 0)
     assert status["oldest_waiting_since"] is not None
+
+
+@pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=3, SUBMIT_WAITERS=1)
+def test_past_the_waiters_allowed_a_submission_answers_202_at_once(app, build, people, item_id):
+    # no worker runs: a request that waits, waits its whole time
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+    answered: list[tuple[float, int]] = []
+
+    def submit() -> None:
+        response = post(app.test_client(), alice, item_id, answer)
+        answered.append((time.monotonic(), response.status_code))
+
+    both = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    (first, first_status), (second, second_status) = sorted(answered)
+    assert (first_status, second_status) == (202, 202)
+    assert second - first > 1.5  # one waited for its verdict, the other did not

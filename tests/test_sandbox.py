@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, SandboxPool, SandboxUnavailable, client, launch
+from grader.sandbox import Limits, SandboxPool, SandboxUnavailable, client, launch, slots
 from grader.sandbox import pool as pool_module
 from grader.sandbox.result import read_result
 
@@ -180,9 +180,13 @@ def test_the_slots_of_a_pool_run_as_uids_of_their_own() -> None:
         assert float(uid[0]) in (launch.SLOT_UID_BASE + 5, launch.SLOT_UID_BASE + 6)
 
 
-def test_the_default_pool_is_numbered_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_pool_is_numbered_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(slots, "locks_dir", lambda: tmp_path)
     monkeypatch.setattr(pool_module, "_default", None)
-    monkeypatch.setattr(pool_module, "_default_first_slot", 0)
+    monkeypatch.setattr(pool_module, "_default_claim", None)
+    monkeypatch.setattr(pool_module, "_default_first_slot", None)
     pool_module.use_slots_from(8)
     started = pool_module.default_pool()
     try:
@@ -191,16 +195,20 @@ def test_the_default_pool_is_numbered_before_it_starts(monkeypatch: pytest.Monke
             pool_module.use_slots_from(16)
         read, write = os.pipe()
         pid = os.fork()
-        if pid == 0:  # a forked server process starts a pool of its own
-            os.write(write, b"fresh" if pool_module._default is None else b"inherited")
+        if pid == 0:  # a forked server process starts a pool of its own, on slots of its own
+            fresh = pool_module._default is None and pool_module._default_claim is None
+            os.write(write, b"fresh" if fresh else b"inherited")
             os._exit(0)
         os.close(write)
         assert os.read(read, 20) == b"fresh"
         os.close(read)
         os.waitpid(pid, 0)
+        with pytest.raises(slots.SlotsTaken):  # the child let go of its copy, not of the slots
+            slots.claim(1, first=8)
     finally:
         pool_module.close_default_pool()
     assert pool_module._default is None
+    slots.claim(1, first=8).release()  # closed, the pool let them go
 
 
 def test_without_bubblewrap_nothing_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def test_the_server_is_gunicorn_with_the_configuration_and_the_options():
     assert (configured.workers, configured.threads, configured.bind) == (3, 2, ["127.0.0.1:9"])
     assert configured.worker_class_str == "gthread"
     assert not configured.preload_app  # each worker builds its own application
-    for hook in ("on_starting", "post_fork", "post_worker_init", "worker_exit", "child_exit"):
+    for hook in ("on_starting", "post_worker_init", "worker_exit", "child_exit"):
         assert getattr(configured, hook) is getattr(config, hook), hook
 
 
@@ -83,21 +83,6 @@ def _running_job(build, people) -> int:
             queue=GradingQueue(build.sessionmaker), per_minute=10,
         )
         return submission.job.id
-
-
-def test_workers_are_numbered_for_their_sandbox_slots_reusing_the_numbers_of_dead_ones():
-    arbiter = SimpleNamespace(WORKERS={})
-    numbers = []
-    for pid in (101, 102, 103):
-        worker = SimpleNamespace()
-        config.pre_fork(arbiter, worker)
-        arbiter.WORKERS[pid] = worker
-        numbers.append(worker.grader_number)
-    assert numbers == [0, 1, 2]
-    del arbiter.WORKERS[102]  # died: its replacement takes its number
-    replacement = SimpleNamespace()
-    config.pre_fork(arbiter, replacement)
-    assert replacement.grader_number == 1
 
 
 def test_a_taken_address_is_refused_at_once():

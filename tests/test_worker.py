@@ -4,6 +4,7 @@ and a worker killed in the middle of a task has it finished by another, graded o
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,12 +54,11 @@ class Workers:
         self.folder = folder
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, concurrency: int = 1) -> subprocess.Popen[bytes]:
-        slots = len(self.processes) * 8  # workers on one machine: sandbox uids apart
+    def start(self, concurrency: int = 1, *options: str) -> subprocess.Popen[bytes]:
         with open(self.folder / f"worker{len(self.processes)}.log", "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(concurrency),
-                 "--sandbox-slots-from", str(slots)],
+                 *options],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         self.processes.append(process)
@@ -136,18 +136,40 @@ def test_a_worker_killed_mid_task_has_its_task_finished_by_another_once(app, bui
             done = sa.select(sa.func.count()).where(GradingJob.state == "done")
             return session.scalar(done) == count
 
+    def no_task_left() -> bool:  # procrastinate closes a task just after its verdict is stored
+        with build.sessionmaker() as session:
+            return session.scalar(sa.text("SELECT count(*) FROM procrastinate_jobs "
+                                          "WHERE task_name = 'grade_submission'")) == 0
+
     assert wait_for(all_graded, 120), "not every submission was graded"
     with build.sessionmaker() as session:
         rows = session.execute(sa.select(Submission, GradingJob).join(GradingJob)).all()
-        tasks_left = session.scalar(sa.text("SELECT count(*) FROM procrastinate_jobs "
-                                            "WHERE task_name = 'grade_submission'"))
     assert len(rows) == count  # no attempt of the students' added by the kill
     assert all(job.state == "done" for _, job in rows)
     # stored once: the verdict was written in the transaction that closed the job
     assert all(submission.graded_at == job.finished_at for submission, job in rows)
     assert all(submission.verdict["correct"] for submission, _ in rows)
     assert max(job.attempts for _, job in rows) == 2  # the killed one, begun again elsewhere
-    assert tasks_left == 0  # every task finished (a successful one is deleted)
+    assert wait_for(no_task_left, 30), "a task was left"  # a successful one is deleted
+
+
+def held_slots(workers: Workers, n: int) -> range:
+    """The sandbox slots worker ``n`` says it holds."""
+    said = re.search(rb"sandbox slots (\d+) to (\d+)", (workers.folder / f"worker{n}.log").read_bytes())
+    assert said is not None, f"worker {n} did not say its sandbox slots"
+    return range(int(said[1]), int(said[2]) + 1)
+
+
+def test_workers_on_one_host_hold_sandbox_slots_apart_unless_told_which(workers):
+    workers.start(), workers.start()
+    assert wait_for(lambda: ready(workers, 0) and ready(workers, 1), 30)
+    first, second = held_slots(workers, 0), held_slots(workers, 1)
+    assert set(first).isdisjoint(second)
+
+    pinned = workers.start(1, "--sandbox-slots-from", str(first[0]))  # taken: refused at once
+    assert pinned.wait(30) == 2
+    said = (workers.folder / "worker2.log").read_text().strip()
+    assert said.startswith("grader: sandbox slots") and "held by another process" in said
 
 
 def test_queue_status_counts_the_live_workers(workers):

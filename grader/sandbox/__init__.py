@@ -13,6 +13,8 @@ How it holds together:
   read-only root of /usr, the Python prefix (its site-packages hidden) and numpy
   alone, a small tmpfs as scratch, no capabilities and, when the grader is root,
   its own unprivileged uid. It is pid 1 of its namespace and not dumpable.
+  Each daemon has a slot, and the slots of a host's processes are apart: each
+  holds a block of its own for its life (:mod:`.slots`).
 - The daemon (:mod:`.daemon`) imports numpy once and forks one child per
   submission ahead of time. The child sets its rlimits, loads the seccomp
   allowlist compiled once by libseccomp on the grader's side (:mod:`.policy`),

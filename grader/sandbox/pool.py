@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from grader.sandbox import slots as host_slots
 from grader.sandbox.client import DaemonLost, Reply, SandboxProcess
 from grader.sandbox.launch import SandboxUnavailable
 from grader.sandbox.limits import MAX_SOURCE_CHARS, Limits
@@ -34,8 +35,8 @@ class SandboxPool:
         # first in, first out: the daemon taken is the one idle longest, whose next child
         # is already forked
         self._idle: queue.Queue[SandboxProcess] = queue.Queue()
-        slots = range(first_slot, first_slot + self.size)  # each slot runs as a uid of its own
-        self._processes = [SandboxProcess(slot) for slot in slots]
+        self.slots = range(first_slot, first_slot + self.size)  # each slot runs as a uid of its own
+        self._processes = [SandboxProcess(slot) for slot in self.slots]
         for process in reversed(self._processes):
             self._idle.put(process)
         self._closed = False
@@ -167,27 +168,35 @@ class PendingRun:
 
 
 def default_size() -> int:
-    """Daemons in a pool: one per core, up to 8."""
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Daemons in a pool: one per core, up to 8 (a block of the host's slots)."""
+    return max(1, min(os.cpu_count() or 1, host_slots.SLOTS_PER_BLOCK))
 
 
 _default: SandboxPool | None = None
-_default_first_slot = 0
+_default_claim: host_slots.SlotClaim | None = None
+_default_first_slot: int | None = None  # None: the first free block of the host's
 _default_lock = threading.Lock()
 
 
 def default_pool() -> SandboxPool:
-    """The process-wide pool, created on first use and closed at exit."""
-    global _default
+    """The process-wide pool, created on first use and closed at exit, on slots it holds
+    apart from every other process of the host (see :mod:`.slots`).
+
+    Raises SandboxUnavailable (``SlotsTaken``) when no slots can be held.
+    """
+    global _default, _default_claim
     with _default_lock:
         if _default is None:
-            _default = SandboxPool(first_slot=_default_first_slot)
+            size = default_size()
+            _default_claim = host_slots.claim(size, _default_first_slot)
+            _default = SandboxPool(size, first_slot=_default_claim.first)
             atexit.register(_default.close)
         return _default
 
 
 def use_slots_from(first: int) -> None:
-    """Number this process's pool from slot ``first`` (server processes must not share slots)."""
+    """Number this process's pool from slot ``first`` rather than a free block of the host's;
+    they must be free all the same."""
     global _default_first_slot
     with _default_lock:
         if _default is not None:
@@ -196,18 +205,24 @@ def use_slots_from(first: int) -> None:
 
 
 def close_default_pool() -> None:
-    """Stop the process-wide pool, if started (before forking: its daemons are this process's)."""
-    global _default
+    """Stop the process-wide pool, if started, and let its slots go (before forking: its
+    daemons are this process's)."""
+    global _default, _default_claim
     with _default_lock:
         if _default is not None:
             _default.close()
             _default = None
+        if _default_claim is not None:
+            _default_claim.release()
+            _default_claim = None
 
 
 def _forget_after_fork() -> None:
-    # the parent's daemons and their pipes are not the child's to use
-    global _default, _default_lock
-    _default, _default_lock = None, threading.Lock()
+    # the parent's daemons and their pipes are not the child's to use, nor its slots
+    global _default, _default_claim, _default_lock
+    if _default_claim is not None:
+        _default_claim.forget()
+    _default, _default_claim, _default_lock = None, None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

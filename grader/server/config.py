@@ -88,20 +88,10 @@ def when_ready(server: Any) -> None:
     print(f"Serving on {', '.join(f'http://{address}' for address in server.cfg.bind)}", flush=True)
 
 
-def pre_fork(server: Any, worker: Any) -> None:
-    # the lowest number no live worker has: each worker's sandbox daemons run under uids
-    # of their own (see grader.sandbox.pool.use_slots_from), and a respawn reuses them
-    taken = {getattr(other, "grader_number", None) for other in server.WORKERS.values()}
-    worker.grader_number = next(n for n in range(len(taken) + 1) if n not in taken)
-
-
-def post_fork(server: Any, worker: Any) -> None:
-    sandbox_pool.use_slots_from(worker.grader_number * sandbox_pool.default_size())
-
-
 def post_worker_init(worker: Any) -> None:
     """A worker whose application is loaded: its grading sweep, its sender of LMS scores
-    and its sandbox start."""
+    and its sandbox start (on slots of its own among the host's: see grader.sandbox.slots;
+    a respawned worker takes those of the one that died)."""
     app = worker.wsgi
     queue = grading_queue(app)
     queue.start()

@@ -47,7 +47,7 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **optio
     """An engine for ``url``; on SQLite, with the pragmas and the locking the service relies on."""
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, **JSON_CODEC, **options)
+        return sa.create_engine(url, **{"pool_pre_ping": True, **JSON_CODEC, **options})
     storage.create_private_sqlite_file(url)  # 0600: password hashes and every answer are in it
     if "poolclass" not in options:  # the server's threads each hold one while they work
         options = {"pool_size": 20, "max_overflow": 20, **options}

@@ -145,6 +145,10 @@ def judge(held: Lease, sessionmaker: so.sessionmaker[so.Session]) -> Verdict:
         )
 
 
+#: a submission's columns that hold its verdict (:func:`verdict_columns` gives their values)
+VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
+
+
 def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) -> dict[str, Any]:
     """A submission's columns that hold its verdict; an answer that could not be read keeps
     its verdict but no score, which is how the attempt counts and the gradebook skip it."""

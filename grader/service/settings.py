@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     login_failures_per_address: str = Field(
         default="50 per 15 minutes", description="failed logins from one address, then refused"
     )
+    lti_logins_per_address: str = Field(
+        default="600 per minute",
+        description="LTI login starts from one address (each stores a state): a campus behind one "
+        "address launching together stays well under it",
+    )
     ratelimit_storage_uri: str = Field(
         default="",
         description="flask-limiter's storage: database:// (the service's own; the default on "
@@ -60,6 +65,11 @@ class Settings(BaseSettings):
     )
     submit_wait_seconds: float = Field(
         default=5.0, ge=0, description="procrastinate: how long a submission waits for its verdict"
+    )
+    submit_waiters: int = Field(
+        default=4, ge=0,
+        description="procrastinate: submissions of one server process that wait for their verdict at "
+        "once (half its threads); the others answer 202 at once, so a backlog never holds every thread",
     )
     grading_tries: int = Field(default=5, ge=2, description="procrastinate: tries before giving up")
     grading_retry_seconds: int = Field(

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 
 from grader.judge.verdict import FORM_OF_FORMAT, Verdict
 from grader.service import derivations, extensions, variants
+from grader.service.jobs import VERDICT_COLUMNS
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from grader.service.remote.web import RemoteQueue
 
 RATE_WINDOW = timedelta(minutes=1)
-VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading_ms")
 
 #: whether a submission is an attempt: pending, or graded with a score (an answer that could
 #: not be read is graded without one; see jobs.verdict_columns)
@@ -174,12 +174,20 @@ def check_rate(session: so.Session, user_id: int, per_minute: int, now: datetime
 # ---- what a viewer sees --------------------------------------------------------------
 
 
-def status(submission: Submission) -> str:
-    """``graded``; ``failed`` for good (until an instructor grades it again); else ``pending``."""
+def status(submission: Submission, *, grades_elsewhere: bool = False) -> str:
+    """``graded``; ``failed`` for good (until an instructor grades it again); else its verdict
+    is to come: ``grading`` where workers grade (``grades_elsewhere``: the queue holds it, or a
+    worker), ``pending`` where the process that stored it grades (a sweep takes what it left).
+
+    One word for every reader of one deployment: the answer to the POST that stored it, and
+    every GET until the verdict is there.
+    """
     if submission.verdict is not None:
         return "graded"
     job = submission.job
-    return "failed" if job is not None and job.state == "failed" else "pending"
+    if job is not None and job.state == "failed":
+        return "failed"
+    return "grading" if grades_elsewhere else "pending"
 
 
 def feedback_hidden(
@@ -215,11 +223,14 @@ class Seen:
     feedback_hidden: bool
 
 
-def as_seen(submission: Submission, *, teaches: bool, now: datetime | None = None) -> Seen:
+def as_seen(
+    submission: Submission, *, teaches: bool, grades_elsewhere: bool = False, now: datetime | None = None
+) -> Seen:
     """The status and the verdict of ``submission`` as a viewer may see them.
 
     ``teaches``: the viewer is an instructor of the submission's course (for practice,
-    which has no course, an instructor account). Before the due date of an assignment
+    which has no course, an instructor account); ``grades_elsewhere``: workers grade (see
+    :func:`status`). Before the due date of an assignment
     that says so, anyone else sees whether the answer is right and its score only;
     and never the expected values of an instance they were given (see
     :meth:`Verdict.without_answers`).
@@ -233,4 +244,4 @@ def as_seen(submission: Submission, *, teaches: bool, now: datetime | None = Non
         verdict = Verdict(correct=verdict.correct, score=verdict.score, kind=verdict.kind)
     elif verdict is not None and not teaches:
         verdict = verdict.without_answers()
-    return Seen(status(submission), verdict, hidden)
+    return Seen(status(submission, grades_elsewhere=grades_elsewhere), verdict, hidden)

@@ -92,6 +92,13 @@ login_per_address = limiter.shared_limit(
     deduct_when=_failed_login,
     error_message="too many failed logins from this address",
 )
+#: each login initiation stores a state and a nonce: a flood of them would fill the database
+lti_logins_per_address = limiter.shared_limit(
+    _config("LTI_LOGINS_PER_ADDRESS"),
+    scope="lti-login-address",
+    key_func=get_remote_address,
+    error_message="too many LTI logins from this address",
+)
 _runs_per_minute = limiter.shared_limit(
     _config("SANDBOX_RUNS_PER_MINUTE"),
     scope="sandbox-runs",

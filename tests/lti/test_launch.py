@@ -239,3 +239,13 @@ def test_a_login_without_client_id_among_several_registrations_is_refused(app, c
     assert response.status_code == 400
     assert "must name its client_id" in response.get_data(as_text=True)
     assert start_login(client, lms).status_code == 302  # with its client_id: found
+
+
+@pytest.mark.config(LTI_LOGINS_PER_ADDRESS="3 per minute")
+def test_login_starts_from_one_address_are_limited_and_store_nothing_beyond(app, client, lms, platform_id):
+    assert [start_login(client, lms).status_code for _ in range(3)] == [302, 302, 302]
+    refused = start_login(client, lms)
+    assert refused.status_code == 429
+    assert "Too many LTI logins from this address" in refused.get_data(as_text=True)
+    with db.database(app).sessionmaker() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LtiLogin)) == 3

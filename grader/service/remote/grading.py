@@ -3,8 +3,13 @@
 A task may run again after it already ran in part: a worker killed mid-task has
 its task retried elsewhere, and a retry follows a failure. So every step is keyed
 by the submission: :func:`begin` skips a submission already graded, and
-:func:`finish` stores a verdict only while the job is not done, in the transaction
+:func:`finish` stores a verdict only while the job is not done, in the statement
 that marks it done, so one verdict is stored, once, whoever finishes first.
+
+Each step is one statement (a worker's cost per task is mostly its round trips to
+the database): :func:`begin` leases and reads in one ``UPDATE ... RETURNING``,
+:func:`finish` closes the job, stores the verdict and sends the NOTIFY in one
+statement of data-modifying CTEs.
 """
 
 from __future__ import annotations
@@ -13,10 +18,9 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from grader.judge.verdict import Verdict
-from grader.service import jobs
+from grader.service import jobs, lti
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -25,51 +29,67 @@ log = logging.getLogger(__name__)
 VERDICT_CHANNEL = "grader_verdicts"
 JOBS = GradingJob.__table__
 SUBMISSIONS = Submission.__table__
-CLOSE_JOB = (
+SUBMISSION_ID = sa.bindparam("submission_id_")
+
+BEGIN = (
     sa.update(JOBS)
-    .where(JOBS.c.submission_id == sa.bindparam("submission_id_"), JOBS.c.state != "done")
+    .where(JOBS.c.submission_id == SUBMISSION_ID, JOBS.c.state != "done",
+           SUBMISSIONS.c.id == JOBS.c.submission_id)
+    # the grader's tries: the student's are submissions
+    .values(state="running", lease_owner=sa.bindparam("owner_"),
+            attempts=sa.func.coalesce(JOBS.c.attempts, 0) + 1)
+    .returning(JOBS.c.id, JOBS.c.lease_owner, JOBS.c.attempts, SUBMISSIONS.c.id,
+               SUBMISSIONS.c.instance, SUBMISSIONS.c.answer, SUBMISSIONS.c.format,
+               SUBMISSIONS.c.item_id, SUBMISSIONS.c.user_id, SUBMISSIONS.c.earlier)
+)
+_CLOSED = (
+    sa.update(JOBS)
+    .where(JOBS.c.submission_id == SUBMISSION_ID, JOBS.c.state != "done")
     .values(state="done", finished_at=sa.bindparam("finished_at_"), lease_owner=None,
             lease_expires_at=None, last_error=None)
+    .returning(JOBS.c.submission_id)
+    .cte("closed")
 )
-STORE_VERDICT = sa.update(SUBMISSIONS).where(SUBMISSIONS.c.id == sa.bindparam("submission_id_"))
-NOTIFY = sa.select(sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(sa.bindparam("submission_id_"), sa.Text)))
+_STORED = (
+    sa.update(SUBMISSIONS)
+    .where(SUBMISSIONS.c.id == _CLOSED.c.submission_id)
+    .values({name: sa.bindparam(f"{name}_") for name in jobs.VERDICT_COLUMNS})
+    .returning(SUBMISSIONS.c.id)
+    .cte("stored")
+)
+# The NOTIFY is sent at commit, and only where the verdict was stored.
+FINISH = sa.select(sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(_STORED.c.id, sa.Text)))
+NOTIFY = sa.select(sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(SUBMISSION_ID, sa.Text)))
 
 
-def begin(session: so.Session, submission_id: int, worker: str) -> jobs.Lease | None:
-    """Mark the job running on ``worker`` and commit; None when there is nothing to grade."""
-    with session.begin():
-        job = session.scalar(
-            sa.select(GradingJob)
-            .where(GradingJob.submission_id == submission_id)
-            .options(so.joinedload(GradingJob.submission, innerjoin=True))
-        )
-        if job is None or job.state == "done":
-            return None
-        job.state = "running"
-        job.lease_owner = worker[:64]
-        job.attempts = (job.attempts or 0) + 1  # the grader's tries: the student's are submissions
-        session.flush()
-        return jobs.Lease.of(job)
+def begin(engine: sa.Engine, submission_id: int, worker: str) -> jobs.Lease | None:
+    """Mark the job running on ``worker``; None when there is nothing to grade."""
+    with engine.begin() as connection:
+        row = connection.execute(BEGIN, {"submission_id_": submission_id, "owner_": worker[:64]}).first()
+    return None if row is None else jobs.Lease(*row)
 
 
-def finish(session: so.Session, submission_id: int, verdict: Verdict, grading_ms: float,
+def finish(engine: sa.Engine, submission_id: int, verdict: Verdict, grading_ms: float,
            now: datetime | None = None) -> bool:
     """Store the verdict and mark the job done, unless it is done already; whether it was stored."""
-    now = now or utcnow()
-    columns = jobs.verdict_columns(verdict, now, grading_ms)
-    with session.begin():
-        if session.execute(CLOSE_JOB, {"submission_id_": submission_id, "finished_at_": now}).rowcount != 1:
+    columns = jobs.verdict_columns(verdict, now or utcnow(), grading_ms)
+    with engine.begin() as connection:
+        stored = connection.execute(FINISH, {
+            "submission_id_": submission_id,
+            "finished_at_": columns["graded_at"],
+            **{f"{name}_": value for name, value in columns.items()},
+        }).first()
+        if stored is None:
             log.info("submission %s was graded already: this verdict is dropped", submission_id)
             return False
-        session.execute(STORE_VERDICT, {"submission_id_": submission_id, **columns})
-        session.execute(NOTIFY, {"submission_id_": submission_id})  # sent at commit
+        lti.score_changed(connection, submission_id)  # the LMS's copy, queued with the verdict
     return True
 
 
-def set_aside(session: so.Session, submission_id: int, error: BaseException, for_good: bool) -> None:
+def set_aside(engine: sa.Engine, submission_id: int, error: BaseException, for_good: bool) -> None:
     """Record a try that failed: queued for the next one, or failed until an instructor regrades."""
-    with session.begin():
-        session.execute(
+    with engine.begin() as connection:
+        connection.execute(
             sa.update(JOBS)
             .where(JOBS.c.submission_id == submission_id, JOBS.c.state != "done")
             .values(
@@ -80,4 +100,4 @@ def set_aside(session: so.Session, submission_id: int, error: BaseException, for
             )
         )
         if for_good:
-            session.execute(NOTIFY, {"submission_id_": submission_id})
+            connection.execute(NOTIFY, {"submission_id_": submission_id})

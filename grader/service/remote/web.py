@@ -41,10 +41,12 @@ class RemoteQueue:
     grades_elsewhere = True
 
     def __init__(self, sessionmaker: so.sessionmaker[so.Session], database_url: str,
-                 wait_seconds: float, stalled_seconds: float = 30.0) -> None:
+                 wait_seconds: float, stalled_seconds: float = 30.0, waiters: int = 4) -> None:
         self.sessionmaker = sessionmaker
         self.database_url = database_url
         self.wait_seconds = wait_seconds
+        # a request that waits holds a server thread: past this many, answer at once
+        self._waiters = threading.BoundedSemaphore(waiters) if waiters else None
         self.stalled_seconds = stalled_seconds
         # deferring only, on the caller's connection: the connector's own pool is never opened
         self.app = procrastinate.App(
@@ -71,7 +73,16 @@ class RemoteQueue:
 
     def grade_now(self, job: GradingJob) -> Verdict | None:
         """Wait up to ``wait_seconds`` for a worker's verdict; the job and its submission
-        then show what is stored. None when it is not there yet."""
+        then show what is stored. None when it is not there yet, and at once when as many
+        requests as allowed are waiting already."""
+        if self._waiters is None or not self._waiters.acquire(blocking=False):
+            return None
+        try:
+            return self._wait(job)
+        finally:
+            self._waiters.release()
+
+    def _wait(self, job: GradingJob) -> Verdict | None:
         submission_id = job.submission_id
         event = threading.Event()
         with self._lock:
@@ -164,4 +175,5 @@ def from_app(app: Flask) -> RemoteQueue:
         app.config["DATABASE_URL"],
         app.config["SUBMIT_WAIT_SECONDS"],
         app.config["WORKER_STALLED_SECONDS"],
+        app.config["SUBMIT_WAITERS"],
     )

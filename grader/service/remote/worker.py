@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import procrastinate
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from procrastinate.jobs import Job
 
@@ -52,8 +53,9 @@ class WorkerConfig:
 class Grader:
     """What a worker's tasks share: the database, the worker's name, the retry strategy."""
 
-    def __init__(self, config: WorkerConfig, sessionmaker: so.sessionmaker[so.Session]) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, config: WorkerConfig, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.sessionmaker = so.sessionmaker(engine, expire_on_commit=False)
         self.name = f"{socket.gethostname()[:40]}:{os.getpid()}"
         self.strategy = procrastinate.RetryStrategy(
             max_attempts=config.tries - 1, exponential_wait=config.retry_seconds
@@ -61,27 +63,23 @@ class Grader:
 
     def grade(self, submission_id: int, job: Job) -> None:
         """Grade one submission and store its verdict, once; raise to have the task retried."""
-        with self.sessionmaker() as session:
-            held = grading.begin(session, submission_id, self.name)
+        held = grading.begin(self.engine, submission_id, self.name)
         if held is None:
             return  # graded already: a retry of a task that had finished its work
         started = time.perf_counter()
         try:
             verdict = jobs.judge(held, self.sessionmaker)
         except InstanceError as error:  # the answer's instance is unusable: no retry helps
-            with self.sessionmaker() as session:
-                grading.set_aside(session, submission_id, error, for_good=True)
+            grading.set_aside(self.engine, submission_id, error, for_good=True)
             return
         except Exception as error:  # the sandbox or the machine: the answer is not at fault
             last_try = self.strategy.get_retry_decision(exception=error, job=job) is None
             log.warning("grading submission %s failed (%s)%s", submission_id, error,
                         ", for good" if last_try else "; it is tried again")
-            with self.sessionmaker() as session:
-                grading.set_aside(session, submission_id, error, for_good=last_try)
+            grading.set_aside(self.engine, submission_id, error, for_good=last_try)
             raise
         elapsed = (time.perf_counter() - started) * 1000
-        with self.sessionmaker() as session:
-            grading.finish(session, submission_id, verdict, elapsed)
+        grading.finish(self.engine, submission_id, verdict, elapsed)
 
 
 def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
@@ -107,16 +105,26 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
     return app
 
 
-def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) -> None:
-    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty)."""
-    ensure_schema(config.database_url)
-    engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1)
-    grader = Grader(config, so.sessionmaker(engine, expire_on_commit=False))
-    sandbox_pool.use_slots_from(sandbox_slots_from)
-    threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
-    app = build_app(config, grader)
+def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool = True) -> None:
+    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty).
+
+    Its sandbox runs on a free block of the host's slots, or on those from
+    ``sandbox_slots_from``; raises ``SlotsTaken`` at once when they are not free.
+    """
+    if sandbox_slots_from is not None:
+        sandbox_pool.use_slots_from(sandbox_slots_from)
+    slots = sandbox_pool.default_pool().slots  # held from now on; the daemons start later
+    log.info("sandbox slots %d to %d of this host", slots[0], slots[-1])
+    engine: sa.Engine | None = None
     try:
-        app.run_worker(  # opens the app, and closes it when the worker stops
+        ensure_schema(config.database_url)
+        # no ping at each checkout (a round trip per step): a step on a lost connection fails,
+        # and the task is tried again on a fresh one
+        engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1,
+                                pool_pre_ping=False)
+        grader = Grader(config, engine)
+        threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
+        build_app(config, grader).run_worker(  # opens the app, and closes it when the worker stops
             queues=[QUEUE_NAME],
             concurrency=config.concurrency,
             name=grader.name,
@@ -129,7 +137,8 @@ def run(config: WorkerConfig, sandbox_slots_from: int = 0, wait: bool = True) ->
         )
     finally:
         sandbox_pool.close_default_pool()
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def _warm_sandbox() -> None:
@@ -140,5 +149,6 @@ def _warm_sandbox() -> None:
 
 
 def default_concurrency() -> int:
-    """As many tasks at once as the sandbox pool has daemons."""
-    return sandbox_pool.default_size()
+    """Twice the sandbox's daemons: while some tasks run in the sandbox, the others wait on
+    the database (reading the submission, storing the verdict), so the daemons are not idle."""
+    return 2 * sandbox_pool.default_size()

@@ -24,7 +24,7 @@ from grader.service.queue import grading_queue
 from grader.web.api import bp
 from grader.web.api.access import course_role, load
 from grader.web.api.assignments import member_assignment
-from grader.web.api.present import item_out, submission_out
+from grader.web.api.present import item_out, submission_out, submission_stored
 from grader.web.api.schemas import (
     MAX_ANSWER_CHARS,
     AnswerFormat,
@@ -119,12 +119,13 @@ def get_derivation(derivation_id: int) -> DerivationOut:
 @runs_functions
 @spec.validate(
     json=PartAnswerIn,
-    resp=Response(HTTP_201=SubmissionOut, **READ_ERRORS, HTTP_409=ErrorOut, HTTP_422=ErrorOut,
-                  HTTP_429=ErrorOut),
+    resp=Response(HTTP_201=SubmissionOut, HTTP_202=SubmissionOut, **READ_ERRORS, HTTP_409=ErrorOut,
+                  HTTP_422=ErrorOut, HTTP_429=ErrorOut),
     tags=["submissions"],
 )
 def submit_part(derivation_id: int, letter: str, json: PartAnswerIn) -> tuple[SubmissionOut, int]:
-    """Answer one part (graded with the caller's latest answers to the earlier parts)."""
+    """Answer one part (graded with the caller's latest answers to the earlier parts); 202
+    while workers grade it, as ``POST /submissions``."""
     session = get_session()
     user = current_user()
     derivation, _ = member_derivation(session, user, derivation_id)
@@ -145,7 +146,7 @@ def submit_part(derivation_id: int, letter: str, json: PartAnswerIn) -> tuple[Su
     except InstanceError as error:
         raise invalid(f"this part cannot be drawn: {error}") from None
     queue.grade_now(submission.job)
-    return submission_out(submission, user), 201
+    return submission_stored(submission, user)
 
 
 def member_derivation(session: so.Session, user: User, derivation_id: int) -> tuple[Derivation, str]:

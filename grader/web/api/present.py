@@ -7,6 +7,7 @@ from typing import Any
 import exercises
 from grader.service import submissions
 from grader.service.models import Assignment, Item, Submission, User
+from grader.service.queue import grading_queue
 from grader.web.api.access import teaches
 from grader.web.api.schemas import AssignmentOut, ItemOut, SubmissionOut, UserOut
 
@@ -64,7 +65,8 @@ def assignment_out(assignment: Assignment, items: list[ItemOut] | None = None) -
 
 
 def submission_out(submission: Submission, viewer: User) -> SubmissionOut:
-    seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment))
+    seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment),
+                               grades_elsewhere=grading_queue().grades_elsewhere)
     return SubmissionOut(
         id=submission.id,
         item_id=submission.item_id,
@@ -83,3 +85,10 @@ def submission_out(submission: Submission, viewer: User) -> SubmissionOut:
         graded_at=submission.graded_at,
         grading_ms=submission.grading_ms,
     )
+
+
+def submission_stored(submission: Submission, viewer: User) -> tuple[SubmissionOut, int]:
+    """The answer to the request that stored ``submission``: 201 with what is there, or 202
+    while workers grade it (``status: "grading"``, as every GET says until the verdict is in)."""
+    out = submission_out(submission, viewer)
+    return out, 202 if out.status == "grading" else 201

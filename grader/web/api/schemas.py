@@ -348,8 +348,11 @@ class SubmissionOut(BaseModel):
     submitted_at: datetime
     late: bool
     status: Literal["graded", "pending", "grading", "failed"] = Field(
-        description="grading: just stored, a worker grades it (202); pending: stored, its verdict "
-        "to come; failed: could not be graded yet, the attempt is kept"
+        description="graded: the verdict is there; grading: workers grade it (it waits in their "
+        "queue or a worker has it): the POST that stored it answers 202, and every GET says grading "
+        "until the verdict is there; pending: stored, its verdict to come (where the server grades, "
+        "its grading could not finish and is taken again); failed: could not be graded yet, the "
+        "attempt is kept"
     )
     verdict: Verdict | None
     score: float | None

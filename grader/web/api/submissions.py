@@ -14,7 +14,7 @@ from grader.service.models import GradingJob, Submission, User
 from grader.service.queue import grading_queue
 from grader.web.api import bp
 from grader.web.api.access import course_role, load, member_item
-from grader.web.api.present import submission_out
+from grader.web.api.present import submission_out, submission_stored
 from grader.web.api.schemas import (
     ErrorOut,
     SubmissionIn,
@@ -52,7 +52,7 @@ def submit() -> tuple[SubmissionOut, int]:
     Once stored, the answer is answered with its id: graded, or pending when grading
     could not finish (it is graded again later). Where workers grade (the procrastinate
     queue), the verdict is awaited a few seconds; past that the answer is 202 with
-    ``status: "grading"``, and GET gives the verdict once it is there.
+    ``status: "grading"``, which GET says too until it gives the verdict.
     """
     user = current_user()
     json = validated_body(SubmissionIn)
@@ -73,10 +73,7 @@ def submit() -> tuple[SubmissionOut, int]:
     except InstanceError as error:
         raise invalid(f"this item cannot be drawn: {error}") from None
     queue.grade_now(submission.job)
-    out = submission_out(submission, user)
-    if queue.grades_elsewhere and out.status == "pending":
-        return out.model_copy(update={"status": "grading"}), 202
-    return out, 201
+    return submission_stored(submission, user)
 
 
 def visible_submission(session: so.Session, user: User, submission_id: int) -> Submission:

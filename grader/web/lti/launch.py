@@ -12,6 +12,7 @@ from grader.service.lti.launch import DEEP_LINKING_REQUEST, LaunchRefused
 from grader.service.lti.provision import Landing, provision
 from grader.service.models import Assignment, User
 from grader.web.auth import csrf_exempt, login_user
+from grader.web.limits import lti_logins_per_address
 from grader.web.lti import bp, writing
 from grader.web.pages.base import page_user
 
@@ -21,6 +22,7 @@ MAX_FIELD = 20_000  # an id_token is a few kilobytes
 
 @bp.route("/lti/login", methods=["GET", "POST"])
 @csrf_exempt
+@lti_logins_per_address
 def login() -> Response:
     """OIDC third-party login initiation: on to the platform's authorisation endpoint."""
     params = {key: value[:2000] for key, value in request.values.items()}

@@ -19,6 +19,7 @@ from exercises import Exercise, Input
 from grader.judge.answers import ParseError, read_answer
 from grader.service import submissions
 from grader.service.models import Submission, User
+from grader.service.queue import grading_queue
 from grader.web.api.access import teaches
 from grader.web.api.schemas import MAX_ANSWER_CHARS
 from grader.web.mathml import render_statement
@@ -102,7 +103,8 @@ def instance_view(kind: str, instance: dict[str, Any]) -> InstanceView:
 def submission_view(submission: Submission, viewer: User) -> SubmissionView:
     """What a page shows ``viewer`` of a stored submission: its status and its verdict, as
     the service lets the viewer see them (see ``submissions.as_seen``), its answer grid."""
-    seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment))
+    seen = submissions.as_seen(submission, teaches=teaches(viewer, submission.item.assignment),
+                               grades_elsewhere=grading_queue().grades_elsewhere)
     grid = None
     shown_as_read = submission.format not in ("python", "formula")
     if seen.status == "graded" and not seen.feedback_hidden and shown_as_read:

@@ -1,0 +1,67 @@
+"""Where ``grader worker`` processes grade (the procrastinate queue), a verdict queues the LMS's
+copy of the score in its own transaction, as in-process grading does; a grading that fails
+for good moves no score, and its regrade sends one."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.service import jobs
+from tests.lti import test_ags
+from tests.lti.test_ags import deliver, right_answer, syncs
+from tests.test_remote_queue import drain
+
+pytestmark = pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0)
+student = test_ags.student  # an LMS student who launched the assignment's link
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    return postgres_url
+
+
+def submit_right_answer(client, headers, item_id) -> int:
+    """The submission's id, stored and left to the workers (202)."""
+    instance = client.get(f"/api/v1/items/{item_id}", headers=headers).get_json()["instance"]
+    response = client.post("/api/v1/submissions", headers=headers,
+                           json={"item_id": item_id, "answer": right_answer(instance), "format": "json"})
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_a_verdict_stored_by_a_worker_sends_the_assignment_score(app, client, lms, course, student,
+                                                                 database_url):
+    submit_right_answer(client, student, course.item_ids[0])
+    assert syncs(app) == []  # nothing graded yet: nothing to send
+
+    drain(database_url)
+    [sync] = syncs(app)
+    assert sync.state == "waiting"
+    assert deliver(app).sent == 1
+    [score] = lms.recorded.scores
+    assert (score["userId"], score["scoreGiven"], score["gradingProgress"]) == (
+        "student-1", 2.0, "FullyGraded")
+
+
+def test_a_grading_failed_for_good_sends_nothing_and_its_regrade_sends_the_score(
+    app, client, lms, course, student, database_url, monkeypatch
+):
+    real_grade = jobs.grade
+
+    def sandbox_down(held):
+        raise jobs.GraderUnavailable("the sandbox did not start")
+
+    monkeypatch.setattr(jobs, "grade", sandbox_down)
+    submission_id = submit_right_answer(client, student, course.item_ids[0])
+    drain(database_url, tries=2)
+    assert client.get(f"/api/v1/submissions/{submission_id}", headers=student).get_json()["status"] == (
+        "failed")
+    assert syncs(app) == []  # no verdict, no score moved
+
+    monkeypatch.setattr(jobs, "grade", real_grade)
+    regraded = client.post(f"/api/v1/submissions/{submission_id}/regrade", headers=course.teacher.headers)
+    assert regraded.status_code == 200, regraded.get_json()
+    drain(database_url)
+    assert [sync.state for sync in syncs(app)] == ["waiting"]
+    assert deliver(app).sent == 1
+    assert [score["scoreGiven"] for score in lms.recorded.scores] == [2.0]

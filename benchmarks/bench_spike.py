@@ -10,7 +10,7 @@ deployments, as a newcomer starts them, each on a fresh database:
 - ``sqlite``: ``grader serve`` on SQLite, its default processes and threads;
 - ``pg1``: PostgreSQL (a throwaway server, as the tests start it) with
   ``GRADER_QUEUE=procrastinate``: ``grader serve`` and one ``grader worker``, its
-  default concurrency;
+  default concurrency and sandbox slots;
 - ``pg2``: the same with two workers.
 
 The load is open: arrivals at a fixed rate for ``--seconds`` (BENCH_SPIKE_SECONDS, 10),
@@ -379,17 +379,16 @@ def postgres_deployment(server: PostgresServer, name: str, workers: int, folder:
     with ExitStack() as stack, serving(url, folder, env=env) as base:
         for n in range(workers):
             logs.append(folder / f"worker{n}.log")
-            stack.enter_context(running_worker(url, folder, env, n, logs[-1]))
+            stack.enter_context(running_worker(url, folder, env, logs[-1]))
         wait_for_workers(url, workers)
         postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
         yield Target(name, base, url, items, people, logs, postmaster)
 
 
 @contextmanager
-def running_worker(url: str, folder: Path, env: dict[str, str], n: int,
-                   log_path: Path) -> Iterator[None]:
-    """``grader worker`` with its default concurrency; the n-th takes sandbox slots apart."""
-    command = [sys.executable, "-m", "grader.cli", "worker", "--sandbox-slots-from", str(8 * n)]
+def running_worker(url: str, folder: Path, env: dict[str, str], log_path: Path) -> Iterator[None]:
+    """``grader worker`` with its default concurrency and sandbox slots (a free block)."""
+    command = [sys.executable, "-m", "grader.cli", "worker"]
     environment = {**os.environ, **env, "GRADER_DATABASE_URL": url, "GRADER_INSTANCE_PATH": str(folder)}
     with log_path.open("ab") as log:
         worker = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)

@@ -19,7 +19,8 @@ sender threads (each with its own keep-alive connection, not reused after a seco
 idle: the server may be closing it). Time to verdict is counted from the arrival's
 scheduled time, so a slow server is not hidden by a client that waits for it: to a
 201's response, or after a 202 (the verdict not there within the POST's wait) to the
-first ``GET /api/v1/submissions/ID`` that has it, polled every 50 ms. An answer not
+first ``GET /api/v1/submissions/ID`` that has it, polled every 50 ms (``--poll``; the
+pages ask after 0.5 s, then twice as long each time, up to 5 s). An answer not
 graded right within ``--timeout`` (30 s), any 4xx or 5xx, or a connection refused or
 reset, is a failure. A rate is held when no answer failed and p95 <= 1 s; the rates
 are stepped up until one is not held (100/s, the summary's, is run even past it), then
@@ -114,6 +115,7 @@ class Step:
     seconds: float
     sent: int = 0
     accepted_later: int = 0  # 202s, and 201s still pending: polled for the verdict
+    polls: int = 0  # GETs of those
     failures: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)  # per kind of failure, its first
     latencies: list[float] = field(default_factory=list)  # s, every verdict
@@ -153,7 +155,8 @@ class Step:
         if not self.cpu or not graded:
             return ""
         parts = ", ".join(f"{part} {used / graded * 1000:.1f}" for part, used in self.cpu.items() if used)
-        return f"        CPU ms per graded answer: {parts}"
+        polled = f"; {self.polls} GETs polled for {self.accepted_later} answers" if self.polls else ""
+        return f"        CPU ms per graded answer: {parts}{polled}"
 
     def line(self) -> str:
         median = statistics.median
@@ -233,10 +236,11 @@ def cpu_of_parts(postmaster: int | None) -> dict[str, float]:
 class Spike:
     """Sends one deployment's arrivals; the students take turns across the steps."""
 
-    def __init__(self, target: Target, senders: int, timeout: float) -> None:
+    def __init__(self, target: Target, senders: int, timeout: float, poll: float = POLL_SECONDS) -> None:
         self.target = target
         self.senders = senders
         self.timeout = timeout
+        self.poll = poll
         self.turn = 0
 
     def answer(self, turn: int) -> tuple[str, dict[str, object]]:
@@ -318,11 +322,13 @@ class Spike:
                         step.accepted_later += 1
                     url = f"{self.target.base}/api/v1/submissions/{seen['id']}"
                     while seen["status"] in ("pending", "grading"):
-                        time.sleep(POLL_SECONDS)
+                        time.sleep(self.poll)
                         left = deadline - time.perf_counter()
                         if left <= 0:
                             raise requests.Timeout
                         polled = http.get(url, headers=headers, timeout=left)
+                        with lock:
+                            step.polls += 1
                         if polled.status_code != 200:
                             outcome, detail = f"HTTP {polled.status_code} on GET", polled.text[:200]
                             break
@@ -500,7 +506,7 @@ def run_deployment(name: str, target_context: AbstractContextManager[Target], ar
             print(f"   class of {len(target.people)} ready, served at {target.base} "
                   f"({time.monotonic() - started:.0f} s to set up); logs: {target.logs[0].parent}",
                   flush=True)
-            spike = Spike(target, args.senders, args.timeout)
+            spike = Spike(target, args.senders, args.timeout, args.poll)
             # warm up: connections, sandbox daemons, the workers' first tasks (not reported)
             outcome.warm_up = spike.run(10, 2)
             drain(target.url, seconds=60, settle=0.5)
@@ -551,6 +557,9 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=STUDENTS)
     parser.add_argument("--senders", type=int, default=SENDERS, help="client threads")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds an answer may take")
+    parser.add_argument("--poll", type=float, default=POLL_SECONDS,
+                        help="seconds between GETs of an answer that came back 202 (the pages "
+                        "wait 0.5 s, then twice as long each time)")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.deployments.split(",") if name.strip()]
     unknown = set(chosen) - set(DEPLOYMENTS)

@@ -51,14 +51,13 @@ import os
 import queue
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +66,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_queue import FUNCTION_SOURCE
-from live import ROOT, drain, prepare_class, serving
+from bench_queue import FUNCTION_SOURCE, start_workers, stop
+from live import drain, prepare_class, serving
 
 from grader.service.models import Item
 from grader.service.remote.database import queue_status
@@ -226,7 +225,7 @@ def cpu_of_parts(postmaster: int | None) -> dict[str, float]:
     own = os.times()
     parts = dict.fromkeys(("web", "workers", "sandbox", "postgres"), 0.0)
     for pid in children.get(os.getpid(), []):
-        tree(pid, "workers" if " worker " in processes[pid][2] else "web")
+        tree(pid, "workers" if "grader.cli worker" in processes[pid][2] else "web")
     if postmaster is not None:
         tree(postmaster, "postgres")
     parts["client"] = own.user + own.system
@@ -380,37 +379,15 @@ def postgres_deployment(server: PostgresServer, name: str, workers: int, folder:
     server.admin(f"CREATE DATABASE {name}")
     url = server.url(name)
     items, people = prepare(url, students)
-    env = {"GRADER_QUEUE": "procrastinate"}
-    logs = [folder / "server.log"]
-    with ExitStack() as stack, serving(url, folder, env=env) as base:
-        for n in range(workers):
-            logs.append(folder / f"worker{n}.log")
-            stack.enter_context(running_worker(url, folder, env, logs[-1]))
-        wait_for_workers(url, workers)
-        postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-        yield Target(name, base, url, items, people, logs, postmaster)
-
-
-@contextmanager
-def running_worker(url: str, folder: Path, env: dict[str, str], log_path: Path) -> Iterator[None]:
-    """``grader worker`` with its default concurrency and sandbox slots (a free block)."""
-    command = [sys.executable, "-m", "grader.cli", "worker"]
-    environment = {**os.environ, **env, "GRADER_DATABASE_URL": url, "GRADER_INSTANCE_PATH": str(folder)}
-    with log_path.open("ab") as log:
-        worker = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)
-    try:
-        yield
-    finally:
-        stop(worker, 60)  # SIGTERM: it stops after the tasks it holds
-
-
-def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
-    process.terminate()
-    try:
-        process.wait(seconds)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    logs = [folder / "server.log", *(folder / f"worker{n}.log" for n in range(workers))]
+    with serving(url, folder, env={"GRADER_QUEUE": "procrastinate"}) as base:
+        running = start_workers(url, folder, workers)  # their default concurrency and slots
+        try:
+            wait_for_workers(url, workers)
+            postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+            yield Target(name, base, url, items, people, logs, postmaster)
+        finally:
+            stop(running)
 
 
 def wait_for_workers(url: str, count: int, seconds: float = 60) -> None:

@@ -63,6 +63,18 @@ def deliver(app, now=None):
     return ags.deliver_due(db.database(app).sessionmaker, now=now)
 
 
+def test_a_pass_with_nothing_due_reads_no_key(app, client, lms, course, student, monkeypatch):
+    def no_key(session):
+        raise AssertionError("the signing key was read with nothing to send")
+
+    monkeypatch.setattr(ags.keys, "signing_key", no_key)
+    report = deliver(app)
+    assert (report.sent, report.failed, report.retrying) == (0, 0, 0)
+    submit_right_answer(client, student, course.item_ids[0])
+    with pytest.raises(AssertionError, match="nothing to send"):  # now there is one: the key is read
+        deliver(app)
+
+
 def test_a_graded_submission_sends_the_assignment_score(app, client, lms, course, student):
     submit_right_answer(client, student, course.item_ids[0])
     [sync] = syncs(app)

@@ -203,10 +203,12 @@ def deliver_due(
     """Send every waiting score that is due; what became of them."""
     now = now or utcnow()
     report = DeliveryReport()
-    with sessionmaker.begin() as session:
-        key = keys.signing_key(session)  # made here on first use, in a write transaction
     with sessionmaker() as session:
         sends = due_sends(session, now)
+    if not sends:  # the usual pass: no key read (its import costs a burst of CPU) and no write lock
+        return report
+    with sessionmaker.begin() as session:
+        key = keys.signing_key(session)  # made here on first use, in a write transaction
     clients: dict[int, PlatformClient] = {}
     for send in sends:
         client = clients.setdefault(send.platform.id, PlatformClient(send.platform, key, http))

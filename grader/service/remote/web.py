@@ -91,9 +91,9 @@ class RemoteQueue:
         try:
             while not self._settled(submission_id):
                 left = deadline - time.monotonic()
-                if left <= 0:
+                # the NOTIFY comes with the verdict (or the failure for good): no need to look
+                if left <= 0 or event.wait(min(left, RECHECK_SECONDS)):
                     break
-                event.wait(min(left, RECHECK_SECONDS))
         finally:
             with self._lock:
                 self._waiting.pop(submission_id, None)

@@ -14,7 +14,7 @@ import exercises
 from grader.service import accounts, db
 from grader.service.lti import ags
 from grader.service.lti.models import LtiGradeSync, LtiIdentity
-from grader.service.models import User, utcnow
+from grader.service.models import Assignment, GradingJob, Submission, User, utcnow
 from tests.conftest import bearer, wait_for
 from tests.lti.conftest import launch
 from tests.lti.fake_platform import CLAIM, INSTRUCTOR, LEARNER
@@ -94,6 +94,29 @@ def test_a_graded_submission_sends_the_assignment_score(app, client, lms, course
     [sync] = syncs(app)
     assert (sync.state, sync.score_given, sync.score_maximum) == ("done", 2.0, 3.0)
     assert deliver(app).sent == 0  # nothing left to send
+
+
+def test_an_unreadable_answer_leaves_the_score_fully_graded(app, client, lms, course, student):
+    submit_right_answer(client, student, course.item_ids[0])
+    unreadable = client.post("/api/v1/submissions", headers=student,
+                             json={"item_id": course.item_ids[1], "answer": "[[1, oops", "format": "json"})
+    assert [f["code"] for f in unreadable.get_json()["verdict"]["feedback"]] == ["parse"]
+    assert deliver(app).sent == 1
+    [score] = lms.recorded.scores
+    # graded, with no score: nothing is pending (it would stay "Pending" in the LMS for ever)
+    assert (score["scoreGiven"], score["gradingProgress"]) == (2.0, "FullyGraded")
+
+
+def test_a_grading_failed_for_good_is_pending_manual(app, client, lms, course, student):
+    submit_right_answer(client, student, course.item_ids[0])
+    with db.database(app).sessionmaker.begin() as session:
+        job = session.scalar(sa.select(GradingJob))
+        job.state = "failed"  # as the last try leaves it, until the instructor regrades
+        assignment = session.get(Assignment, course.assignment_id)
+        user_id = session.scalar(sa.select(Submission.user_id))
+        assert ags.assignment_score(session, assignment, user_id).grading == "PendingManual"
+        job.state = "queued"
+        assert ags.assignment_score(session, assignment, user_id).grading == "Pending"
 
 
 def test_the_second_item_completes_the_activity(app, client, lms, course, student):

@@ -24,7 +24,7 @@ from grader.service import gradebook
 from grader.service.lti import keys
 from grader.service.lti.models import LtiGradeSync, LtiIdentity, LtiPlatform, LtiResourceLink
 from grader.service.lti.services import SCORE_SCOPE, PlatformClient, PlatformInfo, ServiceError
-from grader.service.models import Assignment, Item, Submission, utcnow
+from grader.service.models import Assignment, GradingJob, Item, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +130,22 @@ def assignment_score(session: so.Session, assignment: Assignment, user_id: int) 
     table = gradebook.cells(session, [assignment], [user_id])
     cells = [table[user_id, item.id] for item in assignment.items]
     attempted = sum(1 for cell in cells if cell.attempts)
-    pending = session.scalar(
-        sa.select(sa.func.count(Submission.id))
+    # an answer that could not be read is graded (without a score): only gradings still to
+    # come are pending, and one failed for good waits for its instructor's regrade
+    ungraded = set(session.scalars(
+        sa.select(GradingJob.state).distinct()
+        .join(Submission, Submission.id == GradingJob.submission_id)
         .join(Item, Item.id == Submission.item_id)
         .where(Item.assignment_id == assignment.id, Submission.user_id == user_id,
-               Submission.score.is_(None))
-    )
+               GradingJob.state != "done")
+    ))
     activity = "Initialized" if not attempted else "Completed" if attempted == len(cells) else "InProgress"
+    grading = ("Pending" if ungraded - {"failed"} else "PendingManual" if ungraded else "FullyGraded")
     return Score(
         given=round(sum(cell.points for cell in cells), 4),
         maximum=assignment.points,
         activity=activity,
-        grading="Pending" if pending else "FullyGraded",
+        grading=grading,
     )
 
 

@@ -17,6 +17,7 @@ from grader.service import jobs, submissions, variants
 from grader.service.models import GradingJob, Item, Submission, User
 from grader.service.queue import grading_queue
 from grader.service.remote import grading, worker
+from grader.service.remote.database import adopt_orphans
 from grader.service.remote.web import RemoteQueue
 
 pytestmark = pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0)
@@ -225,3 +226,23 @@ def test_past_the_waiters_allowed_a_submission_answers_202_at_once(app, build, p
     (first, first_status), (second, second_status) = sorted(answered)
     assert (first_status, second_status) == (202, 202)
     assert second - first > 1.5  # one waited for its verdict, the other did not
+
+
+def test_gradings_waiting_without_a_task_are_adopted_once(app, client, build, people, item_id, database_url):
+    # as a deployment that graded in process leaves them when it switches to workers
+    alice = people["alice"]
+    waiting = [post(client, alice, item_id, right_answer(build, alice, item_id)).get_json()["id"]
+               for _ in range(2)]
+    with build.sessionmaker.begin() as session:
+        session.execute(sa.text("DELETE FROM procrastinate_jobs"))
+        session.execute(sa.update(GradingJob).where(GradingJob.submission_id == waiting[1])
+                        .values(state="running", lease_owner="web-1:123:4"))  # a dead process's lease
+    assert adopt_orphans(database_url) == 2
+    assert adopt_orphans(database_url) == 0  # each has its task now
+    with build.sessionmaker() as session:
+        assert sorted(row["submission_id"] for row in session.execute(TASKS).scalars()) == sorted(waiting)
+
+    drain(database_url)
+    for submission_id in waiting:
+        seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
+        assert (seen["status"], seen["verdict"]["correct"]) == ("graded", True)

@@ -70,9 +70,13 @@ def on_starting(server: Any) -> None:
     """The master, before it binds: migrate, and queue again what a crash left running."""
     db.upgrade_database(settings.database_url())
     if settings.Settings().queue == "procrastinate":  # the workers' queue keeps its own tasks
-        from grader.service.remote.database import ensure_schema
+        from grader.service.remote.database import adopt_orphans, ensure_schema
 
         ensure_schema(settings.database_url())
+        adopted = adopt_orphans(settings.database_url())
+        if adopted:
+            log.warning("%d submission(s) waiting without a task (graded in process before) "
+                        "are queued for the workers", adopted)
         return
     engine, sessionmaker = _session_factory()
     try:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import procrastinate
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
-# any number, the same in every process: taken while the schema is written
+from grader.service.models import GradingJob
+
+# any numbers, the same in every process: taken while the schema is written, while orphans
+# are adopted
 SCHEMA_LOCK = 0x67726164
+ADOPT_LOCK = SCHEMA_LOCK + 1
 TASK_NAME = "grade_submission"
 QUEUE_NAME = "grading"
 
@@ -44,6 +50,56 @@ def ensure_schema(database_url: str) -> bool:
         engine.dispose()
 
 
+JOBS = sa.table(
+    "procrastinate_jobs", sa.column("id"), sa.column("status"), sa.column("queue_name"),
+    sa.column("task_name"), sa.column("args", JSONB),
+)
+ARGS = JOBS.c.args
+
+
+def defer_grading(app: procrastinate.App, driver_connection: Any, submission_id: int) -> None:
+    """Defer the grading task of ``submission_id`` on ``driver_connection`` (psycopg's): its
+    INSERT joins that connection's transaction, and commits or rolls back with it."""
+    app.configure_task(TASK_NAME, queue=QUEUE_NAME, connection=driver_connection).defer(
+        submission_id=submission_id
+    )
+
+
+def adopt_orphans(database_url: str) -> int:
+    """Give a task to every grading that waits without one, and say how many.
+
+    Gradings stored while the service graded in process (before ``GRADER_QUEUE`` became
+    procrastinate) have a job but no task: no worker would ever take them.
+    """
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo(database_url)))
+    has_task = sa.exists().where(
+        JOBS.c.task_name == TASK_NAME,
+        sa.cast(JOBS.c.status, sa.Text).in_(("todo", "doing")),
+        sa.cast(ARGS["submission_id"].astext, sa.Integer) == GradingJob.submission_id,
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ADOPT_LOCK)))  # one at a time
+            orphans = connection.scalars(
+                sa.select(GradingJob.submission_id)
+                .where(GradingJob.state.in_(("queued", "running")), ~has_task)
+                .order_by(GradingJob.id)
+            ).all()
+            if not orphans:
+                return 0
+            connection.execute(
+                sa.update(GradingJob)
+                .where(GradingJob.submission_id.in_(orphans))
+                .values(state="queued", lease_owner=None, lease_expires_at=None)
+            )
+            for submission_id in orphans:
+                defer_grading(app, connection.connection.driver_connection, submission_id)
+        return len(orphans)
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True)
 class QueueStatus:
     """The queue as an operator sees it."""
@@ -55,10 +111,6 @@ class QueueStatus:
     live_workers: int
 
 
-JOBS = sa.table(
-    "procrastinate_jobs", sa.column("id"), sa.column("status"), sa.column("queue_name"),
-    sa.column("task_name"),
-)
 EVENTS = sa.table("procrastinate_events", sa.column("job_id"), sa.column("type"), sa.column("at"))
 WORKERS = sa.table("procrastinate_workers", sa.column("id"), sa.column("last_heartbeat"))
 

@@ -23,7 +23,7 @@ from flask import Flask
 from grader.judge.verdict import Verdict
 from grader.service.db import database
 from grader.service.models import GradingJob, Submission, utcnow
-from grader.service.remote.database import QUEUE_NAME, TASK_NAME, QueueStatus, conninfo, queue_status
+from grader.service.remote.database import QueueStatus, conninfo, defer_grading, queue_status
 from grader.service.remote.grading import VERDICT_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,7 @@ class RemoteQueue:
         session.flush()  # the transaction is begun, and the submission has its id
         # procrastinate's external connection: its INSERT joins this transaction, and commits
         # or rolls back with it (psycopg's own connection is what procrastinate takes)
-        connection = session.connection().connection.driver_connection
-        self.app.configure_task(TASK_NAME, queue=QUEUE_NAME, connection=connection).defer(
-            submission_id=submission.id
-        )
+        defer_grading(self.app, session.connection().connection.driver_connection, submission.id)
 
     def grade_now(self, job: GradingJob) -> Verdict | None:
         """Wait up to ``wait_seconds`` for a worker's verdict; the job and its submission

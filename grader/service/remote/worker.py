@@ -25,7 +25,7 @@ from exercises import InstanceError
 from grader.sandbox import pool as sandbox_pool
 from grader.service import db, jobs, settings
 from grader.service.remote import grading
-from grader.service.remote.database import QUEUE_NAME, TASK_NAME, conninfo, ensure_schema
+from grader.service.remote.database import QUEUE_NAME, TASK_NAME, adopt_orphans, conninfo, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,9 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
     engine: sa.Engine | None = None
     try:
         ensure_schema(config.database_url)
+        adopted = adopt_orphans(config.database_url)
+        if adopted:
+            log.warning("%d submission(s) waiting without a task are queued", adopted)
         # no ping at each checkout (a round trip per step): a step on a lost connection fails,
         # and the task is tried again on a fresh one
         engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1,

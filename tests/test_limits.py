@@ -113,6 +113,18 @@ def test_function_answers_are_limited_per_user(limited, users):
     assert check(client, bob, SYNTAX_ERROR, "python").status_code == 200
 
 
+def test_refused_function_answers_use_none_of_the_runs(limited, users):
+    client = limited.test_client()
+    alice = users["alice"]
+    for _ in range(4):  # no such item: nothing ran
+        missing = client.post("/api/v1/submissions", headers=alice.headers,
+                              json={"item_id": 999_999, "answer": SYNTAX_ERROR, "format": "python"})
+        assert missing.status_code == 404
+    for _ in range(3):
+        assert check(client, alice, SYNTAX_ERROR, "python").status_code == 200
+    assert check(client, alice, SYNTAX_ERROR, "python").status_code == 429
+
+
 def test_one_user_cannot_hold_the_whole_pool(limited, users, monkeypatch):
     inside, release = threading.Event(), threading.Event()
     real_grade = grader.web.api.check.grade

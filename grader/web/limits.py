@@ -99,11 +99,17 @@ lti_logins_per_address = limiter.shared_limit(
     key_func=get_remote_address,
     error_message="too many LTI logins from this address",
 )
+def _ran(response: Response) -> bool:
+    # a call refused (its item unknown, no attempt left, one already running...) ran nothing
+    return response.status_code < 400
+
+
 _runs_per_minute = limiter.shared_limit(
     _config("SANDBOX_RUNS_PER_MINUTE"),
     scope="sandbox-runs",
     exempt_when=_runs_no_function,
     methods=["POST"],
+    deduct_when=_ran,
     error_message="too many function answers run",
 )
 

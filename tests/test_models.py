@@ -151,10 +151,12 @@ def test_writers_of_two_processes_all_commit(database_url):
     engine.dispose()
 
 
-# procrastinate defers its task on the psycopg connection of the submission's transaction,
-# which the session has already begun (its documented "external connection"): the one use
-# of the driver's connection that executes nothing outside SQLAlchemy's transaction
-JOINS_THE_TRANSACTION = {"grader/service/remote/web.py: driver_connection"}
+# procrastinate defers its task on the psycopg connection of the submission's transaction
+# (or of the adoption of task-less gradings), which SQLAlchemy has already begun (its
+# documented "external connection"): the one use of the driver's connection, and it
+# executes nothing outside SQLAlchemy's transaction
+JOINS_THE_TRANSACTION = {"grader/service/remote/web.py: driver_connection",
+                         "grader/service/remote/database.py: driver_connection"}
 
 
 def test_no_private_sqlalchemy_name_is_used():

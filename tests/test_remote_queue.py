@@ -246,3 +246,25 @@ def test_gradings_waiting_without_a_task_are_adopted_once(app, client, build, pe
     for submission_id in waiting:
         seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
         assert (seen["status"], seen["verdict"]["correct"]) == ("graded", True)
+
+
+@pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=20)
+def test_within_the_wait_the_answer_is_201_with_the_workers_verdict(app, client, build, people, item_id,
+                                                                   database_url):
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+
+    def worker_once_stored() -> None:
+        with build.sessionmaker() as session:
+            while not session.execute(TASKS).all():
+                session.rollback()
+                time.sleep(0.05)
+        drain(database_url)
+
+    worker = threading.Thread(target=worker_once_stored)
+    worker.start()
+    response = post(client, alice, item_id, answer)
+    worker.join(30)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["status"], body["verdict"]["correct"], body["score"]) == ("graded", True, 1.0)

@@ -95,9 +95,12 @@ class RemoteQueue:
             with self._lock:
                 self._waiting.pop(submission_id, None)
         session = so.object_session(job)
-        if session is not None:
-            session.refresh(job)
-            session.refresh(job.submission)
+        if session is not None:  # the submission and its job as stored now, in one read
+            session.execute(
+                sa.select(Submission).options(so.joinedload(Submission.job, innerjoin=True))
+                .where(Submission.id == submission_id)
+                .execution_options(populate_existing=True)
+            ).scalar_one()
         verdict = job.submission.verdict
         return Verdict.model_validate(verdict) if verdict is not None else None
 

@@ -3,6 +3,7 @@ free port: load, a kill -9 mid-grading, and workers that die."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -197,6 +198,19 @@ def stored(url: str) -> list[tuple[Submission, GradingJob]]:
             ))
     finally:
         engine.dispose()
+
+
+def test_a_client_that_pauses_keeps_its_connection(server: Server, course: Course):
+    server.start("-m", "grader.cli", "serve", "--port", str(server.port))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        for pause in (0, 3):  # longer than gunicorn's own 2 s
+            time.sleep(pause)
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            assert (response.status, response.read()) == (200, b'{"ok":true}')
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

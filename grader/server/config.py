@@ -49,6 +49,10 @@ workers = default_workers()
 worker_class = "gthread"
 threads = THREADS_DEFAULT
 backlog = 1024
+# an API client that pauses between submissions keeps its connection: at gunicorn's 2 s a
+# POST sent as the server closes an idle connection is reset (idle connections cost the
+# gthread worker no thread, only a place in its poller)
+keepalive = 30
 graceful_timeout = 10
 proc_name = "grader"
 accesslog = None

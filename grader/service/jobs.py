@@ -152,14 +152,16 @@ VERDICT_COLUMNS = ("verdict", "score", "correct", "codes", "graded_at", "grading
 def verdict_columns(verdict: Verdict, graded_at: datetime, grading_ms: float) -> dict[str, Any]:
     """A submission's columns that hold its verdict; an answer that could not be read keeps
     its verdict but no score, which is how the attempt counts and the gradebook skip it."""
-    return {
-        "verdict": verdict.model_dump(mode="json"),
-        "score": verdict.score if verdict.is_attempt else None,
-        "correct": verdict.correct,
-        "codes": verdict.codes,
-        "graded_at": graded_at,
-        "grading_ms": round(grading_ms, 3),
-    }
+    values = (
+        verdict.model_dump(mode="json"),
+        verdict.score if verdict.is_attempt else None,
+        verdict.correct,
+        verdict.codes,
+        graded_at,
+        round(grading_ms, 3),
+    )
+    # one list of the columns: a worker's statement binds exactly these (remote.grading)
+    return dict(zip(VERDICT_COLUMNS, values, strict=True))
 
 
 def _held(held: Lease) -> dict[str, Any]:

@@ -37,6 +37,8 @@ import sqlalchemy.orm as so
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from live import cpu_ticks
+
 import exercises
 from grader.judge.grading import grade
 from grader.sandbox import pool as sandbox_pool
@@ -123,8 +125,7 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
 
 def machine_busy() -> float:
     """CPU seconds the whole machine has spent busy (all cores, all processes) since boot."""
-    with open("/proc/stat") as stat:
-        ticks = [int(n) for n in stat.readline().split()[1:]]
+    ticks = cpu_ticks()
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
 
 

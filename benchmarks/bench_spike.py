@@ -67,7 +67,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_queue import FUNCTION_SOURCE, start_workers, stop
-from live import drain, prepare_class, serving
+from live import cpu_ticks, drain, prepare_class, serving
 
 from grader.service.models import Item
 from grader.service.remote.database import queue_status
@@ -183,8 +183,7 @@ def cpu_times() -> tuple[int, int] | None:
     """The machine's CPU time stolen by its hypervisor, and its CPU time in all (Linux, in
     ticks): on a virtual machine, what other machines on the host take shows there."""
     try:
-        with open("/proc/stat") as stat:
-            ticks = [int(n) for n in stat.readline().split()[1:]]
+        ticks = cpu_ticks()
     except (OSError, ValueError):
         return None
     return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])

@@ -32,6 +32,13 @@ from grader.service.models import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def cpu_ticks() -> list[int]:
+    """The machine's CPU time so far by kind (user, nice, system, idle, iowait, irq, softirq,
+    steal, ...), in ticks of SC_CLK_TCK: /proc/stat's first line (Linux)."""
+    with open("/proc/stat") as stat:
+        return [int(n) for n in stat.readline().split()[1:]]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -65,3 +65,18 @@ def test_a_grading_failed_for_good_sends_nothing_and_its_regrade_sends_the_score
     assert [sync.state for sync in syncs(app)] == ["waiting"]
     assert deliver(app).sent == 1
     assert [score["scoreGiven"] for score in lms.recorded.scores] == [2.0]
+
+
+def test_a_new_verdict_from_a_worker_sets_a_sent_score_waiting_again(app, client, lms, course, student,
+                                                                    database_url):
+    submit_right_answer(client, student, course.item_ids[0])
+    drain(database_url)
+    assert deliver(app).sent == 1
+    assert [sync.state for sync in syncs(app)] == ["done"]
+
+    submit_right_answer(client, student, course.item_ids[1])  # the same (link, student): one sync
+    drain(database_url)
+    [sync] = syncs(app)
+    assert (sync.state, sync.attempts) == ("waiting", 0)
+    assert deliver(app).sent == 1
+    assert [score["scoreGiven"] for score in lms.recorded.scores] == [2.0, 3.0]  # both items now

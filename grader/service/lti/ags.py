@@ -19,6 +19,7 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql as pg
 
 from grader.service import gradebook
 from grader.service.lti import keys
@@ -40,19 +41,46 @@ MAX_ERROR_CHARS = 1000
 SYNCS = LtiGradeSync.__table__
 _links, _idents = LtiResourceLink.__table__, LtiIdentity.__table__
 _subs, _items = Submission.__table__, Item.__table__
-# the (link, student) pairs a submission's verdict concerns: its assignment's links that have
-# a line item, on platforms that know the student
-AFFECTED = (
-    sa.select(_links.c.id.label("link_id"), _subs.c.user_id)
-    .select_from(
-        _subs.join(_items, _items.c.id == _subs.c.item_id)
-        .join(_links, sa.and_(_links.c.assignment_id == _items.c.assignment_id,
-                              _links.c.lineitem_url.is_not(None)))
-        .join(_idents, sa.and_(_idents.c.platform_id == _links.c.platform_id,
-                               _idents.c.user_id == _subs.c.user_id))
+
+
+def affected(submission_id: sa.ColumnElement[int]) -> sa.Select[tuple[int, int]]:
+    """The (link, student) pairs a submission's verdict concerns: its assignment's links
+    that have a line item, on platforms that know the student."""
+    return (
+        sa.select(_links.c.id.label("link_id"), _subs.c.user_id)
+        .select_from(
+            _subs.join(_items, _items.c.id == _subs.c.item_id)
+            .join(_links, sa.and_(_links.c.assignment_id == _items.c.assignment_id,
+                                  _links.c.lineitem_url.is_not(None)))
+            .join(_idents, sa.and_(_idents.c.platform_id == _links.c.platform_id,
+                                   _idents.c.user_id == _subs.c.user_id))
+        )
+        .where(_subs.c.id == submission_id)
     )
-    .where(_subs.c.id == sa.bindparam("submission_id"))
-)
+
+
+AFFECTED = affected(sa.bindparam("submission_id"))
+
+
+def _fresh(now: Any) -> dict[str, Any]:
+    """A sync's columns when a new verdict makes it wait to be sent."""
+    return {"state": "waiting", "attempts": 0, "requested_at": now, "next_attempt_at": now,
+            "last_error": None}
+
+
+def waiting_upsert(submission_id: sa.ColumnElement[int], now: sa.ColumnElement[datetime]) -> pg.Insert:
+    """:func:`score_changed` as one PostgreSQL statement, to be a CTE of the statement that
+    stores the verdict (a worker's): the syncs it sets waiting, inserted or updated."""
+    fresh = _fresh(now)
+    pairs = affected(submission_id).add_columns(*(
+        sa.cast(value if isinstance(value, sa.ColumnElement) else sa.literal(value), SYNCS.c[name].type)
+        for name, value in fresh.items()
+    ))
+    insert = pg.insert(SYNCS).from_select(["link_id", "user_id", *fresh], pairs)
+    return insert.on_conflict_do_update(
+        index_elements=[SYNCS.c.link_id, SYNCS.c.user_id], set_=fresh
+    ).returning(SYNCS.c.id)
+
 
 #: set when a score waits, so that a sleeping runner sends it at once
 wake = threading.Event()
@@ -68,19 +96,17 @@ def score_changed(connection: sa.Connection, submission_id: int) -> None:
         pairs = connection.execute(AFFECTED, {"submission_id": submission_id}).all()
         if not pairs:
             return
-        now = utcnow()
+        fresh = _fresh(utcnow())
         with connection.begin_nested():
             for link_id, user_id in pairs:
-                _mark_waiting(connection, link_id, user_id, now)
+                _mark_waiting(connection, link_id, user_id, fresh)
     except sa.exc.SQLAlchemyError:
         log.exception("could not queue the LMS score of submission %s", submission_id)
         return
     wake.set()
 
 
-def _mark_waiting(connection: sa.Connection, link_id: int, user_id: int, now: datetime) -> None:
-    fresh = {"state": "waiting", "attempts": 0, "requested_at": now, "next_attempt_at": now,
-             "last_error": None}
+def _mark_waiting(connection: sa.Connection, link_id: int, user_id: int, fresh: dict[str, Any]) -> None:
     updated = connection.execute(
         sa.update(SYNCS).where(SYNCS.c.link_id == link_id, SYNCS.c.user_id == user_id).values(fresh)
     )
@@ -90,7 +116,7 @@ def _mark_waiting(connection: sa.Connection, link_id: int, user_id: int, now: da
 
 def request_all(session: so.Session, link: LtiResourceLink) -> int:
     """Queue every student's score on a link (a link just given its line item); how many."""
-    now = utcnow()
+    fresh = _fresh(utcnow())
     users = session.scalars(
         sa.select(Submission.user_id)
         .distinct()
@@ -101,7 +127,7 @@ def request_all(session: so.Session, link: LtiResourceLink) -> int:
     ).all()
     connection = session.connection()
     for user_id in users:
-        _mark_waiting(connection, link.id, user_id, now)
+        _mark_waiting(connection, link.id, user_id, fresh)
     return len(users)
 
 

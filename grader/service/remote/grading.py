@@ -8,8 +8,10 @@ that marks it done, so one verdict is stored, once, whoever finishes first.
 
 Each step is one statement (a worker's cost per task is mostly its round trips to
 the database): :func:`begin` leases and reads in one ``UPDATE ... RETURNING``,
-:func:`finish` closes the job, stores the verdict and sends the NOTIFY in one
-statement of data-modifying CTEs.
+:func:`finish` closes the job, stores the verdict, sets the LMS's copy of the score
+waiting and sends the NOTIFY in one statement of data-modifying CTEs. A worker's
+engine is in autocommit: each step is its own transaction, with no BEGIN or COMMIT
+to wait for.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from grader.judge.verdict import Verdict
-from grader.service import jobs, lti
+from grader.service import jobs
+from grader.service.lti.ags import waiting_upsert
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -57,8 +60,14 @@ _STORED = (
     .returning(SUBMISSIONS.c.id)
     .cte("stored")
 )
-# The NOTIFY is sent at commit, and only where the verdict was stored.
-FINISH = sa.select(sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(_STORED.c.id, sa.Text)))
+# the LMS's copy of the score waits to be sent, in the statement that stores the verdict
+_SYNCED = waiting_upsert(_STORED.c.id, sa.bindparam("finished_at_")).cte("synced")
+# The NOTIFY is sent at commit, and only where the verdict was stored. (A data-modifying
+# CTE runs whether or not it is read; SQLAlchemy writes only those read, hence the count.)
+FINISH = sa.select(
+    sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(_STORED.c.id, sa.Text)),
+    sa.select(sa.func.count()).select_from(_SYNCED).scalar_subquery(),
+)
 NOTIFY = sa.select(sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(SUBMISSION_ID, sa.Text)))
 
 
@@ -79,10 +88,9 @@ def finish(engine: sa.Engine, submission_id: int, verdict: Verdict, grading_ms: 
             "finished_at_": columns["graded_at"],
             **{f"{name}_": value for name, value in columns.items()},
         }).first()
-        if stored is None:
-            log.info("submission %s was graded already: this verdict is dropped", submission_id)
-            return False
-        lti.score_changed(connection, submission_id)  # the LMS's copy, queued with the verdict
+    if stored is None:
+        log.info("submission %s was graded already: this verdict is dropped", submission_id)
+        return False
     return True
 
 

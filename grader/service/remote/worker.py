@@ -9,14 +9,19 @@ tasks retried by the others (procrastinate's "retry stalled jobs" recipe).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import threading
 import time
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import procrastinate
+import psycopg
+import psycopg_pool
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from procrastinate.jobs import Job
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 
 STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
 SHUTDOWN_SECONDS = 30.0  # on SIGTERM, how long a task may run on before it is given back
+IDLE_CHECK_SECONDS = 5.0  # a connection idle longer than this is checked before it is lent
 
 
 @dataclass(frozen=True)
@@ -121,13 +127,16 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
         adopted = adopt_orphans(config.database_url)
         if adopted:
             log.warning("%d submission(s) waiting without a task are queued", adopted)
-        # no ping at each checkout (a round trip per step): a step on a lost connection fails,
-        # and the task is tried again on a fresh one
+        # Each step is one statement (remote.grading), so in autocommit, with no BEGIN and
+        # COMMIT round trips; and no ping at each checkout: a step on a lost connection
+        # fails, and the task is tried again on a fresh one.
         engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1,
-                                pool_pre_ping=False)
+                                pool_pre_ping=False, isolation_level="AUTOCOMMIT")
         grader = Grader(config, engine)
         threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
-        build_app(config, grader).run_worker(  # opens the app, and closes it when the worker stops
+        asyncio.run(_work(
+            build_app(config, grader),
+            task_pool(config.database_url, config.concurrency),
             queues=[QUEUE_NAME],
             concurrency=config.concurrency,
             name=grader.name,
@@ -137,11 +146,43 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
             stalled_worker_timeout=config.stalled_seconds,
             shutdown_graceful_timeout=SHUTDOWN_SECONDS,
             additional_context={"grader": grader},
-        )
+        ))
     finally:
         sandbox_pool.close_default_pool()
         if engine is not None:
             engine.dispose()
+
+
+def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnectionPool:
+    """The connections procrastinate fetches and closes tasks on: one round trip per query.
+
+    Each of procrastinate's queries is one call of its SQL functions. Its own pool lends
+    a connection after a ping and runs each query in a transaction of its own: a ping,
+    BEGIN, the call and COMMIT. Here the connections are in autocommit, and a connection
+    is pinged only after it sat idle, when the server may have closed it.
+    """
+    returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
+        await connection.set_autocommit(True)
+
+    async def reset(connection: psycopg.AsyncConnection[Any]) -> None:
+        returned[connection] = time.monotonic()
+
+    async def check(connection: psycopg.AsyncConnection[Any]) -> None:
+        if time.monotonic() - returned.get(connection, 0.0) > IDLE_CHECK_SECONDS:
+            await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+    # the worker's loop fetches, each running task closes its job, and beats and polls run beside
+    return psycopg_pool.AsyncConnectionPool(
+        conninfo(database_url), min_size=2, max_size=concurrency + 2, open=False,
+        configure=configure, reset=reset, check=check, name="procrastinate",
+    )
+
+
+async def _work(app: procrastinate.App, pool: psycopg_pool.AsyncConnectionPool, **options: Any) -> None:
+    async with pool, app.open_async(pool=pool):
+        await app.run_worker_async(**options)
 
 
 def _warm_sandbox() -> None:

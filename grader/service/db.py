@@ -8,6 +8,7 @@ so nothing in the rest of the code depends on SQLite.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,8 @@ from grader.service import settings, storage
 MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = settings.SQLITE_BUSY_TIMEOUT_MS_DEFAULT
 EXTENSION = "grader.service.db"
+#: a pooled connection idle longer than this is pinged before it is lent again
+IDLE_PING_SECONDS = 5.0
 
 
 def json_dumps(value: Any) -> str:
@@ -47,7 +50,10 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **optio
     """An engine for ``url``; on SQLite, with the pragmas and the locking the service relies on."""
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, **{"pool_pre_ping": True, **JSON_CODEC, **options})
+        engine = sa.create_engine(url, **JSON_CODEC, **options)
+        if not options.get("pool_pre_ping"):
+            ping_after_idle(engine)
+        return engine
     storage.create_private_sqlite_file(url)  # 0600: password hashes and every answer are in it
     if "poolclass" not in options:  # the server's threads each hold one while they work
         options = {"pool_size": 20, "max_overflow": 20, **options}
@@ -67,6 +73,32 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **optio
 
     sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def ping_after_idle(engine: sa.Engine) -> None:
+    """Ping a pooled connection before lending it only when it sat idle, when the server
+    may have closed it; a connection in steady use is lent as it is.
+
+    ``pool_pre_ping`` pings at every checkout: a round trip on each of a request's
+    connections, about a seventh of a busy server's request time on PostgreSQL. A
+    connection the server closed while it was in steady use fails once, as a 503, and
+    the pool replaces it (SQLAlchemy's handling of disconnects).
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # the pool's documented answer: this connection is dropped, a fresh one lent
+            raise sa.exc.DisconnectionError(str(error)) from error
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:

@@ -127,11 +127,9 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
         adopted = adopt_orphans(config.database_url)
         if adopted:
             log.warning("%d submission(s) waiting without a task are queued", adopted)
-        # Each step is one statement (remote.grading), so in autocommit, with no BEGIN and
-        # COMMIT round trips; and no ping at each checkout: a step on a lost connection
-        # fails, and the task is tried again on a fresh one.
+        # each step is one statement (remote.grading): autocommit, no BEGIN and COMMIT to wait for
         engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1,
-                                pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+                                isolation_level="AUTOCOMMIT")
         grader = Grader(config, engine)
         threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
         asyncio.run(_work(

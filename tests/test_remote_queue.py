@@ -268,3 +268,11 @@ def test_within_the_wait_the_answer_is_201_with_the_workers_verdict(app, client,
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert (body["status"], body["verdict"]["correct"], body["score"]) == ("graded", True, 1.0)
+
+
+def test_a_worker_tries_a_grading_at_least_twice():
+    # procrastinate reads a limit of no retry as no limit: one try is refused, not retried for ever
+    with pytest.raises(ValueError, match="at least twice"):
+        worker.WorkerConfig("postgresql+psycopg://nowhere/none", concurrency=1, tries=1)
+    assert worker.Grader(worker.WorkerConfig("postgresql+psycopg://nowhere/none", 1, tries=2),
+                         sa.create_engine("sqlite://")).strategy.max_attempts == 1

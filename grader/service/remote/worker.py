@@ -48,6 +48,11 @@ class WorkerConfig:
     heartbeat_seconds: float = 10.0
     stalled_seconds: float = 30.0
 
+    def __post_init__(self) -> None:
+        # procrastinate reads a limit of no retry (max_attempts 0) as no limit at all
+        if self.tries < 2:
+            raise ValueError(f"a grading is tried at least twice, not {self.tries} time(s)")
+
     @classmethod
     def from_settings(cls, concurrency: int, config: settings.Settings | None = None) -> WorkerConfig:
         config = config or settings.Settings()

@@ -198,12 +198,39 @@ def test_submissions_outside_lti_queue_nothing(app, client, lms, course, build):
 def test_a_newer_verdict_during_a_send_sends_again(app, client, lms, course, student):
     submit_right_answer(client, student, course.item_ids[0])
     sessionmaker = db.database(app).sessionmaker
+    with sessionmaker.begin() as session:
+        claimed = ags.claim_due(session, utcnow())
     with sessionmaker() as session:
-        due = ags.due_sends(session, utcnow())  # what a sender read, before the second verdict
+        due = ags.due_sends(session, claimed, utcnow())  # what a sender read, before the second verdict
     submit_right_answer(client, student, course.item_ids[1])
     ags.record_success(sessionmaker, due[0], utcnow())
     assert syncs(app)[0].state == "waiting"  # the newer score is still to go
     assert deliver(app).sent == 1
+
+
+def test_a_claimed_score_is_left_to_its_sender_and_sent_by_another_once_the_claim_lapses(
+    app, client, lms, course, student
+):
+    submit_right_answer(client, student, course.item_ids[0])
+    sessionmaker = db.database(app).sessionmaker
+    with sessionmaker.begin() as session:
+        assert len(ags.claim_due(session, utcnow())) == 1  # a sender that dies before sending
+    assert deliver(app).sent == 0  # the other senders leave it alone
+    assert lms.recorded.scores == []
+    with sessionmaker.begin() as session:
+        assert ags.claim_due(session, utcnow()) == []
+    later = utcnow() + timedelta(seconds=ags.CLAIM_SECONDS + 1)
+    assert deliver(app, now=later).sent == 1
+    assert [sync.state for sync in syncs(app)] == ["done"]
+
+
+def test_a_new_verdict_on_a_claimed_score_makes_it_due_at_once(app, client, lms, course, student):
+    submit_right_answer(client, student, course.item_ids[0])
+    with db.database(app).sessionmaker.begin() as session:
+        ags.claim_due(session, utcnow())
+    submit_right_answer(client, student, course.item_ids[1])  # the newer score goes now
+    assert deliver(app).sent == 1
+    assert [score["scoreGiven"] for score in lms.recorded.scores] == [3.0]
 
 
 def test_scores_earned_before_the_lms_gave_a_line_item_are_sent_when_it_does(

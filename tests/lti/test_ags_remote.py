@@ -1,12 +1,20 @@
 """Where ``grader worker`` processes grade (the procrastinate queue), a verdict queues the LMS's
-copy of the score in its own transaction, as in-process grading does; a grading that fails
-for good moves no score, and its regrade sends one."""
+copy of the score in its own transaction, as in-process grading does, and wakes the web
+processes' senders; a grading that fails for good moves no score, and its regrade sends one;
+senders in several processes each take their own scores."""
 
 from __future__ import annotations
 
-import pytest
+import threading
 
-from grader.service import jobs
+import pytest
+import sqlalchemy as sa
+
+from grader.service import db, jobs
+from grader.service.lti import ags
+from grader.service.models import utcnow
+from grader.service.queue import grading_queue
+from tests.conftest import wait_for
 from tests.lti import test_ags
 from tests.lti.test_ags import deliver, right_answer, syncs
 from tests.test_remote_queue import drain
@@ -80,3 +88,55 @@ def test_a_new_verdict_from_a_worker_sets_a_sent_score_waiting_again(app, client
     assert (sync.state, sync.attempts) == ("waiting", 0)
     assert deliver(app).sent == 1
     assert [score["scoreGiven"] for score in lms.recorded.scores] == [2.0, 3.0]  # both items now
+
+
+def listening(app) -> bool:
+    """Whether this process's listener hears the scores' channel (a NOTIFY of our own)."""
+    with db.database(app).engine.begin() as connection:
+        connection.execute(sa.select(sa.func.pg_notify(ags.SCORES_CHANNEL, "")))
+    return ags.wake.wait(0.2)
+
+
+def test_a_score_moved_by_a_worker_wakes_the_web_processes_sender(app, client, lms, course, student,
+                                                                  build, database_url):
+    queue = grading_queue(app)
+    queue.start()
+    assert wait_for(lambda: listening(app))
+    ags.wake.clear()
+    local = build.user("local-student")  # no LMS account: no score to send
+    build.enrol(course.id, local)
+    submit_right_answer(client, local.headers, course.item_ids[0])
+    drain(database_url)
+    assert not ags.wake.wait(0.5)
+
+    submit_right_answer(client, student, course.item_ids[0])
+    drain(database_url)
+    assert ags.wake.wait(5)  # not left for the next sweep
+    assert deliver(app).sent == 1
+
+
+def test_senders_of_two_processes_take_each_score_once(app, client, lms, course, student, database_url):
+    submit_right_answer(client, student, course.item_ids[0])
+    drain(database_url)
+    sessionmaker = db.database(app).sessionmaker
+    claimed: list[list[int]] = []
+    first_holds = threading.Event()
+    second_done = threading.Event()
+
+    def first() -> None:  # claims, and holds its transaction open while the other one claims
+        with sessionmaker.begin() as session:
+            claimed.append(ags.claim_due(session, utcnow()))
+            first_holds.set()
+            second_done.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_holds.wait(10)
+    with sessionmaker.begin() as session:  # not kept waiting by the other's lock: passed over
+        session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail the test
+        claimed.append(ags.claim_due(session, utcnow()))
+    second_done.set()
+    thread.join(10)
+    with sessionmaker.begin() as session:  # once the first commits, its claim holds
+        claimed.append(ags.claim_due(session, utcnow()))
+    assert [len(ids) for ids in claimed] == [1, 0, 0]

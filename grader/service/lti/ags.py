@@ -36,6 +36,9 @@ MAX_RETRY_SECONDS = 3600.0
 BATCH = 50
 SWEEP_SECONDS_DEFAULT = 10.0
 WAKE_DELAY_SECONDS = 0.5
+CLAIM_SECONDS = 120.0  # a claimed sync is left to its sender this long (the LMS's timeouts are shorter)
+#: a worker's verdict that sets a sync waiting notifies here, and web processes wake their sender
+SCORES_CHANNEL = "grader_scores"
 MAX_ERROR_CHARS = 1000
 
 SYNCS = LtiGradeSync.__table__
@@ -202,16 +205,39 @@ class DeliveryReport:
     failed: int = 0
 
 
-def due_sends(session: so.Session, now: datetime) -> list[_Send]:
+_DUE = sa.and_(SYNCS.c.state == "waiting", SYNCS.c.next_attempt_at <= sa.bindparam("now"))
+ANY_DUE = sa.select(SYNCS.c.id).where(_DUE).limit(1)
+
+
+def claim_due(session: so.Session, now: datetime) -> list[int]:
+    """Take up to :data:`BATCH` due syncs for this sender (the caller commits): they are not
+    due again for :data:`CLAIM_SECONDS`, so the senders of other processes, woken by the
+    same verdicts, leave them alone; a sender that dies mid-send is stood in for then."""
+    due = (
+        sa.select(SYNCS.c.id).where(_DUE)
+        .order_by(SYNCS.c.next_attempt_at, SYNCS.c.id).limit(BATCH)
+        .with_for_update(skip_locked=True)  # PostgreSQL: another sender's claim is passed over
+    )
+    claimed = session.execute(
+        # _DUE again: where another sender claimed a row first, its claim is seen and kept
+        sa.update(SYNCS).where(SYNCS.c.id.in_(due.scalar_subquery()), _DUE)
+        .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+        .returning(SYNCS.c.id),
+        {"now": now},
+    )
+    return sorted(claimed.scalars())
+
+
+def due_sends(session: so.Session, sync_ids: list[int], now: datetime) -> list[_Send]:
+    """What to send for the claimed syncs: each student's score as it stands now."""
     rows = session.execute(
         sa.select(LtiGradeSync, LtiResourceLink, LtiPlatform, LtiIdentity.sub)
         .join(LtiResourceLink, LtiResourceLink.id == LtiGradeSync.link_id)
         .join(LtiPlatform, LtiPlatform.id == LtiResourceLink.platform_id)
         .join(LtiIdentity, sa.and_(LtiIdentity.platform_id == LtiPlatform.id,
                                    LtiIdentity.user_id == LtiGradeSync.user_id))
-        .where(LtiGradeSync.state == "waiting", LtiGradeSync.next_attempt_at <= now)
-        .order_by(LtiGradeSync.next_attempt_at, LtiGradeSync.id)
-        .limit(BATCH)
+        .where(LtiGradeSync.id.in_(sync_ids))
+        .order_by(LtiGradeSync.id)
     ).all()
     sends = []
     for sync, link, platform, sub in rows:
@@ -234,9 +260,14 @@ def deliver_due(
     now = now or utcnow()
     report = DeliveryReport()
     with sessionmaker() as session:
-        sends = due_sends(session, now)
-    if not sends:  # the usual pass: no key read (its import costs a burst of CPU) and no write lock
+        if session.execute(ANY_DUE, {"now": now}).first() is None:
+            return report  # the usual pass: no write lock, and no key read (a burst of CPU)
+    with sessionmaker.begin() as session:
+        claimed = claim_due(session, now)
+    if not claimed:
         return report
+    with sessionmaker() as session:
+        sends = due_sends(session, claimed, now)
     with sessionmaker.begin() as session:
         key = keys.signing_key(session)  # made here on first use, in a write transaction
     clients: dict[int, PlatformClient] = {}

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from grader.judge.verdict import Verdict
 from grader.service import jobs
-from grader.service.lti.ags import waiting_upsert
+from grader.service.lti.ags import SCORES_CHANNEL, waiting_upsert
 from grader.service.models import GradingJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,13 +60,15 @@ _STORED = (
     .returning(SUBMISSIONS.c.id)
     .cte("stored")
 )
-# the LMS's copy of the score waits to be sent, in the statement that stores the verdict
+# the LMS's copy of the score waits to be sent, in the statement that stores the verdict,
+# and the web processes' senders are woken (a worker sends no score itself)
 _SYNCED = waiting_upsert(_STORED.c.id, sa.bindparam("finished_at_")).cte("synced")
-# The NOTIFY is sent at commit, and only where the verdict was stored. (A data-modifying
+_SENDERS_WOKEN = sa.select(sa.func.pg_notify(SCORES_CHANNEL, "")).select_from(_SYNCED).subquery()
+# The NOTIFYs are sent at commit, and only where the verdict was stored. (A data-modifying
 # CTE runs whether or not it is read; SQLAlchemy writes only those read, hence the count.)
 FINISH = sa.select(
     sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(_STORED.c.id, sa.Text)),
-    sa.select(sa.func.count()).select_from(_SYNCED).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(_SENDERS_WOKEN).scalar_subquery(),
 )
 NOTIFY = sa.select(sa.func.pg_notify(VERDICT_CHANNEL, sa.cast(SUBMISSION_ID, sa.Text)))
 

@@ -4,7 +4,9 @@
 transaction that stores the submission (procrastinate's external connection), so
 they commit together or not at all. :meth:`RemoteQueue.grade_now` waits, up to a
 set time, for a worker to store the verdict: a listener thread wakes the request
-on the worker's NOTIFY, and a check of the row now and then covers a lost one.
+on the worker's NOTIFY, and a check of the row now and then covers a lost one. The
+same thread wakes this process's LMS score sender when a worker's verdict moved a
+score, which it would otherwise find only on its next sweep.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from flask import Flask
 
 from grader.judge.verdict import Verdict
 from grader.service.db import database
+from grader.service.lti import ags
 from grader.service.models import GradingJob, Submission, utcnow
 from grader.service.remote.database import QueueStatus, conninfo, defer_grading, queue_status
 from grader.service.remote.grading import VERDICT_CHANNEL
@@ -151,9 +154,13 @@ class RemoteQueue:
             try:
                 with psycopg.connect(conninfo(self.database_url), autocommit=True) as connection:
                     connection.execute(f"LISTEN {VERDICT_CHANNEL}")
+                    connection.execute(f"LISTEN {ags.SCORES_CHANNEL}")
                     while not self._stopping.is_set():
                         for notice in connection.notifies(timeout=RECHECK_SECONDS):
-                            self._wake(notice.payload)
+                            if notice.channel == ags.SCORES_CHANNEL:
+                                ags.wake.set()  # a worker's verdict moved an LMS score
+                            else:
+                                self._wake(notice.payload)
             except psycopg.Error as error:  # the database is away: waiters check the rows meanwhile
                 log.warning("verdict listener lost its connection: %s", error)
                 self._stopping.wait(1.0)

@@ -16,8 +16,9 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import procrastinate
 import psycopg
@@ -33,10 +34,17 @@ from grader.service.remote import grading
 from grader.service.remote.database import QUEUE_NAME, TASK_NAME, adopt_orphans, conninfo, ensure_schema
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
 SHUTDOWN_SECONDS = 30.0  # on SIGTERM, how long a task may run on before it is given back
 IDLE_CHECK_SECONDS = 5.0  # a connection idle longer than this is checked before it is lent
+# procrastinate stops its worker when the database goes away (a restart, a failover): this
+# process starts it again, with a growing delay, keeping its sandbox and its slots
+RECONNECT_FIRST_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 30.0
+DATABASE_LOST = (procrastinate.exceptions.ConnectorException, psycopg.Error, psycopg_pool.PoolTimeout,
+                 sa.exc.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -74,23 +82,35 @@ class Grader:
 
     def grade(self, submission_id: int, job: Job) -> None:
         """Grade one submission and store its verdict, once; raise to have the task retried."""
-        held = grading.begin(self.engine, submission_id, self.name)
+        held = self.run_step(grading.begin, submission_id, self.name)
         if held is None:
             return  # graded already: a retry of a task that had finished its work
         started = time.perf_counter()
         try:
             verdict = jobs.judge(held, self.sessionmaker)
         except InstanceError as error:  # the answer's instance is unusable: no retry helps
-            grading.set_aside(self.engine, submission_id, error, for_good=True)
+            self.run_step(grading.set_aside, submission_id, error, True)
             return
         except Exception as error:  # the sandbox or the machine: the answer is not at fault
             last_try = self.strategy.get_retry_decision(exception=error, job=job) is None
             log.warning("grading submission %s failed (%s)%s", submission_id, error,
                         ", for good" if last_try else "; it is tried again")
-            grading.set_aside(self.engine, submission_id, error, for_good=last_try)
+            self.run_step(grading.set_aside, submission_id, error, last_try)
             raise
         elapsed = (time.perf_counter() - started) * 1000
-        grading.finish(self.engine, submission_id, verdict, elapsed)
+        self.run_step(grading.finish, submission_id, verdict, elapsed)
+
+    def run_step(self, step: Callable[..., T], *args: Any) -> T:
+        """A step of :mod:`grading`, run again once on a fresh connection where the database
+        had closed the one it took (after a restart of the server, say): each step is one
+        statement, and safe to run twice, so the task keeps its try."""
+        try:
+            return step(self.engine, *args)
+        except sa.exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("a connection of before the database's restart: the step is run again")
+            return step(self.engine, *args)  # SQLAlchemy has dropped the pool's older connections
 
 
 def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
@@ -117,7 +137,8 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
 
 
 def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool = True) -> None:
-    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty).
+    """Run a worker until SIGTERM or SIGINT (or, without ``wait``, until the queue is empty);
+    when the database goes away, start again once it answers.
 
     Its sandbox runs on a free block of the host's slots, or on those from
     ``sandbox_slots_from``; raises ``SlotsTaken`` at once when they are not free.
@@ -137,19 +158,38 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
                                 isolation_level="AUTOCOMMIT")
         grader = Grader(config, engine)
         threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
-        asyncio.run(_work(
-            build_app(config, grader),
-            task_pool(config.database_url, config.concurrency),
-            queues=[QUEUE_NAME],
-            concurrency=config.concurrency,
-            name=grader.name,
-            wait=wait,
-            delete_jobs="successful",
-            update_heartbeat_interval=config.heartbeat_seconds,
-            stalled_worker_timeout=config.stalled_seconds,
-            shutdown_graceful_timeout=SHUTDOWN_SECONDS,
-            additional_context={"grader": grader},
-        ))
+        delay = RECONNECT_FIRST_SECONDS
+        while True:
+            started = time.monotonic()
+            try:
+                asyncio.run(_work(  # a new app and pool each time: procrastinate keeps a pool it was given
+                    build_app(config, grader),
+                    task_pool(config.database_url, config.concurrency),
+                    queues=[QUEUE_NAME],
+                    concurrency=config.concurrency,
+                    name=grader.name,
+                    wait=wait,
+                    delete_jobs="successful",
+                    update_heartbeat_interval=config.heartbeat_seconds,
+                    stalled_worker_timeout=config.stalled_seconds,
+                    shutdown_graceful_timeout=SHUTDOWN_SECONDS,
+                    additional_context={"grader": grader},
+                ))
+                return  # stopped by SIGTERM or SIGINT, or (without ``wait``) the queue empty
+            except DATABASE_LOST as error:
+                if not wait:
+                    raise
+                if time.monotonic() - started > RECONNECT_MAX_SECONDS:
+                    delay = RECONNECT_FIRST_SECONDS  # it had been working: a new outage
+                engine.dispose()  # its connections ended with the server's: fresh ones, not a failed try
+                log.warning("the database was lost (%s): the worker starts again in %.0f s; its "
+                            "tasks under way go to the next worker once its heartbeats stop",
+                            _first_line(error), delay)
+                try:
+                    time.sleep(delay)
+                except KeyboardInterrupt:
+                    return
+                delay = min(2 * delay, RECONNECT_MAX_SECONDS)
     finally:
         sandbox_pool.close_default_pool()
         if engine is not None:
@@ -186,6 +226,11 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
 async def _work(app: procrastinate.App, pool: psycopg_pool.AsyncConnectionPool, **options: Any) -> None:
     async with pool, app.open_async(pool=pool):
         await app.run_worker_async(**options)
+
+
+def _first_line(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def _warm_sandbox() -> None:

@@ -1,0 +1,99 @@
+"""A ``grader worker`` rides out a restart of its database: procrastinate stops its worker
+when the server goes away, and the process starts it again once the server answers, its
+sandbox kept; what was submitted meanwhile is graded, none lost, none twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from grader.service import db
+from grader.service.models import GradingJob, Submission
+from grader.service.remote.database import ensure_schema
+from tests.conftest import wait_for
+from tests.postgres import PostgresServer
+from tests.test_remote_queue import ITEMS, post, right_answer
+from tests.test_worker import Workers, ready
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0),
+]
+
+
+@pytest.fixture
+def server(postgres: Any) -> Iterator[PostgresServer]:
+    """A server of this test's own: restarting the session's would cut the others' connections."""
+    own = PostgresServer(postgres.bin_dir)
+    own.start()
+    yield own
+    own.stop()
+
+
+@pytest.fixture
+def database_url(server: PostgresServer) -> str:
+    server.admin("CREATE DATABASE outage")
+    url = server.url("outage")
+    db.upgrade_database(url)
+    ensure_schema(url)
+    return url
+
+
+@pytest.fixture
+def workers(database_url: str, tmp_path: Path) -> Iterator[Workers]:
+    workers = Workers(database_url, tmp_path)
+    yield workers
+    workers.stop()
+
+
+def graded(build) -> int:
+    with build.sessionmaker() as session:
+        return session.scalar(sa.select(sa.func.count()).where(GradingJob.state == "done"))
+
+
+def test_a_worker_grades_again_after_its_database_restarts(app, client, build, people, server, workers):
+    item_id = build.assignment(people["course_id"], ITEMS)[1][0]
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+    worker = workers.start()
+    assert wait_for(lambda: ready(workers), 30)
+    assert post(client, alice, item_id, answer).status_code == 202
+    assert wait_for(lambda: graded(build) == 1, 30)
+
+    server.restart(down_seconds=1.0)
+    # the app's pooled connections ended with the server: it answers 503 until it has new ones
+    assert wait_for(lambda: client.get("/healthz").status_code == 200, 10)
+    assert wait_for(lambda: post(client, alice, item_id, answer).status_code == 202, 10)
+    assert wait_for(lambda: graded(build) == 2, 60), "nothing was graded after the restart"
+    assert worker.poll() is None  # the same process, not a restarted one
+    log = (workers.folder / "worker0.log").read_text()
+    assert "the database was lost" in log
+    assert "ended with status: Error" not in log  # no grading failed on a connection of before
+    with build.sessionmaker() as session:
+        rows = session.execute(sa.select(Submission.verdict, GradingJob.attempts).join(GradingJob)).all()
+    assert [(verdict["correct"], attempts) for verdict, attempts in rows] == [(True, 1), (True, 1)]
+
+
+def test_a_step_on_a_connection_the_server_closed_runs_again_on_a_fresh_one(postgres_url, monkeypatch):
+    from grader.service.remote import worker
+    from tests.test_db_connections import PID, closed_by_the_server
+
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)  # lent as it is: in steady use
+    engine = db.make_engine(postgres_url, pool_size=1, isolation_level="AUTOCOMMIT")
+    grader = worker.Grader(worker.WorkerConfig(postgres_url, concurrency=1), engine)
+
+    def step(engine: sa.Engine, statement: str = PID) -> int:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(statement).scalar_one()
+
+    try:
+        gone = closed_by_the_server(engine, postgres_url)
+        assert grader.run_step(step) != gone  # no error: the task keeps its try
+        with pytest.raises(sa.exc.ProgrammingError):  # any other error is the task's
+            grader.run_step(step, "SELECT nonsense")
+    finally:
+        engine.dispose()

@@ -38,7 +38,6 @@ T = TypeVar("T")
 
 STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
 SHUTDOWN_SECONDS = 30.0  # on SIGTERM, how long a task may run on before it is given back
-IDLE_CHECK_SECONDS = 5.0  # a connection idle longer than this is checked before it is lent
 # procrastinate stops its worker when the database goes away (a restart, a failover): this
 # process starts it again, with a growing delay, keeping its sandbox and its slots
 RECONNECT_FIRST_SECONDS = 1.0
@@ -202,7 +201,8 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
     Each of procrastinate's queries is one call of its SQL functions. Its own pool lends
     a connection after a ping and runs each query in a transaction of its own: a ping,
     BEGIN, the call and COMMIT. Here the connections are in autocommit, and a connection
-    is pinged only after it sat idle, when the server may have closed it.
+    is pinged only after it sat idle, when the server may have closed it (as the
+    service's SQLAlchemy engines do: :func:`grader.service.db.ping_after_idle`).
     """
     returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
@@ -213,7 +213,7 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
         returned[connection] = time.monotonic()
 
     async def check(connection: psycopg.AsyncConnection[Any]) -> None:
-        if time.monotonic() - returned.get(connection, 0.0) > IDLE_CHECK_SECONDS:
+        if time.monotonic() - returned.get(connection, 0.0) > db.IDLE_PING_SECONDS:
             await psycopg_pool.AsyncConnectionPool.check_connection(connection)
 
     # the worker's loop fetches, each running task closes its job, and beats and polls run beside

@@ -11,7 +11,9 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from grader.judge import labels
+from grader.service.db import get_session
 from grader.service.models import User
+from grader.web.api import access
 from grader.web.errors import ApiError, rollback
 from grader.web.mathml import latex_to_mathml
 
@@ -52,14 +54,23 @@ def page_instructor() -> User:
 
 
 def page_student() -> User:
+    """The user of a student page: any account enrolled as a student in some course, as roles
+    are per course (a student account in none sees its empty dashboard). Which items and
+    derivations it answers, its role in their course decides (``student_item``)."""
     user = page_user()
-    if user.is_instructor:
+    if access.instructs_only(get_session(), user):
         abort(403, "This page is for students; instructors see their courses on the start page.")
     return user
 
 
 def not_found(what: str) -> NoReturn:
     abort(404, f"{what} does not exist, or is not yours to see.")
+
+
+def taught_here(what: str) -> NoReturn:
+    """A student page asked for work of a course the user teaches: they see it as its instructor."""
+    abort(403, f"{what} is in a course you teach: its students answer it here, and you see their "
+               "answers from the course page.")
 
 
 @bp.app_template_filter("sentence")

@@ -17,7 +17,7 @@ from grader.service.queue import grading_queue
 from grader.web.api import access
 from grader.web.api.schemas import MAX_ID
 from grader.web.limits import runs_functions
-from grader.web.pages.base import bp, error_page, not_found, page_student
+from grader.web.pages.base import bp, error_page, not_found, page_student, taught_here
 from grader.web.pages.display import instance_view, submission_view, text_problem
 
 # what a part answers in place: everything the judge reads but a function
@@ -26,12 +26,15 @@ FORMAT_CHOICES = {"text": "Text (numpy, MATLAB, LaTeX, rows)", "json": "JSON", "
 
 
 def student_derivation(derivation_id: int, user: User) -> Derivation:
-    """A derivation of a course the user studies in; else 404."""
+    """A derivation of a course the user studies in; else 404 (403 in a course they teach)."""
     session = get_session()
     derivation = session.get(Derivation, derivation_id) if 1 <= derivation_id <= MAX_ID else None
-    if derivation is None or access.course_role(session, user.id, derivation.assignment.course_id) != (
-        "student"
-    ):
+    if derivation is None:
+        not_found("This derivation")
+    role = access.course_role(session, user.id, derivation.assignment.course_id)
+    if role == "instructor":
+        taught_here("This derivation")
+    if role != "student":
         not_found("This derivation")
     return derivation
 

@@ -21,7 +21,7 @@ from grader.service.queue import grading_queue
 from grader.web.api import access
 from grader.web.limits import runs_functions
 from grader.web.pages import display, draws
-from grader.web.pages.base import bp, error_page, not_found, page_student, page_user
+from grader.web.pages.base import bp, error_page, not_found, page_student, page_user, taught_here
 from grader.web.pages.display import instance_view, submission_view, text_problem
 
 DEFAULT_PRACTICE_COUNT = 5
@@ -40,8 +40,11 @@ def feedback_hidden(item: Item, user: User) -> bool:
 
 
 def student_item(item_id: int, user: User) -> Item:
-    """An item the student may answer: in one of their courses or one of their practice sets."""
+    """An item the user may answer: in a course they take or one of their practice sets. Their
+    role in the item's course decides, not their account's."""
     item, role = access.member_item(get_session(), user, item_id)
+    if role == "instructor":
+        taught_here("This item")
     if role != "student":
         not_found("This item")
     return item
@@ -227,9 +230,9 @@ def _answer_problem(answer: str, fmt: str) -> str | None:
 def preview(item_id: int) -> str | tuple[str, int]:
     """How an answer is read, before it is graded: nothing stored, no attempt used."""
     user = page_user()
-    item = student_item(item_id, user) if not user.is_instructor else None
-    if item is None:
+    if access.instructs_only(get_session(), user):
         return error_page(403, "The preview is for students answering an item.")
+    item = student_item(item_id, user)
     answer = request.form.get("answer", "")
     chosen = request.form.get("format", "auto")
     fmt = detect_format(answer) if chosen == "auto" else chosen

@@ -99,3 +99,52 @@ def test_it_still_cannot_answer_the_course_it_teaches_as_a_student(
     assert client.get(f"/courses/{campus['taught']}").status_code == 200
     assert client.get(f"/courses/{campus['taken']}").status_code == 403
     assert client.get(f"/items/{campus['taken_item']}/report").status_code == 403
+
+
+def test_its_start_page_leads_to_the_courses_it_teaches_and_those_it_takes(
+    client: FlaskClient, campus: dict[str, Any]
+) -> None:
+    log_in(client, "ivy")
+    home = client.get("/").get_data(as_text=True)
+    assert "Courses you teach" in home and f'href="/courses/{campus["taught"]}"' in home
+    assert "Courses you take" in home and f'href="/dashboard#course-{campus["taken"]}"' in home
+    nav = home.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/dashboard"' in nav and 'href="/practice"' in nav and 'href="/lti"' in nav
+    dashboard = client.get("/dashboard")
+    page = dashboard.get_data(as_text=True)
+    assert dashboard.status_code == 200
+    assert "ML101" in page and f'href="/items/{campus["taken_item"]}"' in page
+    assert "ML200" not in page and f'href="/items/{campus["taught_item"]}"' not in page
+    item_page = client.get(f"/items/{campus['taken_item']}").get_data(as_text=True)
+    assert '<p class="crumbs"><a href="/dashboard">Dashboard</a>' in item_page
+    assert client.get("/practice").status_code == 200
+
+
+def test_a_plain_student_sees_what_it_saw(client: FlaskClient, campus: dict[str, Any]) -> None:
+    log_in(client, "alice")
+    home = client.get("/").get_data(as_text=True)
+    assert "Homework 1" in home and f'href="/items/{campus["taken_item"]}"' in home
+    assert "Courses you t" not in home and 'href="/lti"' not in home
+    assert client.get("/dashboard").status_code == 200
+    item_page = client.get(f"/items/{campus['taken_item']}")
+    assert item_page.status_code == 200
+    assert '<p class="crumbs"><a href="/">Dashboard</a>' in item_page.get_data(as_text=True)
+    assert client.get(f"/items/{campus['taught_item']}").status_code == 404  # not her course
+    assert client.get(f"/courses/{campus['taken']}").status_code == 403
+
+
+def test_a_plain_instructor_sees_what_it_saw(client: FlaskClient, campus: dict[str, Any]) -> None:
+    log_in(client, "teacher")
+    home = client.get("/").get_data(as_text=True)
+    assert "Your courses" in home and f'href="/courses/{campus["taken"]}"' in home
+    assert "Courses you t" not in home
+    nav = home.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/dashboard"' not in nav and 'href="/practice"' not in nav
+    for path in ("/dashboard", "/practice", f"/items/{campus['taken_item']}",
+                 f"/items/{campus['taken_item']}/history"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "This page is for students" in response.get_data(as_text=True)
+    preview = post(client, f"/items/{campus['taken_item']}/preview", {"answer": "[1]", "format": "auto"})
+    assert preview.status_code == 403
+    assert "The preview is for students answering an item" in preview.get_data(as_text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, NoReturn
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -61,6 +62,29 @@ def page_student() -> User:
     if access.instructs_only(get_session(), user):
         abort(403, "This page is for students; instructors see their courses on the start page.")
     return user
+
+
+@bp.app_template_global("takes_courses")
+def takes_courses() -> bool:
+    """Whether the logged-in instructor account is also enrolled as a student somewhere (the
+    navigation then leads to its dashboard too). Asked once a request; False if it cannot be
+    told, as on an error page after the database failed."""
+    if "takes_courses" not in g:
+        user = g.get("user")
+        try:
+            g.takes_courses = user is not None and not access.instructs_only(get_session(), user)
+        except sa.exc.SQLAlchemyError:
+            rollback()
+            g.takes_courses = False
+    return g.takes_courses
+
+
+@bp.app_template_global("dashboard_url")
+def dashboard_url() -> str:
+    """Where the student pages' "Dashboard" leads: the start page of a student account; the
+    dashboard's own address for an instructor account, whose start page is its courses."""
+    user = g.get("user")
+    return url_for("pages.student_dashboard" if user is not None and user.is_instructor else "pages.index")
 
 
 def not_found(what: str) -> NoReturn:

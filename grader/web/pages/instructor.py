@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,8 @@ WRONG_ANSWERS_PER_CODE = 10
 SORT_KEYS = ("name", "section", "total")
 
 
-def courses_page(user: User) -> str:
+def courses_page(user: User, taking: Sequence[Course] = ()) -> str:
+    """The courses ``user`` teaches; ``taking``, those they are enrolled in as a student."""
     courses = (
         get_session()
         .scalars(
@@ -34,7 +36,7 @@ def courses_page(user: User) -> str:
         )
         .all()
     )
-    return render_template("instructor/courses.html", courses=courses)
+    return render_template("instructor/courses.html", courses=courses, taking=taking)
 
 
 def instructed_course(course_id: int) -> Course:

@@ -118,15 +118,21 @@ def item_rows(items: list[Item], user: User) -> list[ItemRow]:
 # ---- pages ------------------------------------------------------------------------
 
 
+def taken_courses(user: User) -> list[Course]:
+    """The courses the user is enrolled in as a student, whatever their account's role."""
+    return list(
+        get_session().scalars(
+            sa.select(Course)
+            .join(Enrolment)
+            .where(Enrolment.user_id == user.id, Enrolment.role == "student")
+            .order_by(Course.code)
+        )
+    )
+
+
 def dashboard(user: User) -> str:
     """The start page of a student: their courses, assignments and progress."""
-    session = get_session()
-    courses = session.scalars(
-        sa.select(Course)
-        .join(Enrolment)
-        .where(Enrolment.user_id == user.id, Enrolment.role == "student")
-        .order_by(Course.code)
-    ).all()
+    courses = taken_courses(user)
     now = utcnow()
     return render_template(
         "student/dashboard.html",
@@ -153,6 +159,13 @@ def _assignment_summary(assignment: Assignment, user: User, now: Any) -> dict[st
         "done": sum(1 for r in rows if r.attempts_used),
         "earned": sum((r.score or 0.0) * r.points for r in rows),
     }
+
+
+@bp.get("/dashboard")
+def student_dashboard() -> str:
+    """The dashboard of any account that takes courses: the start page of a student account,
+    linked from the start page of an instructor account enrolled as a student somewhere."""
+    return dashboard(page_student())
 
 
 @bp.get("/items/<int:item_id>")

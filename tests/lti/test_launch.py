@@ -80,6 +80,31 @@ def test_instructor_launch_enrols_as_instructor(app, client, lms, course):
     assert roles == {course.id: "instructor"}
 
 
+def test_one_lms_user_teaches_one_course_and_learns_in_another(app, client, lms, course, build):
+    """One account per LMS user: an instructor account answers as a student where it learns."""
+    tutorials = {CLAIM + "context": {"id": "tutorials", "title": "Tutorials"}}
+    assert launch(client, lms, lms.launch_claims("ta-1", [INSTRUCTOR], **tutorials)).status_code == 302
+    claims = lms.launch_claims(
+        "ta-1", [LEARNER], **{CLAIM + "custom": {"assignment_id": str(course.assignment_id)}}
+    )
+    response = launch(client, lms, claims)
+    assert urlsplit(response.headers["Location"]).path == f"/items/{course.item_ids[0]}"
+    user, roles = user_of(app, "ta-1")
+    assert user.role == "instructor" and sorted(roles.values()) == ["instructor", "student"]
+    assert client.get(response.headers["Location"]).status_code == 200
+    assert "Courses you take" in client.get("/").get_data(as_text=True)
+    # a link to an assignment with no items yet lands on the dashboard, not on the courses it teaches
+    empty, _ = build.assignment(course.id, [], title="Coming soon")
+    claims = lms.launch_claims(
+        "ta-1", [LEARNER], **{CLAIM + "custom": {"assignment_id": str(empty)}},
+        **{CLAIM + "resource_link": {"id": "link-2"}},
+    )
+    response = launch(client, lms, claims)
+    assert response.headers["Location"] == f"/dashboard#course-{course.id}"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and "Coming soon" in page.get_data(as_text=True)
+
+
 def test_a_second_launch_is_the_same_user(app, client, lms, course):
     claims = lms.launch_claims("student-1", [LEARNER])
     launch(client, lms, claims)

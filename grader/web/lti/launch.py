@@ -67,7 +67,8 @@ def landing_url(landing: Landing) -> str:
     if landing.first_item_id is not None:
         return url_for("pages.exercise", item_id=landing.first_item_id)
     if landing.assignment_id is not None:
-        return url_for("pages.index", _anchor=f"course-{landing.course_id}")
+        # the dashboard, not the start page: an instructor account's start page is its courses
+        return url_for("pages.student_dashboard", _anchor=f"course-{landing.course_id}")
     raise LaunchRefused(404, "this link opens no assignment yet: your instructor sets it up in the LMS")
 
 

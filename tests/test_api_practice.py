@@ -120,3 +120,25 @@ def test_practice_follows_the_students_history(client, people, build):
     assert len(layer) > 20 / len(exercises.KINDS)
     assert "your last 2 answers to dS/dvec(W) were not right yet" in layer[0]["reason"]
     assert "you swapped rows and columns twice on dS/dvec(W)" in layer[0]["reason"]
+
+
+def wrong_practice_verdict(client, account) -> dict:
+    item = new_set(client, account, {"kinds": ["softmax"], "count": 1}).get_json()["items"][0]
+    exercise, normal = exercises.validate(item["instance"])
+    wrong = json.dumps((np.asarray(exercise.reference(normal)) + 0.25).tolist())
+    response = client.post("/api/v1/submissions", headers=account.headers,
+                           json={"item_id": item["id"], "answer": wrong, "format": "json"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["verdict"]
+
+
+def test_practice_shows_expected_values_as_check_does(client, people, build):
+    # an instructor account that takes no course sees them, as on /check
+    teacher = people["teacher"]
+    entries = wrong_practice_verdict(client, teacher)["wrong_entries"]
+    assert entries and all(entry["expected"] is not None for entry in entries)
+    # once it takes a course it practises as a student does: the answer is not given away
+    colleague = build.user("colleague", "instructor")
+    build.enrol(build.course(colleague, code="TAKE1"), teacher)
+    entries = wrong_practice_verdict(client, teacher)["wrong_entries"]
+    assert entries and all(entry["expected"] is None for entry in entries)

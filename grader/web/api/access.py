@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g
 
+from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, User
 from grader.web.api.schemas import MAX_ID
 from grader.web.errors import forbidden, not_found
@@ -40,18 +41,20 @@ def course_role(session: so.Session, user_id: int, course_id: int) -> str | None
 def teaches(viewer: User, assignment: Assignment | None) -> bool:
     """Whether ``viewer`` sees this work as an instructor: their role in its course decides.
 
-    Practice belongs to no course: there the account's role decides. Looked up once
-    per request and course.
+    Practice belongs to no course: its owner sees it as ``/check`` shows answers, with
+    the expected values only for an instructor account that takes no course. Looked up
+    once per request and course.
     """
-    if assignment is None:
-        return viewer.is_instructor
     roles = g.setdefault("course_roles", {})
-    key = (viewer.id, assignment.course_id)
+    key = (viewer.id, assignment.course_id if assignment is not None else None)
     if key not in roles:
-        session = so.object_session(assignment)
-        roles[key] = session is not None and (
-            course_role(session, viewer.id, assignment.course_id) == "instructor"
-        )
+        if assignment is None:
+            roles[key] = instructs_only(get_session(), viewer)
+        else:
+            session = so.object_session(assignment)
+            roles[key] = session is not None and (
+                course_role(session, viewer.id, assignment.course_id) == "instructor"
+            )
     return roles[key]
 
 

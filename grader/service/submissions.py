@@ -229,7 +229,7 @@ def as_seen(
     """The status and the verdict of ``submission`` as a viewer may see them.
 
     ``teaches``: the viewer is an instructor of the submission's course (for practice,
-    which has no course, an instructor account); ``grades_elsewhere``: workers grade (see
+    which has no course, an instructor account that takes none); ``grades_elsewhere``: workers grade (see
     :func:`status`). Before the due date of an assignment
     that says so, anyone else sees whether the answer is right and its score only;
     and never the expected values of an instance they were given (see

@@ -2,8 +2,10 @@
 
 It publishes its JWKS, answers the OIDC authorisation request with an id_token signed as
 a platform signs it, issues access tokens for client-credentials grants whose JWT
-assertion checks against the tool's published keys, and records the AGS scores and NRPS
-roster requests it receives. ``down`` makes its services answer 503.
+assertion checks against the tool's published keys, keeps the course's AGS line items
+(listed by resource link, created by the tool), and records the AGS scores and NRPS
+roster requests it receives. ``down`` makes its services answer 503, ``refuse_lineitems``
+its line items container refuse to create one.
 (A real platform answers the authorisation request with a form that posts itself to the
 tool; this one returns the form's fields as JSON, for the test to post.)
 """
@@ -26,6 +28,11 @@ from joserfc.jwk import KeySet, RSAKey
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DEEP_LINKING_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+LINEITEMS_PATH = "/courses/42/lineitems"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -45,6 +52,8 @@ class Recorded:
     scores: list[dict[str, Any]] = field(default_factory=list)
     score_urls: list[str] = field(default_factory=list)
     roster_requests: list[str] = field(default_factory=list)
+    lineitem_queries: list[str] = field(default_factory=list)
+    lineitems_created: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakePlatform:
@@ -54,13 +63,16 @@ class FakePlatform:
         self.key = new_key()
         self.issuer = ""  # set once the server has its port
         self.down = False
+        self.refuse_lineitems = False
+        #: the course's line items, as the container lists them (with their ``id`` URL)
+        self.lineitems: list[dict[str, Any]] = []
         self.members: list[dict[str, Any]] = []
         self.recorded = Recorded()
         #: the claims of the id_token the next authorisation request returns (set by a test)
         self.next_launch: dict[str, Any] = {}
         #: the tool's published key set, to check client assertions against
         self.tool_key_set: Callable[[], dict[str, Any]] = lambda: {"keys": []}
-        self._tokens: set[str] = set()
+        self._tokens: dict[str, str] = {}  # access token: its scope
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -80,11 +92,18 @@ class FakePlatform:
         }
 
     def lineitem(self, number: int = 1) -> str:
-        return f"{self.url}/courses/42/lineitems/{number}/lineitem"
+        return f"{self.url}{LINEITEMS_PATH}/{number}/lineitem"
+
+    def lineitems_url(self) -> str:
+        return f"{self.url}{LINEITEMS_PATH}"
 
     # -- tokens ------------------------------------------------------------------
-    def launch_claims(self, sub: str, roles: list[str], **extra: Any) -> dict[str, Any]:
-        """The claims of a resource link launch (``extra`` overrides or adds)."""
+    def launch_claims(
+        self, sub: str, roles: list[str], *, lineitems_only: bool = False, **extra: Any
+    ) -> dict[str, Any]:
+        """The claims of a resource link launch (``extra`` overrides or adds); with
+        ``lineitems_only`` its grade service offers the container but no line item, as for
+        a link an instructor added by hand."""
         claims = {
             "sub": sub,
             "name": f"User {sub}",
@@ -96,7 +115,8 @@ class FakePlatform:
             CLAIM + "context": {"id": CONTEXT_ID, "label": "ML", "title": "Machine learning"},
             CLAIM + "resource_link": {"id": "link-1"},
             AGS_CLAIM: {
-                "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score"],
+                "scope": [LINEITEM_SCOPE, SCORE_SCOPE],
+                "lineitems": self.lineitems_url(),
                 "lineitem": self.lineitem(),
             },
             NRPS_CLAIM: {
@@ -104,6 +124,8 @@ class FakePlatform:
                 "service_versions": ["2.0"],
             },
         }
+        if lineitems_only:
+            del claims[AGS_CLAIM]["lineitem"]
         claims.update(extra)
         return claims
 
@@ -165,9 +187,40 @@ class FakePlatform:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _authorised(self) -> bool:
+            def _authorised(self, scope: str | None = None) -> bool:
                 header = self.headers.get("Authorization", "")
-                return header.startswith("Bearer ") and header[7:] in platform._tokens
+                if not header.startswith("Bearer ") or header[7:] not in platform._tokens:
+                    return False
+                return scope is None or scope in platform._tokens[header[7:]].split()
+
+            def _lineitems_get(self, query: str) -> None:
+                if not self._authorised(LINEITEM_SCOPE):
+                    self._send(401, {"error": "no token for the lineitem scope"})
+                    return
+                if self.headers.get("Accept") != CONTAINER_TYPE:
+                    self._send(406, {"error": "not a line item container"})
+                    return
+                platform.recorded.lineitem_queries.append(query)
+                wanted = parse_qs(query).get("resource_link_id", [None])[0]
+                listed = [item for item in platform.lineitems
+                          if wanted is None or item.get("resourceLinkId") == wanted]
+                self._send(200, listed, CONTAINER_TYPE)
+
+            def _lineitems_post(self, body: str) -> None:
+                if not self._authorised(LINEITEM_SCOPE):
+                    self._send(401, {"error": "no token for the lineitem scope"})
+                    return
+                if self.headers.get("Content-Type") != LINEITEM_TYPE:
+                    self._send(415, {"error": "not a line item"})
+                    return
+                if platform.refuse_lineitems:
+                    self._send(403, {"error": "this tool may not create line items here"})
+                    return
+                item = json.loads(body)
+                platform.recorded.lineitems_created.append(item)
+                created = {**item, "id": platform.lineitem(100 + len(platform.lineitems))}
+                platform.lineitems.append(created)
+                self._send(201, created, LINEITEM_TYPE)
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
@@ -176,6 +229,11 @@ class FakePlatform:
                 elif parts.path == "/auth":
                     params = {k: v[0] for k, v in parse_qs(parts.query).items()}
                     self._send(200, platform.authorize(params))
+                elif parts.path == LINEITEMS_PATH:
+                    if platform.down:
+                        self._send(503, {"error": "down"})
+                    else:
+                        self._lineitems_get(parts.query)
                 elif parts.path == "/memberships":
                     if platform.down:
                         self._send(503, {"error": "down"})
@@ -204,7 +262,7 @@ class FakePlatform:
                         self._send(400, {"error": "invalid_client"})
                         return
                     token = uuid.uuid4().hex
-                    platform._tokens.add(token)
+                    platform._tokens[token] = form.get("scope", "")
                     self._send(
                         200,
                         {
@@ -214,6 +272,8 @@ class FakePlatform:
                             "scope": form.get("scope", ""),
                         },
                     )
+                elif parts.path == LINEITEMS_PATH:
+                    self._lineitems_post(body)
                 elif parts.path.endswith("/lineitem/scores"):
                     if not self._authorised():
                         self._send(401, {"error": "no token"})

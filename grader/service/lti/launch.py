@@ -72,6 +72,7 @@ class LaunchClaims:
     resource_link_id: str | None
     custom: dict[str, Any] = field(default_factory=dict)
     lineitem_url: str | None = None
+    lineitems_url: str | None = None
     ags_scopes: list[str] = field(default_factory=list)
     memberships_url: str | None = None
     deep_linking: dict[str, Any] | None = None
@@ -312,6 +313,7 @@ def read_claims(platform: LtiPlatform, claims: dict[str, Any]) -> LaunchClaims:
         resource_link_id=_text(link.get("id")) or None,
         custom=custom if isinstance(custom, dict) else {},
         lineitem_url=_text(ags.get("lineitem"), 1000) or None,
+        lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         ags_scopes=[s for s in ags.get("scope", []) if isinstance(s, str)],
         memberships_url=_text(nrps.get("context_memberships_url"), 1000) or None,
         deep_linking=deep_linking if isinstance(deep_linking, dict) else None,

@@ -31,6 +31,7 @@ class Landing:
     first_item_id: int | None = None
     practice: bool = False
     teaches: bool = False
+    link_id: int | None = None
 
 
 def _user_name(platform_id: int, sub: str) -> str:
@@ -161,6 +162,7 @@ def provision(session: so.Session, claims: LaunchClaims) -> Landing:
     link = link_for(session, claims, context.course_id)
     assignment = session.get(Assignment, link.assignment_id) if link.assignment_id else None
     if assignment is None:
-        return Landing(user.id, context.course_id, teaches=claims.teaches)
+        return Landing(user.id, context.course_id, teaches=claims.teaches, link_id=link.id)
     first = assignment.items[0].id if assignment.items else None
-    return Landing(user.id, context.course_id, assignment.id, first, teaches=claims.teaches)
+    return Landing(user.id, context.course_id, assignment.id, first, teaches=claims.teaches,
+                   link_id=link.id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Response, abort, jsonify, redirect, render_template, request, session, url_for
 
-from grader.service.db import get_session
-from grader.service.lti import deep_linking, keys
+from grader.service.db import database, get_session
+from grader.service.lti import deep_linking, keys, lineitems
 from grader.service.lti import launch as lti_launch
 from grader.service.lti.deep_linking import DeepLinkRequest
 from grader.service.lti.launch import DEEP_LINKING_REQUEST, LaunchRefused
@@ -15,6 +17,8 @@ from grader.web.auth import csrf_exempt, login_user
 from grader.web.limits import lti_logins_per_address
 from grader.web.lti import bp, writing
 from grader.web.pages.base import page_user
+
+log = logging.getLogger(__name__)
 
 DEEP_LINK_KEY = "lti_deep_link"
 MAX_FIELD = 20_000  # an id_token is a few kilobytes
@@ -42,6 +46,11 @@ def launch() -> Response:
         landing = provision(db_session, claims)
         user = db_session.get(User, landing.user_id)
     assert user is not None
+    if landing.link_id is not None and lineitems.wanted(claims):
+        try:
+            lineitems.ensure(database().sessionmaker, landing.link_id, claims)
+        except Exception:  # the launch goes on without it: a later launch tries again
+            log.exception("giving resource link %s a line item failed", landing.link_id)
     login_user(user)
     if claims.message_type == DEEP_LINKING_REQUEST:
         if not landing.teaches or landing.course_id is None:

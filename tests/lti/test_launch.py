@@ -274,3 +274,34 @@ def test_login_starts_from_one_address_are_limited_and_store_nothing_beyond(app,
     assert "Too many LTI logins from this address" in refused.get_data(as_text=True)
     with db.database(app).sessionmaker() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(LtiLogin)) == 3
+
+
+@pytest.mark.parametrize("claim", ["context", "resource_link", "custom", "ags", "nrps"])
+@pytest.mark.parametrize("value", ["a string", ["a", "list"], 42])
+def test_a_claim_that_is_not_an_object_is_read_as_empty_never_a_500(client, lms, course, claim, value):
+    claims = lms.launch_claims("student-1", [LEARNER])
+    services = {"ags": "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint",
+                "nrps": "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"}
+    name = services.get(claim, CLAIM + claim)
+    intact = post_token(client, lms, lambda nonce: lms.id_token(nonce, claims))
+    response = post_token(client, lms, lambda nonce: lms.id_token(nonce, {**claims, name: value}))
+    # the services' claims are optional: the launch goes as it would without them; one
+    # that lacks its course, link or assignment (read from custom) is refused in words
+    if claim in ("ags", "nrps"):
+        assert response.status_code == intact.status_code
+    else:
+        assert response.status_code in (400, 404)
+        assert "flash error" in response.get_data(as_text=True)
+
+
+def test_an_ags_scope_sent_as_one_string_is_one_scope(app, lms, platform_id):
+    from grader.service.lti.launch import read_claims
+    from grader.service.lti.models import LtiPlatform
+
+    claims = lms.launch_claims("student-1", [LEARNER])
+    ags = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+    claims[ags] = {**claims[ags], "scope": "https://purl.imsglobal.org/spec/lti-ags/scope/score"}
+    with db.database(app).sessionmaker() as session:
+        platform = session.get(LtiPlatform, platform_id)
+        read = read_claims(platform, claims)
+    assert read.ags_scopes == ["https://purl.imsglobal.org/spec/lti-ags/scope/score"]

@@ -272,6 +272,11 @@ def _text(value: Any, limit: int = 255) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A claim that should be a JSON object; anything else a platform sent reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def read_claims(platform: LtiPlatform, claims: dict[str, Any]) -> LaunchClaims:
     deployment = claims.get(CLAIM + "deployment_id")
     if not isinstance(deployment, str) or deployment not in platform.deployment_ids:
@@ -286,11 +291,12 @@ def read_claims(platform: LtiPlatform, claims: dict[str, Any]) -> LaunchClaims:
     roles = claims.get(CLAIM + "roles")
     if not isinstance(roles, list):
         raise LaunchRefused(400, "the id_token lacks the LTI roles claim")
-    context = claims.get(CLAIM + "context") or {}
-    link = claims.get(CLAIM + "resource_link") or {}
-    ags = claims.get(AGS_CLAIM) or {}
-    nrps = claims.get(NRPS_CLAIM) or {}
-    custom = claims.get(CLAIM + "custom") or {}
+    context = _object(claims.get(CLAIM + "context"))
+    link = _object(claims.get(CLAIM + "resource_link"))
+    ags = _object(claims.get(AGS_CLAIM))
+    nrps = _object(claims.get(NRPS_CLAIM))
+    custom = _object(claims.get(CLAIM + "custom"))
+    scopes = ags.get("scope")
     deep_linking = claims.get(DEEP_LINKING_CLAIM + "deep_linking_settings")
     if message_type == RESOURCE_LINK_REQUEST and not _text(link.get("id")):
         raise LaunchRefused(400, "a resource link launch needs its resource_link id")
@@ -311,10 +317,12 @@ def read_claims(platform: LtiPlatform, claims: dict[str, Any]) -> LaunchClaims:
         context_title=_text(context.get("title"), 200),
         context_label=_text(context.get("label"), 100),
         resource_link_id=_text(link.get("id")) or None,
-        custom=custom if isinstance(custom, dict) else {},
+        custom=custom,
         lineitem_url=_text(ags.get("lineitem"), 1000) or None,
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
-        ags_scopes=[s for s in ags.get("scope", []) if isinstance(s, str)],
+        # a list of scopes; one scope sent as a string is one scope, not its letters
+        ags_scopes=[scopes] if isinstance(scopes, str) else
+        [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else [],
         memberships_url=_text(nrps.get("context_memberships_url"), 1000) or None,
         deep_linking=deep_linking if isinstance(deep_linking, dict) else None,
     )

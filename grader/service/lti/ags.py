@@ -5,7 +5,8 @@ in the verdict's own transaction (:func:`score_changed`), so no score is ever lo
 sender (:func:`deliver_due`, run by :class:`PushRunner` or ``grader lti push``) reads the
 score by the assignment's policy when it sends it, retries with a growing delay while the
 LMS is away, and after :data:`MAX_ATTEMPTS` marks the sync ``failed`` for an instructor to
-see and send again. No session is held open while the LMS is called.
+see and send again. A sender claims the syncs it sends (:func:`claim_due`), so the senders of
+several processes send each score once. No session is held open while the LMS is called.
 """
 
 from __future__ import annotations

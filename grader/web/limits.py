@@ -99,6 +99,8 @@ lti_logins_per_address = limiter.shared_limit(
     key_func=get_remote_address,
     error_message="too many LTI logins from this address",
 )
+
+
 def _ran(response: Response) -> bool:
     # a call refused (its item unknown, no attempt left, one already running...) ran nothing
     return response.status_code < 400

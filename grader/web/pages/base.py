@@ -59,7 +59,8 @@ def page_student() -> User:
     are per course (a student account in none sees its empty dashboard). Which items and
     derivations it answers, its role in their course decides (``student_item``)."""
     user = page_user()
-    if access.instructs_only(get_session(), user):
+    g.takes_courses = not access.instructs_only(get_session(), user)  # the navigation's too
+    if not g.takes_courses:
         abort(403, "This page is for students; instructors see their courses on the start page.")
     return user
 

@@ -5,14 +5,15 @@ with one item each; submissions stored through the service's one path, 70% matri
 and 30% function answers. Figures:
 
 - drain rate: the submissions stored first, then 1 or 2 workers (their default
-  concurrency) started; graded per second from the first verdict to the last;
+  concurrency) started; graded per second from the first verdict to the last; and
+  one worker draining a deadline's backlog (``--backlog``, 2,000 by default);
 - queue cost: submissions one at a time to an idle worker, the time from the
   submission's commit to the worker starting the task (procrastinate's "Starting
   job" line in the worker's log, in ms), p50 and p95;
 - function answers through the queue (one worker) against the same sandbox pool
   called directly by as many threads as it has daemons.
 
-    .venv/bin/python benchmarks/bench_queue.py [--submissions 300] [--rounds 3]
+    .venv/bin/python benchmarks/bench_queue.py [--submissions 300] [--rounds 3] [--backlog 2000]
 """
 
 from __future__ import annotations
@@ -248,6 +249,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--submissions", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="of the function answers' comparison")
+    parser.add_argument("--backlog", type=int, default=2000, help="submissions waiting at a deadline")
     args = parser.parse_args()
     bin_dir = binaries()
     if bin_dir is None:
@@ -263,6 +265,9 @@ def main() -> int:
             drained = drain_rate(server, folder, workers, args.submissions)
             print(f"  {workers} worker(s): {drained.per_second:7.1f} submissions graded/s "
                   f"({drained.cpu_ms:.1f} ms of the machine's CPU each)", flush=True)
+        drained = drain_rate(server, folder, 1, args.backlog, tag="_backlog")
+        print(f"  a backlog of {args.backlog}, 1 worker: {drained.per_second:7.1f} submissions graded/s "
+              f"({drained.cpu_ms:.1f} ms of the machine's CPU each)", flush=True)
         waits = queue_cost(server, folder)
         cuts = statistics.quantiles(waits, n=20)
         print(f"  queue cost, commit to the worker starting the task: p50 {statistics.median(waits):.1f} ms, "

@@ -17,12 +17,13 @@ from grader.service import jobs, submissions, variants
 from grader.service.models import GradingJob, Item, Submission, User
 from grader.service.queue import grading_queue
 from grader.service.remote import grading, worker
-from grader.service.remote.database import adopt_orphans
+from grader.service.remote.database import adopt_orphans, defer_grading, refresh_statistics
 from grader.service.remote.web import RemoteQueue
 
 pytestmark = pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0)
 ITEMS = [{"kind": "softmax_jacobian", "n": 3, "max_attempts": 2}]
 TASKS = sa.text("SELECT args FROM procrastinate_jobs WHERE task_name = 'grade_submission'")
+COUNTED = sa.text("SELECT reltuples FROM pg_class WHERE oid = 'procrastinate_jobs'::regclass")
 
 
 @pytest.fixture
@@ -276,3 +277,28 @@ def test_a_worker_tries_a_grading_at_least_twice():
         worker.WorkerConfig("postgresql+psycopg://nowhere/none", concurrency=1, tries=1)
     assert worker.Grader(worker.WorkerConfig("postgresql+psycopg://nowhere/none", 1, tries=2),
                          sa.create_engine("sqlite://")).strategy.max_attempts == 1
+
+
+def defer_backlog(app, build, count: int) -> None:
+    """``count`` grading tasks waiting, as a deadline leaves them (of no stored submission)."""
+    with build.sessionmaker.begin() as session:
+        connection = session.connection().connection.driver_connection
+        for n in range(count):
+            defer_grading(grading_queue(app).app, connection, 10**6 + n)
+
+
+def test_a_backlogs_statistics_are_taken_again_once_it_grew(app, build, database_url):
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("ANALYZE procrastinate_jobs"))  # as a quiet queue's last were
+            assert connection.scalar(COUNTED) <= 0
+            assert not refresh_statistics(connection)  # nothing changed: no ANALYZE
+        defer_backlog(app, build, 150)
+
+        with engine.begin() as connection:
+            assert refresh_statistics(connection)
+            assert connection.scalar(COUNTED) == 150  # a fetch plans for the backlog it has
+            assert not refresh_statistics(connection)
+    finally:
+        engine.dispose()

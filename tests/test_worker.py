@@ -18,7 +18,7 @@ from grader.service import submissions
 from grader.service.models import GradingJob, Item, Submission, User
 from grader.service.queue import grading_queue
 from tests.conftest import alive, wait_for
-from tests.test_remote_queue import ITEMS, post, right_answer
+from tests.test_remote_queue import ITEMS, defer_backlog, post, right_answer
 
 pytestmark = [
     pytest.mark.slow,
@@ -103,6 +103,16 @@ def ready(workers: Workers, n: int = 0) -> bool:
     """Whether worker ``n`` runs its loop: its periodic task is deferred once its stop signals
     are handled (its "Starting worker" comes just before)."""
     return b"deferred for timestamp" in (workers.folder / f"worker{n}.log").read_bytes()
+
+
+def test_a_worker_takes_the_statistics_of_the_backlog_it_finds(app, build, workers):
+    defer_backlog(app, build, 150)  # tasks of no stored submission: each is done at once
+    workers.start()
+    log = workers.folder / "worker0.log"
+    assert wait_for(lambda: b"Starting job grade_submission" in log.read_bytes(), 30), log.read_text()
+    text = log.read_text()
+    # before its first fetch: that one, and every one after, plans for the backlog's size
+    assert -1 < text.find("statistics are taken again") < text.find("Starting job grade_submission"), text
 
 
 def test_a_worker_stops_on_sigterm(workers):

@@ -100,6 +100,26 @@ def adopt_orphans(database_url: str) -> int:
         engine.dispose()
 
 
+# A deadline's backlog grows faster than autovacuum analyzes (a minute apart by default).
+# Meanwhile PostgreSQL plans procrastinate's fetch as for the small table it last saw, and
+# sorts the whole backlog at every fetch: a fetch costs in proportion to the backlog
+# (procrastinate issue #1242). Statistics taken once the backlog is there plan an index scan.
+STALE_ROWS = 100  # rows beyond which a table counted as (nearly) empty is analyzed
+STALE_GROWTH = 2  # times the rows last counted
+COUNTED = sa.text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'procrastinate_jobs'::regclass")
+AT_LEAST = sa.text("SELECT count(*) FROM (SELECT FROM procrastinate_jobs LIMIT :rows) AS taken")
+
+
+def refresh_statistics(connection: sa.Connection) -> bool:
+    """ANALYZE procrastinate's jobs table where it grew well past the rows its statistics
+    counted; whether it did. Counts no further than that threshold, so the look is cheap."""
+    threshold = max(STALE_ROWS, STALE_GROWTH * int(connection.scalar(COUNTED) or 0))
+    if connection.scalar(AT_LEAST, {"rows": threshold}) < threshold:
+        return False
+    connection.execute(sa.text("ANALYZE procrastinate_jobs"))
+    return True
+
+
 @dataclass(frozen=True)
 class QueueStatus:
     """The queue as an operator sees it."""

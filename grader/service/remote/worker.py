@@ -31,12 +31,20 @@ from exercises import InstanceError
 from grader.sandbox import pool as sandbox_pool
 from grader.service import db, jobs, settings
 from grader.service.remote import grading
-from grader.service.remote.database import QUEUE_NAME, TASK_NAME, adopt_orphans, conninfo, ensure_schema
+from grader.service.remote.database import (
+    QUEUE_NAME,
+    TASK_NAME,
+    adopt_orphans,
+    conninfo,
+    ensure_schema,
+    refresh_statistics,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
+STATISTICS_CRON = STALLED_CHECK_CRON  # a backlog's statistics: see database.refresh_statistics
 SHUTDOWN_SECONDS = 30.0  # on SIGTERM, how long a task may run on before it is given back
 # procrastinate stops its worker when the database goes away (a restart, a failover): this
 # process starts it again, with a growing delay, keeping its sandbox and its slots
@@ -132,7 +140,18 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
             log.warning("task %s of a lost worker is run again", job.id)
             await manager.retry_job(job)
 
+    @app.periodic(cron=STATISTICS_CRON)
+    @app.task(name="refresh_queue_statistics", queue=QUEUE_NAME, queueing_lock="refresh_queue_statistics")
+    def refresh_queue_statistics(timestamp: int) -> None:
+        _refresh_statistics(grader.engine)
+
     return app
+
+
+def _refresh_statistics(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        if refresh_statistics(connection):
+            log.info("the queue's statistics are taken again: its fetches plan for its size")
 
 
 def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool = True) -> None:
@@ -156,6 +175,7 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
         engine = db.make_engine(config.database_url, pool_size=config.concurrency + 1,
                                 isolation_level="AUTOCOMMIT")
         grader = Grader(config, engine)
+        _refresh_statistics(engine)  # a worker may start into a backlog
         threading.Thread(target=_warm_sandbox, name="sandbox-warm", daemon=True).start()
         delay = RECONNECT_FIRST_SECONDS
         while True:

@@ -11,7 +11,10 @@ and 30% function answers. Figures:
   submission's commit to the worker starting the task (procrastinate's "Starting
   job" line in the worker's log, in ms), p50 and p95;
 - function answers through the queue (one worker) against the same sandbox pool
-  called directly by as many threads as it has daemons.
+  called directly by as many threads as it has daemons;
+- procrastinate's own floor: a worker of the same concurrency running tasks that do
+  nothing, and the machine's CPU each costs; with the direct answer's CPU, the
+  highest share of the direct throughput any worker of one task per answer can keep.
 
     .venv/bin/python benchmarks/bench_queue.py [--submissions 300] [--rounds 3] [--backlog 2000]
 """
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import procrastinate
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -45,8 +49,9 @@ from grader.judge.grading import grade
 from grader.sandbox import pool as sandbox_pool
 from grader.service import accounts, db, submissions, variants
 from grader.service.models import Assignment, Course, Enrolment, GradingJob, Item, Submission, User
-from grader.service.remote.database import ensure_schema
+from grader.service.remote.database import conninfo, ensure_schema
 from grader.service.remote.web import RemoteQueue
+from grader.service.remote.worker import default_concurrency
 from tests.postgres import PostgresServer, binaries
 
 FUNCTION_SOURCE = """
@@ -245,6 +250,26 @@ def direct_function_rate(count: int) -> Drain:
         sandbox_pool.close_default_pool()
 
 
+def procrastinate_floor(server: PostgresServer, count: int) -> Drain:
+    """A procrastinate worker of a grading worker's concurrency, on tasks that do nothing."""
+    server.admin("CREATE DATABASE bench_floor")
+    url = server.url("bench_floor")
+    ensure_schema(url)
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
+
+    @app.task(name="nothing", queue="floor")
+    def nothing(n: int) -> None:
+        """Sync, as the grading task: run in a thread of the worker's."""
+
+    with app.open():
+        for first in range(0, count, 500):
+            nothing.batch_defer(*({"n": n} for n in range(first, min(count, first + 500))))
+    started, busy = time.perf_counter(), machine_busy()
+    app.run_worker(queues=["floor"], concurrency=default_concurrency(), wait=False,
+                   delete_jobs="successful", install_signal_handlers=False)
+    return Drain(count / (time.perf_counter() - started), (machine_busy() - busy) * 1000 / count)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--submissions", type=int, default=300)
@@ -290,6 +315,11 @@ def main() -> int:
         direct_ms = statistics.median(d.cpu_ms for d in direct)
         print(f"    the machine's CPU per function answer: {queued_ms:.1f} ms through the queue "
               f"(worker, PostgreSQL, sandbox), {direct_ms:.1f} ms directly ({direct_ms / queued_ms:.0%})")
+        floor = procrastinate_floor(server, args.backlog)
+        print(f"  procrastinate alone, {args.backlog} tasks that do nothing: {floor.per_second:.0f}/s, "
+              f"{floor.cpu_ms:.2f} ms of the machine's CPU each; with {direct_ms:.1f} ms an answer "
+              f"directly, one task per answer keeps at most "
+              f"{direct_ms / (direct_ms + floor.cpu_ms):.0%} of the direct throughput", flush=True)
     finally:
         server.stop()
     return 0

@@ -49,7 +49,7 @@ from grader.judge.grading import grade
 from grader.sandbox import pool as sandbox_pool
 from grader.service import accounts, db, submissions, variants
 from grader.service.models import Assignment, Course, Enrolment, GradingJob, Item, Submission, User
-from grader.service.remote.database import conninfo, ensure_schema
+from grader.service.remote.database import conninfo, ensure_schema, refresh_statistics
 from grader.service.remote.web import RemoteQueue
 from grader.service.remote.worker import default_concurrency
 from tests.postgres import PostgresServer, binaries
@@ -264,6 +264,10 @@ def procrastinate_floor(server: PostgresServer, count: int) -> Drain:
     with app.open():
         for first in range(0, count, 500):
             nothing.batch_defer(*({"n": n} for n in range(first, min(count, first + 500))))
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as connection:
+        refresh_statistics(connection)  # as a grading worker does at its start
+    engine.dispose()
     started, busy = time.perf_counter(), machine_busy()
     app.run_worker(queues=["floor"], concurrency=default_concurrency(), wait=False,
                    delete_jobs="successful", install_signal_handlers=False)

@@ -55,6 +55,10 @@ def test_an_instructor_enrolled_as_a_student_answers_through_the_pages(
     page = client.get(path)
     assert page.status_code == 200, page.get_data(as_text=True)
     assert '<label for="answer">' in page.get_data(as_text=True)
+    # the header names the role it has here, not its account's
+    assert '<span class="who">Ivy Assistant (student)</span>' in page.get_data(as_text=True)
+    taught = client.get(f"/courses/{campus['taught']}").get_data(as_text=True)
+    assert '<span class="who">Ivy Assistant (instructor)</span>' in taught
     shown = post(client, f"{path}/preview", {"answer": "[0.1 0.2 0.7]", "format": "auto"}, path)
     assert shown.status_code == 200 and "vector of 3" in shown.get_data(as_text=True)
     assert submissions_of(build, campus["ivy"].id) == 0  # the preview stores nothing

@@ -51,6 +51,7 @@ def page_instructor() -> User:
     user = page_user()
     if not user.is_instructor:
         abort(403, "This page is for instructors.")
+    g.seen_as = "instructor"
     return user
 
 
@@ -62,6 +63,7 @@ def page_student() -> User:
     g.takes_courses = not access.instructs_only(get_session(), user)  # the navigation's too
     if not g.takes_courses:
         abort(403, "This page is for students; instructors see their courses on the start page.")
+    g.seen_as = "student"  # the header's role: an instructor account here answers as a student
     return user
 
 

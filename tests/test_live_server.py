@@ -304,3 +304,30 @@ def test_killed_mid_grading_nothing_is_lost(
                             timeout=10)
     assert response.status_code in (200, 404)  # 404 when it is another student's
     assert student.token
+
+
+def login_failure_statuses(server: Server, name: str, password: str, times: int) -> list[int]:
+    """Each login on a connection of its own: gunicorn hands each to either process."""
+    statuses = []
+    for _ in range(times):
+        with requests.Session() as client:
+            csrf = client.get(f"{server.base}/api/v1/session", timeout=30).json()["csrf_token"]
+            answered = client.post(f"{server.base}/api/v1/session", json={"name": name, "password": password},
+                                   headers={"X-CSRFToken": csrf}, timeout=30)
+            statuses.append(answered.status_code)
+    return statuses
+
+
+def test_two_processes_on_sqlite_count_failed_logins_against_one_limit(server: Server, course: Course,
+                                                                        tmp_path: Path):
+    app = create_app({"DATABASE_URL": course.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
+    Builder(app).user("mallory", password="the right password")
+    db.database(app).dispose()
+    server.env["GRADER_LOGIN_FAILURES_PER_ACCOUNT"] = "4 per 15 minutes"
+    server.start("-m", "grader.cli", "serve", "--port", str(server.port), "--workers", "2")
+    assert wait_for(lambda: len(server.children()) == 2), server.log.read_text()
+    assert login_failure_statuses(server, "mallory", "guess", 4) == [401] * 4
+    # counted in one window whichever process took each: each of the two counting its own
+    # would let the guesses go on, and the right password in, until both had seen four
+    assert login_failure_statuses(server, "mallory", "guess", 6) == [429] * 6
+    assert login_failure_statuses(server, "mallory", "the right password", 2) == [429] * 2

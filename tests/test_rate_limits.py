@@ -70,7 +70,7 @@ def app_on(url: str, tmp_path: Path) -> Flask:
                        "INSTANCE_PATH": str(tmp_path)})
 
 
-def test_the_default_is_the_database_on_postgresql_and_memory_on_sqlite(postgres_url, database_url,
+def test_the_default_is_the_database_but_on_sqlite_served_by_one_process(postgres_url, database_url,
                                                                          tmp_path):
     db.upgrade_database(postgres_url)
     on_postgres = app_on(postgres_url, tmp_path)
@@ -81,6 +81,11 @@ def test_the_default_is_the_database_on_postgresql_and_memory_on_sqlite(postgres
         on_sqlite = app_on(database_url, tmp_path)
         assert on_sqlite.config["RATELIMIT_STORAGE_URI"] == "memory://"
         db.database(on_sqlite).dispose()
+        # served by several processes (grader serve --workers 2), they count together
+        shared = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x",
+                             "INSTANCE_PATH": str(tmp_path), "SERVER_PROCESSES": 2})
+        assert shared.config["RATELIMIT_STORAGE_URI"] == "database://"
+        db.database(shared).dispose()
 
 
 def test_failed_logins_are_throttled_with_the_counts_in_postgresql(postgres_url, tmp_path):
@@ -98,4 +103,25 @@ def test_failed_logins_are_throttled_with_the_counts_in_postgresql(postgres_url,
     with db.database(app).engine.connect() as connection:
         counted = connection.execute(sa.text("SELECT sum(count) FROM rate_limit_counters")).scalar()
     assert counted >= 3
+    db.database(app).dispose()
+
+
+def test_on_sqlite_the_counts_are_kept_in_a_file_beside_the_database(tmp_path):
+    from tests.conftest import Builder
+    from tests.test_limits import PASSWORD, api_login
+
+    url = f"sqlite:///{tmp_path / 'grader.sqlite'}"
+    db.upgrade_database(url)
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                      "RATELIMIT_STORAGE_URI": "database://", "LOGIN_FAILURES_PER_ACCOUNT": "3 per 15 minutes",
+                      "SQLITE_BUSY_TIMEOUT_MS": 500})
+    Builder(app).user("alice", password=PASSWORD)
+    client = app.test_client()
+    # each failure counted after the view, whose request holds the database's write lock
+    assert [api_login(client, "alice", "wrong password").status_code for _ in range(3)] == [401] * 3
+    assert api_login(client, "alice", PASSWORD).status_code == 429
+    beside = sa.create_engine(f"{url}-rate-limits")
+    with beside.connect() as connection:
+        assert connection.execute(sa.text("SELECT sum(count) FROM rate_limit_counters")).scalar() >= 3
+    beside.dispose()
     db.database(app).dispose()

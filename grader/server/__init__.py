@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -86,12 +87,10 @@ def serve(
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATES)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    options: dict[str, Any] = {
-        "bind": [address],
-        "threads": threads,
-        "workers": workers or config.default_workers(),
-    }
+    processes = workers or config.default_workers()
+    options: dict[str, Any] = {"bind": [address], "threads": threads, "workers": processes}
     if demo:
         options["on_starting"] = _starting_with_demo
-    Server(options).run()
+    # what each process shares with the others (its rate limits' counters: grader.web.limits)
+    Server(options, load_app=partial(create_app, {"SERVER_PROCESSES": processes})).run()
     return 0

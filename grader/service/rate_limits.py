@@ -6,6 +6,11 @@ add one: subclass :class:`limits.storage.Storage`, implement its abstract method
 name a scheme (``database://``). Counters are fixed windows: one row per key, its
 count and when its window ends; an increment is one upsert, atomic in SQLite and
 PostgreSQL alike, so every process counts against the same row.
+
+On SQLite the counters live in a file of their own beside the database
+(:func:`counters_engine`). SQLite has one writer per file, and a request holds the
+database's write lock from its first statement on (grader.service.db): a count
+written to the same file from inside that request would wait for the request itself.
 """
 
 from __future__ import annotations
@@ -17,10 +22,26 @@ import sqlalchemy as sa
 from limits.storage import Storage
 from sqlalchemy.dialects import postgresql, sqlite
 
+from grader.service import db
 from grader.service.models import RateLimitCounter
 
 COUNTERS = RateLimitCounter.__table__
 MAX_KEY = 255
+COUNTERS_SUFFIX = "-rate-limits"
+
+
+def counters_engine(database: db.Database) -> sa.Engine:
+    """Where the counters are kept: the service's own database; on SQLite, a file beside it
+    (``grader.sqlite-rate-limits``), which every process of the machine shares."""
+    url = sa.make_url(database.url)
+    if url.get_backend_name() != "sqlite":
+        return database.engine
+    if not url.database or url.database == ":memory:":
+        raise ValueError("database:// on SQLite needs a database file, beside which the counters are kept")
+    engine = db.make_engine(url.set(database=url.database + COUNTERS_SUFFIX).render_as_string(False))
+    with engine.begin() as connection:  # processes starting together: each may try
+        connection.execute(sa.schema.CreateTable(COUNTERS, if_not_exists=True))
+    return engine
 
 
 class DatabaseStorage(Storage):

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     ratelimit_storage_uri: str = Field(
         default="",
         description="flask-limiter's storage: database:// (the service's own; the default on "
-        "PostgreSQL), memory:// (the default on SQLite), redis://...",
+        "PostgreSQL and on SQLite served by several processes), memory:// (on SQLite served by "
+        "one), redis://...",
     )
     job_lease_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)

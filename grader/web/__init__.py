@@ -35,6 +35,7 @@ def default_config(config: settings.Settings) -> dict[str, Any]:
         "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
         "LTI_LOGINS_PER_ADDRESS": config.lti_logins_per_address,
         "RATELIMIT_STORAGE_URI": config.ratelimit_storage_uri,
+        "SERVER_PROCESSES": 1,  # those of ``grader serve`` (grader.server), which sets it
         "JOB_LEASE_SECONDS": config.job_lease_seconds,
         "JOB_MAX_ATTEMPTS": config.job_max_attempts,
         "JOB_SWEEP_SECONDS": config.job_sweep_seconds,

@@ -8,9 +8,9 @@
   running at a time in a process, so no one user holds the whole sandbox pool.
 
 Where the counts live (``RATELIMIT_STORAGE_URI``, from ``GRADER_RATELIMIT_STORAGE_URI``):
-on PostgreSQL by default ``database://``, the service's own database
-(:class:`DatabaseStorage`), which every process and machine of the server shares, so a
-limit holds across them; on SQLite, whose server is one process, ``memory://``. Any of
+by default ``database://``, the service's own database (:class:`DatabaseStorage`), which
+every process and machine of the server shares, so a limit holds across them; on SQLite
+served by one process (``grader serve``'s default there), ``memory://``. Any of
 flask-limiter's own storages (``redis://host:6379``...) may be named instead.
 """
 
@@ -29,7 +29,7 @@ from flask_limiter.util import get_remote_address
 
 from grader.judge.answers.detect import detect_format
 from grader.service import db
-from grader.service.rate_limits import DatabaseStorage
+from grader.service.rate_limits import DatabaseStorage, counters_engine
 from grader.web.errors import ApiError, error_response, wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -203,11 +203,11 @@ def _sentence(text: str) -> str:
 
 
 def default_storage_uri(app: Flask) -> str:
-    """The service's own database where several processes share it; on SQLite, whose server
-    runs one process (and whose one writer a second connection would wait for inside a
-    request that holds it), that process's memory."""
-    engine = db.database(app).engine
-    return "memory://" if engine.dialect.name == "sqlite" else "database://"
+    """Counters every process of the server shares (:class:`DatabaseStorage`); on SQLite
+    served by one process (``grader serve``'s default there, ``SERVER_PROCESSES``), that
+    process's memory, which costs no write to a file."""
+    alone = db.database(app).engine.dialect.name == "sqlite" and app.config["SERVER_PROCESSES"] == 1
+    return "memory://" if alone else "database://"
 
 
 def init_app(app: Flask) -> None:
@@ -217,7 +217,7 @@ def init_app(app: Flask) -> None:
     scheme = app.config["RATELIMIT_STORAGE_URI"].partition("://")[0]
     if scheme in DatabaseStorage.STORAGE_SCHEME:
         # the service's own database, which every process shares (see service.rate_limits)
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.database(app).engine}
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": counters_engine(db.database(app))}
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)  # Retry-After is set on refusals
     limiter.init_app(app)
     app.extensions["grader_pool_share"] = PoolShare(app.config["SANDBOX_RUNS_AT_ONCE"])

@@ -4,6 +4,7 @@ together, the wait for a verdict (201, else 202 then GET), failures that keep th
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -302,3 +303,22 @@ def test_a_backlogs_statistics_are_taken_again_once_it_grew(app, build, database
             assert not refresh_statistics(connection)
     finally:
         engine.dispose()
+
+
+def test_the_queues_upkeep_goes_ahead_of_a_backlog(app, build, database_url, caplog):
+    defer_backlog(app, build, 30)
+    config = worker.WorkerConfig(database_url, concurrency=1)
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    grader = worker.Grader(config, engine)
+    tasks = worker.build_app(config, grader)
+    try:
+        with tasks.open():  # deferred after the backlog, as a periodic task is during one
+            tasks.tasks["refresh_queue_statistics"].defer(timestamp=0)
+        caplog.set_level(logging.INFO, logger="procrastinate")
+        tasks.run_worker(queues=["grading"], wait=False, install_signal_handlers=False, listen_notify=False,
+                         concurrency=1, additional_context={"grader": grader})
+    finally:
+        engine.dispose()
+    lines = [record.getMessage() for record in caplog.records]
+    started = [line for line in lines if line.startswith("Starting job")]
+    assert len(started) >= 31 and "refresh_queue_statistics" in started[0], started[:3]

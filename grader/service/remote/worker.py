@@ -45,6 +45,9 @@ T = TypeVar("T")
 
 STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
 STATISTICS_CRON = STALLED_CHECK_CRON  # a backlog's statistics: see database.refresh_statistics
+# procrastinate fetches by priority, then in order: the queue's own upkeep goes ahead of a
+# backlog of gradings, else it would wait for the backlog it is there to look after
+UPKEEP_PRIORITY = 10
 SHUTDOWN_SECONDS = 30.0  # on SIGTERM, how long a task may run on before it is given back
 # procrastinate stops its worker when the database goes away (a restart, a failover): this
 # process starts it again, with a growing delay, keeping its sandbox and its slots
@@ -130,7 +133,7 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
 
     @app.periodic(cron=STALLED_CHECK_CRON)
     @app.task(name="retry_stalled_gradings", queue=QUEUE_NAME, queueing_lock="retry_stalled_gradings",
-              pass_context=True)
+              pass_context=True, priority=UPKEEP_PRIORITY)
     async def retry_stalled_gradings(context: procrastinate.JobContext, timestamp: int) -> None:
         manager = context.app.job_manager
         stalled = await manager.get_stalled_jobs(
@@ -141,7 +144,8 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
             await manager.retry_job(job)
 
     @app.periodic(cron=STATISTICS_CRON)
-    @app.task(name="refresh_queue_statistics", queue=QUEUE_NAME, queueing_lock="refresh_queue_statistics")
+    @app.task(name="refresh_queue_statistics", queue=QUEUE_NAME, queueing_lock="refresh_queue_statistics",
+              priority=UPKEEP_PRIORITY)
     def refresh_queue_statistics(timestamp: int) -> None:
         _refresh_statistics(grader.engine)
 

@@ -5,7 +5,8 @@ a platform signs it, issues access tokens for client-credentials grants whose JW
 assertion checks against the tool's published keys, keeps the course's AGS line items
 (listed by resource link, created by the tool), and records the AGS scores and NRPS
 roster requests it receives. ``down`` makes its services answer 503, ``refuse_lineitems``
-its line items container refuse to create one.
+its line items container refuse to create one, ``hold_lineitems`` (an event) its container
+answer only once the test sets it (an LMS that is slow to answer).
 (A real platform answers the authorisation request with a form that posts itself to the
 tool; this one returns the form's fields as JSON, for the test to post.)
 """
@@ -39,6 +40,7 @@ LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 CLIENT_ID = "grader-tool-client"
 DEPLOYMENT_ID = "deployment-1"
 CONTEXT_ID = "lms-course-42"
+HOLD_LIMIT_SECONDS = 30.0  # a held container answers then all the same, so no test hangs
 
 
 def new_key() -> RSAKey:
@@ -64,6 +66,7 @@ class FakePlatform:
         self.issuer = ""  # set once the server has its port
         self.down = False
         self.refuse_lineitems = False
+        self.hold_lineitems: threading.Event | None = None
         #: the course's line items, as the container lists them (with their ``id`` URL)
         self.lineitems: list[dict[str, Any]] = []
         self.members: list[dict[str, Any]] = []
@@ -194,6 +197,8 @@ class FakePlatform:
                 return scope is None or scope in platform._tokens[header[7:]].split()
 
             def _lineitems_get(self, query: str) -> None:
+                if platform.hold_lineitems is not None:
+                    platform.hold_lineitems.wait(HOLD_LIMIT_SECONDS)
                 if not self._authorised(LINEITEM_SCOPE):
                     self._send(401, {"error": "no token for the lineitem scope"})
                     return

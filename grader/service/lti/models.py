@@ -1,7 +1,8 @@
 """What LTI 1.3 stores: platforms, this tool's keys, launches' nonces, the links between the
 LMS's users, courses and resource links and ours, and the scores waiting to be sent back.
 
-The tables are built by the migration ``0004_lti``, like every other.
+The tables are built by the migration ``0004_lti``, like every other (``0009`` adds a
+link's line item claim).
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ class LtiResourceLink(Base):
     )
     lineitem_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     ags_scopes: so.Mapped[list[Any]]
+    #: since when a launch has been creating the link's line item (the others leave it to it)
+    lineitem_claimed_at: so.Mapped[datetime | None]
 
     platform: so.Mapped[LtiPlatform] = so.relationship()
     assignment: so.Mapped[Assignment | None] = so.relationship()

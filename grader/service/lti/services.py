@@ -40,15 +40,32 @@ class PlatformInfo:
 
 
 class PlatformClient:
-    """Requests to one platform's services, with access tokens kept until they expire."""
+    """Requests to one platform's services, with access tokens kept until they expire.
+
+    Each call waits at most ``timeout_seconds``; with ``budget_seconds`` all the client's
+    calls end within that long of its making, and a call that would begin later is not
+    made (:class:`ServiceError`): what a user waits for is bounded, whatever the platform.
+    """
 
     def __init__(
-        self, platform: PlatformInfo, key: RSAKey, http: requests.Session | None = None
+        self, platform: PlatformInfo, key: RSAKey, http: requests.Session | None = None, *,
+        timeout_seconds: float = HTTP_TIMEOUT_SECONDS, budget_seconds: float | None = None,
     ) -> None:
         self.platform = platform
         self.key = key
         self.http = http or requests.Session()
+        self.timeout_seconds = timeout_seconds
+        self.deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         self._tokens: dict[str, tuple[float, str]] = {}
+
+    def timeout(self) -> float:
+        """The next call's timeout: the client's, shortened to end by its deadline."""
+        if self.deadline is None:
+            return self.timeout_seconds
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ServiceError("the time allowed for calling the platform is spent")
+        return min(self.timeout_seconds, left)
 
     def access_token(self, scope: str) -> str:
         cached = self._tokens.get(scope)
@@ -73,7 +90,7 @@ class PlatformClient:
                     "client_assertion": assertion,
                     "scope": scope,
                 },
-                timeout=HTTP_TIMEOUT_SECONDS,
+                timeout=self.timeout(),
             )
         except requests.RequestException as error:
             raise ServiceError(f"the token endpoint could not be reached: {error}") from None
@@ -99,7 +116,7 @@ class PlatformClient:
             headers["Content-Type"] = content_type
         try:
             response = self.http.request(
-                method, url, headers=headers, json=json, timeout=HTTP_TIMEOUT_SECONDS
+                method, url, headers=headers, json=json, timeout=self.timeout()
             )
         except requests.RequestException as error:
             raise ServiceError(f"{url} could not be reached: {error}") from None

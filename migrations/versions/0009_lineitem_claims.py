@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-03 00:10:00.000000
+Create Date: 2026-12-02 06:10:00.000000
 """
 
 from collections.abc import Sequence

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -15,6 +17,7 @@ from grader.service.lti.launch import RESOURCE_LINK_REQUEST, LaunchClaims, Launc
 from grader.service.lti.models import LtiContext, LtiIdentity, LtiResourceLink
 from grader.service.models import Assignment, Course, Enrolment, User
 
+T = TypeVar("T")
 NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.@-]")
 #: the custom parameter a deep link sets on the resource link it creates
 CUSTOM_ASSIGNMENT = "assignment_id"
@@ -34,6 +37,27 @@ class Landing:
     link_id: int | None = None
 
 
+def found_or_made(session: so.Session, find: Callable[[], T | None], make: Callable[[], T]) -> T:
+    """What ``find`` finds, else what ``make`` creates (and flushes) in a savepoint.
+
+    Launches come together (a class opening a new link at once, a student clicking twice).
+    On PostgreSQL two may both find nothing: the second one's insert then fails on the
+    unique key once the first commits, and it takes the first one's row instead. (On
+    SQLite a launch holds the one writer from its first statement: launches take turns.)
+    """
+    found = find()
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            return make()
+    except sa.exc.IntegrityError:
+        found = find()
+        if found is None:  # not a launch beside this one: a real conflict
+            raise
+        return found
+
+
 def _user_name(platform_id: int, sub: str) -> str:
     name = f"lti{platform_id}-{sub}"
     if NAME_UNSAFE.search(sub) or len(name) > 64:
@@ -43,21 +67,25 @@ def _user_name(platform_id: int, sub: str) -> str:
 
 def user_for(session: so.Session, platform_id: int, sub: str, name: str, teaches: bool) -> User:
     """The user of a platform's ``sub``, created on first sight."""
-    identity = session.scalar(
-        sa.select(LtiIdentity).where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
+    find_identity = sa.select(LtiIdentity).where(
+        LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub
     )
-    if identity is not None:
-        user = identity.user
-        if name and user.full_name != name:
-            user.full_name = name
-    else:
+
+    def make() -> LtiIdentity:
         login = _user_name(platform_id, sub)
         if session.scalar(sa.select(User.id).where(User.name == login)) is not None:
             login = f"lti{platform_id}-{hashlib.sha256(sub.encode()).hexdigest()[:40]}"
         user = accounts.create_user(
             session, login, "instructor" if teaches else "student", None, full_name=name
         )
-        session.add(LtiIdentity(platform_id=platform_id, sub=sub, user_id=user.id))
+        identity = LtiIdentity(platform_id=platform_id, sub=sub, user_id=user.id)
+        session.add(identity)
+        session.flush()
+        return identity
+
+    user = found_or_made(session, lambda: session.scalar(find_identity), make).user
+    if name and user.full_name != name:
+        user.full_name = name
     if teaches and not user.is_instructor:
         user.role = "instructor"
     return user
@@ -66,12 +94,16 @@ def user_for(session: so.Session, platform_id: int, sub: str, name: str, teaches
 def enrol(session: so.Session, course_id: int, user_id: int, teaches: bool) -> None:
     """The user in the course with the role the LMS gives them (it is the record of truth)."""
     role = "instructor" if teaches else "student"
-    enrolment = session.scalar(
-        sa.select(Enrolment).where(Enrolment.course_id == course_id, Enrolment.user_id == user_id)
-    )
-    if enrolment is None:
-        session.add(Enrolment(course_id=course_id, user_id=user_id, role=role))
-    elif enrolment.role != role:
+    find = sa.select(Enrolment).where(Enrolment.course_id == course_id, Enrolment.user_id == user_id)
+
+    def make() -> Enrolment:
+        enrolment = Enrolment(course_id=course_id, user_id=user_id, role=role)
+        session.add(enrolment)
+        session.flush()
+        return enrolment
+
+    enrolment = found_or_made(session, lambda: session.scalar(find), make)
+    if enrolment.role != role:
         enrolment.role = role
     session.flush()
 
@@ -80,12 +112,11 @@ def context_for(session: so.Session, claims: LaunchClaims) -> LtiContext:
     """The course of the launch's context; an instructor's first launch creates it."""
     if claims.context_id is None:
         raise LaunchRefused(400, "the launch names no course (context claim): launch from a course")
-    context = session.scalar(
-        sa.select(LtiContext).where(
-            LtiContext.platform_id == claims.platform_id, LtiContext.context_id == claims.context_id
-        )
+    find = sa.select(LtiContext).where(
+        LtiContext.platform_id == claims.platform_id, LtiContext.context_id == claims.context_id
     )
-    if context is None:
+
+    def make() -> LtiContext:
         if not claims.teaches:
             raise LaunchRefused(
                 409,
@@ -103,6 +134,10 @@ def context_for(session: so.Session, claims: LaunchClaims) -> LtiContext:
             platform_id=claims.platform_id, context_id=claims.context_id, course_id=course.id
         )
         session.add(context)
+        session.flush()
+        return context
+
+    context = found_or_made(session, lambda: session.scalar(find), make)
     if claims.memberships_url:
         context.memberships_url = claims.memberships_url
     session.flush()
@@ -122,17 +157,20 @@ def _custom_assignment(claims: LaunchClaims) -> int | None:
 def link_for(session: so.Session, claims: LaunchClaims, course_id: int) -> LtiResourceLink:
     """The resource link of the launch, with its assignment and line item brought up to date."""
     assert claims.resource_link_id is not None
-    link = session.scalar(
-        sa.select(LtiResourceLink).where(
-            LtiResourceLink.platform_id == claims.platform_id,
-            LtiResourceLink.resource_link_id == claims.resource_link_id,
-        )
+    find = sa.select(LtiResourceLink).where(
+        LtiResourceLink.platform_id == claims.platform_id,
+        LtiResourceLink.resource_link_id == claims.resource_link_id,
     )
-    if link is None:
+
+    def make() -> LtiResourceLink:
         link = LtiResourceLink(
             platform_id=claims.platform_id, resource_link_id=claims.resource_link_id, ags_scopes=[]
         )
         session.add(link)
+        session.flush()
+        return link
+
+    link = found_or_made(session, lambda: session.scalar(find), make)
     wanted = _custom_assignment(claims)
     if wanted is not None and wanted != link.assignment_id:
         assignment = session.get(Assignment, wanted)

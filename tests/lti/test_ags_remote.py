@@ -141,3 +141,33 @@ def test_senders_of_two_processes_take_each_score_once(app, client, lms, course,
     with sessionmaker.begin() as session:  # once the first commits, its claim holds
         claimed.append(ags.claim_due(session, utcnow()))
     assert [len(ids) for ids in claimed] == [1, 0, 0]
+
+
+def test_a_verdict_stored_while_the_link_gets_its_line_item_is_queued_too(
+    app, client, lms, course, database_url, monkeypatch
+):
+    from grader.service.remote import grading
+    from tests.lti.test_lineitems import student_launch, token_of
+
+    lms.refuse_lineitems = True
+    student_launch(client, lms, course)  # the hand-added link, stored without a line item
+    submission_id = submit_right_answer(client, token_of(app, "student-1"), course.item_ids[0])
+    lms.refuse_lineitems = False
+    worker = sa.create_engine(database_url, poolclass=sa.NullPool)
+    verdict = jobs.judge(grading.begin(worker, submission_id, "worker-1"), db.database(app).sessionmaker)
+    queue_earned = ags.request_all
+
+    def with_a_verdict_meanwhile(session, link, *, unqueued_only=False):
+        queued = queue_earned(session, link, unqueued_only=unqueued_only)
+        if not unqueued_only:  # a worker stores its verdict before the line item is committed
+            assert grading.finish(worker, submission_id, verdict, 1.0)
+        return queued
+
+    monkeypatch.setattr(ags, "request_all", with_a_verdict_meanwhile)
+    try:
+        student_launch(app.test_client(), lms, course, "student-2")  # its launch gives the link one
+    finally:
+        worker.dispose()
+    # the verdict saw no line item, and the first look did not see the verdict: the second does
+    assert [sync.state for sync in syncs(app)] == ["waiting"]
+    assert deliver(app).sent == 1

@@ -118,17 +118,26 @@ def _mark_waiting(connection: sa.Connection, link_id: int, user_id: int, fresh: 
         connection.execute(sa.insert(SYNCS).values(link_id=link_id, user_id=user_id, **fresh))
 
 
-def request_all(session: so.Session, link: LtiResourceLink) -> int:
-    """Queue every student's score on a link (a link just given its line item); how many."""
+def request_all(session: so.Session, link: LtiResourceLink, *, unqueued_only: bool = False) -> int:
+    """Queue every student's score on a link (a link just given its line item); how many.
+
+    With ``unqueued_only``, only the scores of students who have none queued or sent on
+    the link: the second look, once the line item is committed, for the verdicts stored
+    while it was being stored. Those could not see it, nor could the first look see them.
+    """
     fresh = _fresh(utcnow())
-    users = session.scalars(
+    earned = (
         sa.select(Submission.user_id)
         .distinct()
         .join(Item, Item.id == Submission.item_id)
         .join(LtiIdentity, sa.and_(LtiIdentity.user_id == Submission.user_id,
                                    LtiIdentity.platform_id == link.platform_id))
         .where(Item.assignment_id == link.assignment_id, Submission.score.is_not(None))
-    ).all()
+    )
+    if unqueued_only:
+        earned = earned.where(~sa.exists().where(SYNCS.c.link_id == link.id,
+                                                 SYNCS.c.user_id == Submission.user_id))
+    users = session.scalars(earned).all()
     connection = session.connection()
     for user_id in users:
         _mark_waiting(connection, link.id, user_id, fresh)

@@ -223,4 +223,17 @@ def ensure(
         stored = link.lineitem_url
     if queued:
         ags.wake.set()  # committed: the sender may send them now
+    if stored == url:  # stored by this launch: the verdicts stored meanwhile, too
+        queue_the_rest(sessionmaker, link_id)
     return stored
+
+
+def queue_the_rest(sessionmaker: so.sessionmaker[so.Session], link_id: int) -> int:
+    """Queue the scores of verdicts stored while the link's line item was being stored
+    (see :func:`ags.request_all`); how many. Called once that line item is committed."""
+    with sessionmaker.begin() as session:
+        link = session.get(LtiResourceLink, link_id)
+        queued = 0 if link is None else ags.request_all(session, link, unqueued_only=True)
+    if queued:
+        ags.wake.set()
+    return queued

@@ -35,6 +35,9 @@ class Landing:
     practice: bool = False
     teaches: bool = False
     link_id: int | None = None
+    #: the launch gave the link its line item: once committed, the scores stored meanwhile are
+    #: queued too (lineitems.queue_the_rest)
+    newly_graded: bool = False
 
 
 def found_or_made(session: so.Session, find: Callable[[], T | None], make: Callable[[], T]) -> T:
@@ -154,8 +157,9 @@ def _custom_assignment(claims: LaunchClaims) -> int | None:
         ) from None
 
 
-def link_for(session: so.Session, claims: LaunchClaims, course_id: int) -> LtiResourceLink:
-    """The resource link of the launch, with its assignment and line item brought up to date."""
+def link_for(session: so.Session, claims: LaunchClaims, course_id: int) -> tuple[LtiResourceLink, bool]:
+    """The resource link of the launch, with its assignment and line item brought up to date;
+    and whether the launch gave it its line item (the scores earned before are queued)."""
     assert claims.resource_link_id is not None
     find = sa.select(LtiResourceLink).where(
         LtiResourceLink.platform_id == claims.platform_id,
@@ -183,9 +187,10 @@ def link_for(session: so.Session, claims: LaunchClaims, course_id: int) -> LtiRe
         link.lineitem_url = claims.lineitem_url
         link.ags_scopes = claims.ags_scopes
     session.flush()
-    if newly_graded and link.assignment_id is not None:
+    newly_graded = newly_graded and link.assignment_id is not None
+    if newly_graded:
         ags.request_all(session, link)  # the scores earned before the LMS gave a line item
-    return link
+    return link, newly_graded
 
 
 def provision(session: so.Session, claims: LaunchClaims) -> Landing:
@@ -197,10 +202,10 @@ def provision(session: so.Session, claims: LaunchClaims) -> Landing:
         return Landing(user.id, context.course_id, teaches=claims.teaches)
     if claims.custom.get(CUSTOM_PRACTICE):
         return Landing(user.id, context.course_id, practice=True, teaches=claims.teaches)
-    link = link_for(session, claims, context.course_id)
+    link, newly_graded = link_for(session, claims, context.course_id)
     assignment = session.get(Assignment, link.assignment_id) if link.assignment_id else None
     if assignment is None:
         return Landing(user.id, context.course_id, teaches=claims.teaches, link_id=link.id)
     first = assignment.items[0].id if assignment.items else None
     return Landing(user.id, context.course_id, assignment.id, first, teaches=claims.teaches,
-                   link_id=link.id)
+                   link_id=link.id, newly_graded=newly_graded)

@@ -46,6 +46,8 @@ def launch() -> Response:
         landing = provision(db_session, claims)
         user = db_session.get(User, landing.user_id)
     assert user is not None
+    if landing.newly_graded and landing.link_id is not None:
+        lineitems.queue_the_rest(database().sessionmaker, landing.link_id)
     if landing.link_id is not None:  # a line item, if the launch may and the link has none
         try:
             lineitems.ensure(database().sessionmaker, landing.link_id, claims)

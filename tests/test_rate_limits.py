@@ -113,8 +113,8 @@ def test_on_sqlite_the_counts_are_kept_in_a_file_beside_the_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'grader.sqlite'}"
     db.upgrade_database(url)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
-                      "RATELIMIT_STORAGE_URI": "database://", "LOGIN_FAILURES_PER_ACCOUNT": "3 per 15 minutes",
-                      "SQLITE_BUSY_TIMEOUT_MS": 500})
+                      "RATELIMIT_STORAGE_URI": "database://",
+                      "LOGIN_FAILURES_PER_ACCOUNT": "3 per 15 minutes", "SQLITE_BUSY_TIMEOUT_MS": 500})
     Builder(app).user("alice", password=PASSWORD)
     client = app.test_client()
     # each failure counted after the view, whose request holds the database's write lock

@@ -51,6 +51,14 @@ def test_request_bodies_are_described_from_the_models(client):
     }
 
 
+def test_schema_names_do_not_depend_on_the_module_inside_the_schemas_package(client):
+    from spectree.utils import hash_module_path
+
+    names = client.get("/openapi.json").get_json()["components"]["schemas"]
+    package = hash_module_path("grader.web.api.schemas")
+    assert {f"SubmissionIn.{package}", f"GradebookOut.{package}", f"TokenIn.{package}"} <= set(names)
+
+
 def test_a_server_error_is_json_and_rolls_back(app, build, people):
     import sqlalchemy as sa
 

@@ -5,18 +5,22 @@ sum) followed by, for a matrix or a vector, two matrix axes (vectors are
 columns). An entry written with its indices, ``S_i (delta_ij - S_j)``, is then
 one array over the whole grid; a matrix expression, ``diag(S) - S S^T``, is
 a matrix whose index axes all have length 1.
+
+The grid's axes and index notation are in :mod:`grader.judge.formulas.grid`, a value's
+type and the words for its shape in :mod:`grader.judge.formulas.values`; this module
+walks the tree: symbols, operators, functions, sums and matrices written out.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from exercises.notation import SIZES, SYMBOL_AXES, Notation
+from exercises.notation import SYMBOL_AXES, Notation
+from grader.judge.formulas.grid import IndexGrid
 from grader.judge.formulas.lexer import FormulaError
 from grader.judge.formulas.tree import (
     Binary,
@@ -30,17 +34,8 @@ from grader.judge.formulas.tree import (
     Sum,
     Symbol,
     Transpose,
-    children,
 )
-
-MAX_ELEMENTS = 1_000_000  # no intermediate array larger: kron(kron(kron(...))) stops here
-Array = npt.NDArray[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    array: Array
-    matrix: bool  # the last two axes are a matrix's rows and columns
+from grader.judge.formulas.values import MAX_ELEMENTS, Array, Value, broadcastable, shape_words
 
 
 def evaluate(
@@ -67,25 +62,10 @@ def one_number(tree: Expression) -> float:
     return float(value.array.reshape(()))
 
 
-class _Evaluation:
+class _Evaluation(IndexGrid):
     def __init__(self, tree: Expression, notation: Notation, values: dict[str, Any], dtype: type) -> None:
-        self.notation = notation
-        self.values = values
+        super().__init__(tree, notation, values)
         self.dtype = dtype
-        self.sizes = {"K": int(values.get("K", 0)), "n": int(values.get("n", 0))}
-        self.entry_axes = {name: axis for axis, name in enumerate(notation.indices)}
-        self.domains: list[str] = [size for _, size in notation.entry]
-        self.sum_axes: dict[int, int] = {}
-        self._number_sums(tree)
-        self.axes = len(self.domains)
-        self.scalar_shape = (1,) * self.axes
-
-    def _number_sums(self, node: Expression) -> None:
-        if isinstance(node, Sum):
-            self.sum_axes[id(node)] = len(self.domains)
-            self.domains.append(_domain_of(node.index, node.body))
-        for child in children(node):
-            self._number_sums(child)
 
     # ---- values ---------------------------------------------------------------------
 
@@ -160,62 +140,6 @@ class _Evaluation:
         array = data.reshape(self.scalar_shape + data.shape)
         return Value(self.place(array, node.indices, env, name, SYMBOL_AXES[name]), False)
 
-    def position(self, index: str, env: dict[str, int]) -> Array:
-        """An index's 0-based positions along its axis; the class c is its own number."""
-        if index.isdigit() or (index == "c" and "c" not in env):
-            return np.full(self.scalar_shape, self.constant_index(index))
-        axis = env[index]
-        shape = [1] * self.axes
-        shape[axis] = self.sizes[self.domains[axis]]
-        return np.arange(shape[axis]).reshape(shape)
-
-    def constant_index(self, index: str) -> int:
-        """The 0-based position of the class c, or of a subscript number (printed 1-based)."""
-        if index == "c":
-            return int(self.values["c"])
-        if int(index) == 0:
-            raise FormulaError("subscripts count from 1, as the statements print them")
-        return int(index) - 1
-
-    def place(
-        self,
-        array: Array,
-        indices: tuple[str, ...],
-        env: dict[str, int],
-        what: str,
-        sizes: tuple[str, ...] | None,
-    ) -> Array:
-        """Data axes (after the index axes) moved onto the axes of their indices; c takes its entry."""
-        for k, index in enumerate(indices):
-            length = array.shape[self.axes]
-            if index.isdigit() or (index == "c" and "c" not in env):
-                position = self.constant_index(index)
-                if not 0 <= position < length:
-                    raise FormulaError(
-                        f"{what}_{index} does not exist here: {what} has {length} entries",
-                        code="formula_index",
-                    )
-                array = np.take(array, position, axis=self.axes)
-                continue
-            axis = env[index]
-            domain = self.domains[axis]
-            if sizes is not None and sizes[k] != domain:
-                raise FormulaError(
-                    f"{what}_{''.join(indices)}: the index {index} of {what} counts {SIZES[sizes[k]]}, "
-                    f"but {index} counts {SIZES[domain]}",
-                    code="formula_index",
-                )
-            if length != self.sizes[domain]:
-                raise FormulaError(
-                    f"the index {index} counts {SIZES[domain]} ({self.sizes[domain]}), but {what} has "
-                    f"{length} entries there",
-                    code="formula_index",
-                )
-            if array.shape[axis] != 1:
-                raise FormulaError(f"the index {index} appears twice in one subscript")
-            array = np.moveaxis(np.squeeze(array, axis=axis), self.axes - 1, axis)
-        return array
-
     def binary(self, node: Binary, env: dict[str, int]) -> Value:
         left, right = self.value(node.left, env), self.value(node.right, env)
         operator = node.operator
@@ -240,7 +164,7 @@ class _Evaluation:
                 result = np.power(a, b)
         except ValueError:
             raise FormulaError(
-                f"cannot combine {_shape_words(left)} and {_shape_words(right)} with {operator!r}"
+                f"cannot combine {shape_words(left)} and {shape_words(right)} with {operator!r}"
             ) from None
         return Value(result, left.matrix or right.matrix)
 
@@ -250,8 +174,8 @@ class _Evaluation:
             b = b[..., np.newaxis, np.newaxis]
         elif right.matrix and not left.matrix:
             a = a[..., np.newaxis, np.newaxis]
-        elif left.matrix and right.matrix and not _broadcastable(a.shape[-2:], b.shape[-2:]):
-            raise FormulaError(f"cannot combine {_shape_words(left)} and {_shape_words(right)}")
+        elif left.matrix and right.matrix and not broadcastable(a.shape[-2:], b.shape[-2:]):
+            raise FormulaError(f"cannot combine {shape_words(left)} and {shape_words(right)}")
         self.check_size(int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
         return a, b
 
@@ -362,57 +286,3 @@ class _Evaluation:
                 entries.append(value.array)
         stacked = np.stack(np.broadcast_arrays(*entries), axis=-1)
         return Value(stacked.reshape((*stacked.shape[:-1], len(node.rows), len(node.rows[0]))), True)
-
-    # ---- the answer -------------------------------------------------------------------
-
-    def answer(self, value: Value, layout: str) -> npt.NDArray[np.float64]:
-        array = value.array
-        entry = len(self.notation.entry)
-        if value.matrix:
-            if any(length != 1 for length in array.shape[:-2]):
-                raise FormulaError(
-                    "the formula is a matrix that still depends on an index: write either one "
-                    "entry with its indices or the whole matrix without them",
-                    code="shape",
-                )
-            return np.asarray(array.reshape(array.shape[-2:]), dtype=np.float64)
-        grid = tuple(self.sizes[size] for size in self.domains[:entry])
-        full = np.broadcast_to(array, grid + array.shape[entry:]).reshape(grid)
-        if entry > 1:
-            full = full.reshape(grid[0], -1)
-            if layout == "denominator":
-                full = full.T
-        return np.asarray(full, dtype=np.float64)
-
-
-def _domain_of(index: str, body: Expression) -> str:
-    """The size a summed index counts, from the symbols it subscripts; classes by default."""
-    for node in _walk(body):
-        if isinstance(node, Symbol) and index in node.indices and node.name in SYMBOL_AXES:
-            axes = SYMBOL_AXES[node.name]
-            if len(axes) == len(node.indices):
-                return axes[node.indices.index(index)]
-        if isinstance(node, Sum) and node.index == index:
-            break
-    return "K"
-
-
-def _walk(node: Expression) -> list[Expression]:
-    found = [node]
-    for child in children(node):
-        found += _walk(child)
-    return found
-
-
-def _broadcastable(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
-    """Entrywise, two matrices of one shape, or a 1 x 1 matrix with anything (S^T S is a number)."""
-    return first == second or (1, 1) in (first, second)
-
-
-def _shape_words(value: Value) -> str:
-    if not value.matrix:
-        return "a number"
-    rows, columns = value.array.shape[-2:]
-    if columns == 1:
-        return f"a vector of {rows}"
-    return f"a {rows} x {columns} matrix"

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from grader.web.api.schemas import Id, RequestModel, _in_utc
+from grader.web.api.schemas.base import Id, RequestModel, _in_utc
 
 MAX_EDITS = 50
 

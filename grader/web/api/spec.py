@@ -7,11 +7,13 @@ from typing import Any, TypeVar
 from flask import request
 from pydantic import BaseModel, ValidationError
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.utils import get_model_key, hash_module_path
 
 from grader.web.errors import ApiError
 
 MAX_REPORTED_PROBLEMS = 5
 Body = TypeVar("Body", bound=BaseModel)
+SCHEMAS_PACKAGE = "grader.web.api.schemas"
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -36,6 +38,19 @@ def _raise_json_error(
         raise ApiError(422, "invalid", str(error))
 
 
+def component_name(model: Any) -> str:
+    """spectree's name for a model's schema; the models of the schemas package named by the package.
+
+    spectree suffixes a model's name with a hash of the module that defines it; the models of
+    ``grader.web.api.schemas`` are hashed by the package they are imported from, so the
+    document's names stay put when a model moves between the package's modules. The package
+    exports each of its names once, so two of its models never share a name.
+    """
+    if isinstance(model, type) and model.__module__.startswith(f"{SCHEMAS_PACKAGE}."):
+        return f"{model.__name__}.{hash_module_path(SCHEMAS_PACKAGE)}"
+    return get_model_key(model)
+
+
 spec = SpecTree(
     "flask",
     title="Softmax grader API",
@@ -52,6 +67,7 @@ spec = SpecTree(
     ],
     security={"bearer": []},
     before=_raise_json_error,
+    naming_strategy=component_name,
 )
 
 

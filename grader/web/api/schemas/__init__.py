@@ -1,0 +1,116 @@
+"""The API's bodies: what a request must hold and what a response holds.
+
+Request models forbid unknown fields, so a typo is a 422 that names it rather than
+a silently ignored option; /openapi.json is generated from these same models.
+
+One module per area the bodies serve: ``base`` (what every request model shares),
+``common`` (errors, health, the queue, a user), ``check`` (grading without storing,
+the catalog), ``auth`` (sessions and tokens), ``courses``, ``assignments`` (and their
+items), ``practice``, ``submissions`` and ``reports`` (the instructors' views). Every
+name is exported here, and the views import them from here.
+"""
+
+from __future__ import annotations
+
+from grader.judge.verdict import AnswerFormat
+from grader.web.api.schemas.assignments import (
+    AssignmentIn,
+    AssignmentOut,
+    AssignmentPatch,
+    AssignmentsOut,
+    ItemOut,
+    ItemSpec,
+    RedrawIn,
+    VariantOut,
+)
+from grader.web.api.schemas.auth import LoginIn, NewTokenOut, SessionOut, TokenIn, TokenOut, TokensOut
+from grader.web.api.schemas.base import MAX_ANSWER_CHARS, MAX_ID, Id, Layout, RequestModel, Role
+from grader.web.api.schemas.check import (
+    CheckIn,
+    EarlierIn,
+    FormulaOut,
+    InputOut,
+    KindOut,
+    KindsOut,
+    PreviewIn,
+    PreviewOut,
+)
+from grader.web.api.schemas.common import ErrorBody, ErrorOut, HealthOut, QueueOut, UserOut
+from grader.web.api.schemas.courses import (
+    CourseIn,
+    CourseOut,
+    CoursesOut,
+    EnrolmentIn,
+    EnrolmentOut,
+    EnrolmentsOut,
+)
+from grader.web.api.schemas.practice import PracticeIn, PracticeOut, PracticeSetsOut
+from grader.web.api.schemas.reports import (
+    BinOut,
+    CellOut,
+    GradebookAssignmentOut,
+    GradebookItemOut,
+    GradebookOut,
+    ItemStatsOut,
+    StudentRowOut,
+    TimelineOut,
+)
+from grader.web.api.schemas.submissions import SubmissionIn, SubmissionOut, SubmissionQuery, SubmissionsOut
+
+__all__ = [
+    "MAX_ANSWER_CHARS",
+    "MAX_ID",
+    "AnswerFormat",
+    "AssignmentIn",
+    "AssignmentOut",
+    "AssignmentPatch",
+    "AssignmentsOut",
+    "BinOut",
+    "CellOut",
+    "CheckIn",
+    "CourseIn",
+    "CourseOut",
+    "CoursesOut",
+    "EarlierIn",
+    "EnrolmentIn",
+    "EnrolmentOut",
+    "EnrolmentsOut",
+    "ErrorBody",
+    "ErrorOut",
+    "FormulaOut",
+    "GradebookAssignmentOut",
+    "GradebookItemOut",
+    "GradebookOut",
+    "HealthOut",
+    "Id",
+    "InputOut",
+    "ItemOut",
+    "ItemSpec",
+    "ItemStatsOut",
+    "KindOut",
+    "KindsOut",
+    "Layout",
+    "LoginIn",
+    "NewTokenOut",
+    "PracticeIn",
+    "PracticeOut",
+    "PracticeSetsOut",
+    "PreviewIn",
+    "PreviewOut",
+    "QueueOut",
+    "RedrawIn",
+    "RequestModel",
+    "Role",
+    "SessionOut",
+    "StudentRowOut",
+    "SubmissionIn",
+    "SubmissionOut",
+    "SubmissionQuery",
+    "SubmissionsOut",
+    "TimelineOut",
+    "TokenIn",
+    "TokenOut",
+    "TokensOut",
+    "UserOut",
+    "VariantOut",
+]

@@ -219,6 +219,27 @@ def test_an_lms_that_refuses_the_line_item_leaves_the_launch_working(
     assert the_link(app).lineitem_url == lms.lineitem(100)
 
 
+def test_an_lms_that_hangs_is_not_waited_for_again_until_the_claim_is_stale(
+    app, client, lms, course, monkeypatch
+):
+    monkeypatch.setattr(lineitems, "CALL_TIMEOUT_SECONDS", lineitems.SLOW_FAILURE_SECONDS + 0.5)
+    held = lms.hold_lineitems = threading.Event()  # set at the end: the container's answer times out
+    student_launch(client, lms, course)
+    assert the_link(app).lineitem_claimed_at is not None  # kept: the next launches go on at once
+    lms.hold_lineitems = None  # the LMS answers at once from now on
+    lms.recorded.lineitem_queries.clear()
+    student_launch(client, lms, course, "student-2")
+    assert lms.recorded.lineitem_queries == []  # not asked again
+
+    with db.database(app).sessionmaker.begin() as session:  # two minutes on
+        link = session.scalar(sa.select(LtiResourceLink).where(LtiResourceLink.resource_link_id == "link-1"))
+        link.lineitem_claimed_at -= timedelta(seconds=lineitems.CLAIM_SECONDS + 1)
+    student_launch(client, lms, course, "student-3")
+    assert len(lms.recorded.lineitems_created) == 1
+    assert the_link(app).lineitem_url == lms.lineitem(100)
+    held.set()  # the first answer goes, to no one
+
+
 def test_a_launch_with_a_line_item_creates_none(app, client, lms, course):
     teacher_launch(client, lms, course)  # its claim offers the container too, and the scope
     assert lms.recorded.lineitem_queries == [] and lms.recorded.lineitems_created == []

@@ -13,8 +13,10 @@ One launch per link does it: it claims the link (:func:`claim`, one conditional 
 atomic on SQLite and PostgreSQL alike), so thirty students opening a new link at once
 make one line item, not thirty; the others go on at once, without a line item yet. A
 claim :data:`CLAIM_SECONDS` old is of a process that died mid-call, and is taken again.
-The LMS is called with no session open; when it refuses or is away the claim is
-released, the launch goes on, and a later launch tries again.
+The LMS is called with no session open; when it refuses, the claim is released, the
+launch goes on, and the next launch tries again. When it failed slowly (an LMS that
+hangs, or times out), the claim is kept until it is stale: the launches of the next
+:data:`CLAIM_SECONDS` go on at once rather than each wait for that LMS again.
 
 It is done in the launch, not later: the container's URL comes only with a launch (no
 link stores it), and the scores' sender may be nothing more than a cron job, so a
@@ -27,6 +29,7 @@ the launch goes on without it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,8 +53,11 @@ MAX_PAGES = 10
 MAX_URL = 1000  # LtiResourceLink.lineitem_url's length
 CALL_TIMEOUT_SECONDS = 5.0
 LAUNCH_BUDGET_SECONDS = 10.0
-#: a claim this old is of a launch that died mid-call (its calls end within the budget)
+#: a claim this old is of a launch that died mid-call (its calls end within the budget), or
+#: of one the LMS answered slowly, to be tried again
 CLAIM_SECONDS = 120.0
+#: a creation that failed after this long keeps its claim (see above)
+SLOW_FAILURE_SECONDS = 2.0
 
 
 def resource_id(assignment_id: int) -> str:
@@ -198,13 +204,15 @@ def ensure(
     client = PlatformClient(missing.platform, key, http, timeout_seconds=CALL_TIMEOUT_SECONDS,
                             budget_seconds=LAUNCH_BUDGET_SECONDS)
     url = None
+    started = time.monotonic()
     try:
         url = find_or_create(client, claims.lineitems_url, missing)
     except (ServiceError, ValueError) as error:
         log.warning("the line item of resource link %s could not be created: %s",
                     missing.resource_link_id, error)
     finally:
-        if url is None:  # failed (or raised): the next launch tries again
+        # failed (or raised) at once: the next launch tries again
+        if url is None and time.monotonic() - started < SLOW_FAILURE_SECONDS:
             with sessionmaker.begin() as session:
                 release(session, link_id, claimed_at)
     if url is None:

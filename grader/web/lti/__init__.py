@@ -35,6 +35,6 @@ def _login_required(error: LoginRequired) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from grader.web.lti import launch, manage  # noqa: F401  (each adds routes to bp)
+    from grader.web.lti import launch, linking, manage  # noqa: F401  (each adds routes to bp)
 
     app.register_blueprint(bp)

@@ -1,0 +1,54 @@
+"""An account the LMS made, joined to the account its user had here before (see
+:mod:`grader.service.lti.linking`): they log in to the older one to prove it theirs."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+
+from grader.service import accounts
+from grader.service.db import get_session
+from grader.service.lti import linking
+from grader.web.auth import login_user
+from grader.web.limits import login_per_account, login_per_address
+from grader.web.lti import bp
+from grader.web.pages.auth import MAX_NAME, MAX_PASSWORD
+from grader.web.pages.base import page_user
+
+
+@bp.app_template_global("account_to_join")
+def account_to_join() -> bool:
+    """Whether the logged-in account is one the LMS made (the start page offers to join it)."""
+    user = g.get("user")
+    # an account with a password was not made by a launch: no query for it
+    return user is not None and user.password_hash is None and linking.may_link(get_session(), user)
+
+
+@bp.route("/lti/join-account", methods=["GET", "POST"])
+@login_per_account  # the password of the account named is guessed no faster than at /login
+@login_per_address
+def join_account() -> Response | str | tuple[str, int]:
+    user = page_user()
+    session = get_session()
+    if not linking.may_link(session, user):
+        abort(403, "Only an account your LMS made is joined to another one.")
+    if request.method == "GET":
+        return render_template("lti/join_account.html")
+    name = request.form.get("name", "").strip()[:MAX_NAME]
+    password = request.form.get("password", "")[:MAX_PASSWORD]
+    target = accounts.authenticate(session, name, password) if name and password else None
+    if target is None:
+        error = (
+            "Enter the user name and the password of your other account."
+            if not name or not password
+            else "That user name and password do not match. Check them and try again."
+        )
+        return render_template("lti/join_account.html", error=error, name=name), 401
+    try:
+        linking.link(session, user, target)
+    except linking.CannotLink as refused:
+        session.rollback()
+        return render_template("lti/join_account.html", error=f"Not joined: {refused}.", name=name), 409
+    session.commit()
+    login_user(target)
+    flash(f"Joined: your LMS opens {target.name} from now on, in every course it sends you to.", "success")
+    return redirect(url_for("pages.index"))  # type: ignore[return-value]

@@ -1,0 +1,112 @@
+"""An account the LMS made, joined to the account its user had here before: they prove the
+older one theirs with its password, and the LMS opens it from then on."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from grader.service import db
+from grader.service.lti.models import LtiIdentity
+from grader.service.models import Enrolment, User
+from tests.lti.conftest import launch
+from tests.lti.fake_platform import CLAIM, INSTRUCTOR, LEARNER
+from tests.lti.test_ags import submit_right_answer
+from tests.lti.test_lineitems import token_of
+from tests.test_pages import PASSWORD, log_in, post
+
+PAGE = "/lti/join-account"
+
+
+def lms_launch(client, lms, course, sub="student-1", roles=(LEARNER,)):
+    custom = {CLAIM + "custom": {"assignment_id": str(course.assignment_id)}}
+    claims = lms.launch_claims(sub, list(roles), **custom)
+    response = launch(client, lms, claims)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+def owner_of(app, sub) -> User:
+    with db.database(app).sessionmaker() as session:
+        return session.scalar(sa.select(User).join(LtiIdentity).where(LtiIdentity.sub == sub))
+
+
+def logged_in(client) -> str | None:
+    user = client.get("/api/v1/session").get_json()["user"]
+    return user and user["name"]
+
+
+def join(client, name, password):
+    return post(client, PAGE, {"name": name, "password": password}, PAGE)
+
+
+def test_a_student_joins_the_account_they_had_and_the_lms_opens_it_from_then_on(
+    app, client, lms, course, build
+):
+    alice = build.user("alice", password="alices-password")
+    lms_launch(client, lms, course)
+    made = owner_of(app, "student-1")
+    assert made.id != alice.id
+    start = client.get("/").get_data(as_text=True)
+    assert 'id="join-heading"' in start  # the start page offers it
+
+    assert join(client, "alice", "wrong").status_code == 401
+    assert owner_of(app, "student-1").id == made.id  # nothing moved
+    joined = join(client, "alice", "alices-password")
+    assert joined.status_code == 302
+    assert owner_of(app, "student-1").id == alice.id
+    with db.database(app).sessionmaker() as session:
+        roles = dict(session.execute(sa.select(Enrolment.user_id, Enrolment.role)
+                                     .where(Enrolment.course_id == course.id)).all())
+    assert roles.get(alice.id) == "student" and made.id not in roles
+    assert logged_in(client) == "alice"
+    assert 'id="join-heading"' not in client.get("/").get_data(as_text=True)
+
+    other = app.test_client()
+    lms_launch(other, lms, course)  # the next launch logs alice in
+    assert logged_in(other) == "alice"
+    assert 'id="join-heading"' not in other.get("/").get_data(as_text=True)
+
+
+def test_an_instructor_joins_the_account_that_built_the_course(app, client, lms, course):
+    lms_launch(client, lms, course, "teacher-1", (INSTRUCTOR,))
+    assert join(client, "teacher", "teacher-password").status_code == 302
+    assert owner_of(app, "teacher-1").id == course.teacher.id
+    with db.database(app).sessionmaker() as session:
+        enrolled = session.scalars(sa.select(Enrolment).where(Enrolment.course_id == course.id)).all()
+    assert [(e.user_id, e.role) for e in enrolled] == [(course.teacher.id, "instructor")]
+
+
+def test_an_lms_account_with_answers_is_not_joined(app, client, lms, course, build):
+    build.user("alice", password="alices-password")
+    lms_launch(client, lms, course)
+    submit_right_answer(client, token_of(app, "student-1"), course.item_ids[0])
+    refused = join(client, "alice", "alices-password")
+    assert refused.status_code == 409
+    assert "has answers already" in refused.get_data(as_text=True)
+    assert owner_of(app, "student-1").name.startswith("lti")
+
+
+def test_an_account_joined_to_another_user_of_the_lms_is_not_joined_again(app, client, lms, course, build):
+    build.user("alice", password="alices-password")
+    lms_launch(client, lms, course)
+    assert join(client, "alice", "alices-password").status_code == 302
+    second = app.test_client()
+    lms_launch(second, lms, course, "student-2")
+    refused = join(second, "alice", "alices-password")
+    assert refused.status_code == 409
+    assert "joined to another user of this LMS" in refused.get_data(as_text=True)
+
+
+def test_only_an_account_the_lms_made_may_join(app, client, lms, course, build):
+    build.user("bob", password=PASSWORD)
+    log_in(client, "bob")
+    assert client.get(PAGE).status_code == 403
+    assert 'id="join-heading"' not in client.get("/").get_data(as_text=True)
+
+
+def test_guessing_the_other_accounts_password_is_limited_as_logins_are(app, client, lms, course, build):
+    app.config["LOGIN_FAILURES_PER_ACCOUNT"] = "3 per 15 minutes"
+    build.user("alice", password="alices-password")
+    lms_launch(client, lms, course)
+    assert [join(client, "alice", f"guess {n}").status_code for n in range(3)] == [401] * 3
+    assert join(client, "alice", "alices-password").status_code == 429

@@ -77,7 +77,7 @@ def test_only_a_derivation_with_no_single_question(client, school, build):
     log_in(client, "eve")
     response = post(client, "/practice", {"count": "0", "presets": "softmax_layer"}, "/practice")
     assert response.status_code == 302
-    assert "is ready: 1 derivation." in client.get("/practice").get_data(as_text=True)
+    assert "A new practice set of 1 derivation is ready." in client.get("/practice").get_data(as_text=True)
     post(client, "/practice", {"count": "0"}, "/practice")
     assert "between 1 and 20 questions" in client.get("/practice").get_data(as_text=True)
 

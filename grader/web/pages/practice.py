@@ -102,7 +102,7 @@ def new_practice() -> Response | tuple[str, int]:
         session, user.id, kinds or None, count, derivation_count=derivation_count, presets=presets or None
     )
     session.commit()
-    flash(f"A new practice set is ready: {_set_size(practice_set)}.", "success")
+    flash(f"A new practice set of {_set_size(practice_set)} is ready.", "success")
     return redirect(url_for("pages.practice_page", _anchor=f"set-{practice_set.id}"))  # type: ignore[return-value]
 
 

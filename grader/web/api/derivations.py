@@ -9,8 +9,6 @@ answers it as any item, and so does ``POST /derivations/ID/parts/LETTER/submissi
 
 from __future__ import annotations
 
-from typing import Literal
-
 import sqlalchemy.orm as so
 from flask import current_app
 from pydantic import BaseModel, Field
@@ -18,7 +16,7 @@ from spectree import Response
 
 from exercises import InstanceError
 from exercises.base import MAX_SIZE
-from exercises.derivations import PRESETS, draw_shared, preset
+from exercises.derivations import draw_shared, preset
 from grader.judge.follow_through import SHARE_DEFAULT
 from grader.service import derivations, gradebook, practice, submissions, variants
 from grader.service.db import get_session
@@ -34,6 +32,7 @@ from grader.web.api.schemas import (
     DerivationOut,
     ErrorOut,
     PartOut,
+    PresetName,
     RequestModel,
     SubmissionOut,
 )
@@ -43,7 +42,6 @@ from grader.web.errors import ApiError, forbidden, invalid, not_found
 from grader.web.limits import runs_functions
 
 READ_ERRORS = {"HTTP_401": ErrorOut, "HTTP_403": ErrorOut, "HTTP_404": ErrorOut}
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
 
 class DerivationIn(RequestModel):

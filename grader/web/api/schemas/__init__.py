@@ -44,7 +44,7 @@ from grader.web.api.schemas.courses import (
     EnrolmentOut,
     EnrolmentsOut,
 )
-from grader.web.api.schemas.derivations import DerivationOut, PartOut
+from grader.web.api.schemas.derivations import DerivationOut, PartOut, PresetName
 from grader.web.api.schemas.practice import PracticeIn, PracticeOut, PracticeSetsOut
 from grader.web.api.schemas.reports import (
     BinOut,
@@ -98,6 +98,7 @@ __all__ = [
     "PracticeIn",
     "PracticeOut",
     "PracticeSetsOut",
+    "PresetName",
     "PreviewIn",
     "PreviewOut",
     "QueueOut",

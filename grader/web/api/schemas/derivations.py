@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from exercises.derivations import PRESETS
 from grader.web.api.schemas.assignments import ItemOut
 from grader.web.api.schemas.submissions import SubmissionOut
+
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
 
 class PartOut(BaseModel):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
 from exercises.derivations import PRESETS
 from grader.web.api.schemas.assignments import ItemOut
 from grader.web.api.schemas.base import RequestModel
-from grader.web.api.schemas.derivations import DerivationOut
+from grader.web.api.schemas.derivations import DerivationOut, PresetName
 
 MAX_DERIVATIONS = 3
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
 
 class PracticeIn(RequestModel):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import exercises
+from exercises.softmax import softmax
 from grader.service import practice
 
 
@@ -142,3 +143,132 @@ def test_practice_shows_expected_values_as_check_does(client, people, build):
     build.enrol(build.course(colleague, code="TAKE1"), teacher)
     entries = wrong_practice_verdict(client, teacher)["wrong_entries"]
     assert entries and all(entry["expected"] is None for entry in entries)
+
+
+# ---- derivations in practice sets ------------------------------------------------------
+
+
+def derivation_set(client, account, preset="cross_entropy", count=1) -> dict:
+    response = new_set(client, account, {"count": count, "derivations": 1, "presets": [preset]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def answer_part(client, account, did, letter, array):
+    return client.post(
+        f"/api/v1/derivations/{did}/parts/{letter}/submissions",
+        json={"answer": json.dumps(np.asarray(array).tolist()), "format": "json"},
+        headers=account.headers,
+    )
+
+
+def carry_a_wrong_softmax(client, account) -> dict:
+    """A cross-entropy practice derivation: (a) twice S, (b) S - y built from it."""
+    derivation = derivation_set(client, account)["derivations"][0]
+    shared = derivation["shared_instance"]
+    z = np.array(shared["W"]).T @ np.array(shared["x"])
+    wrong_S = 2 * softmax(z)  # scale: exp(z) could be too large for S - y to tell from it
+    first = answer_part(client, account, derivation["id"], "a", wrong_S)
+    assert first.status_code == 201 and first.get_json()["verdict"]["correct"] is False
+    second = answer_part(client, account, derivation["id"], "b", wrong_S - np.eye(z.size)[shared["c"]])
+    assert second.status_code == 201, second.get_json()
+    return {"derivation": derivation, "verdict": second.get_json()["verdict"]}
+
+
+def test_a_set_may_hold_a_derivation_on_one_shared_instance(client, people):
+    body = derivation_set(client, people["eve"], "softmax_layer", count=2)
+    assert len(body["items"]) == 2  # the single items: the parts are the derivation's
+    (derivation,) = body["derivations"]
+    assert derivation["assignment_id"] is None and derivation["practice_set_id"] == body["id"]
+    assert derivation["reason"] == "new to you: you have not done a whole derivation yet"
+    parts = derivation["parts"]
+    assert [part["letter"] for part in parts] == ["a", "b", "c", "d"]
+    shared = derivation["shared_instance"]
+    z = np.array(shared["W"]).T @ np.array(shared["x"])
+    assert np.allclose(parts[0]["item"]["instance"]["z"], z)
+    assert parts[2]["item"]["instance"]["W"] == shared["W"]
+    assert all(part["item"]["practice_set_id"] == body["id"] for part in parts)
+    fetched = client.get(f"/api/v1/practice/{body['id']}", headers=people["eve"].headers).get_json()
+    assert fetched["derivations"][0]["shared_instance"] == shared  # stored, not drawn again
+
+
+def test_only_a_derivation_may_be_asked_for(client, people):
+    asked = {"count": 0, "presets": ["cross_entropy", "softmax_layer"]}
+    body = new_set(client, people["eve"], asked).get_json()
+    assert body["items"] == []
+    assert sorted(d["preset"] for d in body["derivations"]) == ["cross_entropy", "softmax_layer"]
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [({"count": 0, "derivations": 0}, "count"), ({"derivations": 4}, "derivations"),
+     ({"presets": ["nope"]}, "presets"), ({"derivations": "1"}, "derivations")],
+)
+def test_bad_derivation_requests(client, people, body, mentions):
+    response = new_set(client, people["eve"], body)
+    assert response.status_code == 422
+    assert mentions in response.get_json()["error"]["message"]
+
+
+def test_a_part_right_for_a_wrong_earlier_part_earns_follow_through_in_practice(client, people):
+    verdict = carry_a_wrong_softmax(client, people["eve"])["verdict"]
+    assert verdict["correct"] is False and verdict["score"] == 0.75
+    assert verdict["follow_through"]["from"] == ["softmax"]
+    assert verdict["feedback"][0]["code"] == "follow_through"
+    assert "S from part (a)" in verdict["feedback"][0]["message"]
+    assert "fix (a)" in verdict["feedback"][0]["message"]
+
+
+def test_carried_mistakes_bring_a_derivation_into_the_next_set(client, people):
+    eve = people["eve"]
+    carry_a_wrong_softmax(client, eve)  # two answers only: fewer than a default set waits for
+    body = new_set(client, eve).get_json()
+    assert len(body["items"]) == 5
+    (derivation,) = body["derivations"]  # drawn by weight: either chain, each saying why
+    said = {
+        "cross_entropy": "a chain: your answers to (b) dL/dz carried a wrong (a) softmax(z) once",
+        "softmax_layer": "new to you: you have not done a whole derivation yet",
+    }
+    assert derivation["reason"] == said[derivation["preset"]]
+    # a set of chosen kinds is what was asked for, and nothing more
+    assert new_set(client, eve, {"kinds": ["softmax"]}).get_json()["derivations"] == []
+
+
+def test_a_newcomers_default_set_holds_no_derivation(client, people):
+    assert new_set(client, people["eve"]).get_json()["derivations"] == []
+
+
+@pytest.mark.parametrize("who", ["alice", "teacher"])
+def test_a_practice_derivation_is_its_owners_only(client, people, who):
+    derivation = derivation_set(client, people["eve"])["derivations"][0]
+    other = people[who]
+    assert client.get(f"/api/v1/derivations/{derivation['id']}", headers=other.headers).status_code == 404
+    response = answer_part(client, other, derivation["id"], "a", [0.5, 0.5])
+    assert response.status_code == 404
+    part_id = derivation["parts"][0]["item"]["id"]
+    response = client.post("/api/v1/submissions", headers=other.headers,
+                           json={"item_id": part_id, "answer": "[0.5, 0.5]", "format": "json"})
+    assert response.status_code == 404
+    own = client.get(f"/api/v1/derivations/{derivation['id']}", headers=people["eve"].headers)
+    assert own.status_code == 200
+
+
+def test_practice_derivations_stay_out_of_gradebooks_and_reports(client, people, build):
+    teacher, alice = people["teacher"], people["alice"]
+    assignment_id, _ = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}])
+    practised = carry_a_wrong_softmax(client, alice)  # alice takes the course, and practises
+    headers = teacher.headers
+    course = people["course_id"]
+    book = client.get(f"/api/v1/courses/{course}/gradebook", headers=headers).get_json()
+    alice_row = next(row for row in book["students"] if row["user"]["name"] == "alice")
+    assert alice_row["total"] == 0 and all(cell["attempts"] == 0 for cell in alice_row["items"])
+    part_ids = {part["item"]["id"] for part in practised["derivation"]["parts"]}
+    assert not part_ids & {cell["item_id"] for row in book["students"] for cell in row["items"]}
+    timeline = client.get(f"/api/v1/courses/{course}/students/{alice.id}/timeline", headers=headers)
+    assert timeline.get_json()["submissions"] == []
+    analysis = client.get(f"/api/v1/assignments/{assignment_id}/analysis", headers=headers).get_json()
+    assert len(analysis["items"]) == 1 and not part_ids & {item["item_id"] for item in analysis["items"]}
+    listed = client.get(f"/api/v1/assignments/{assignment_id}/derivations", headers=headers).get_json()
+    assert listed["derivations"] == []
+    for part_id in part_ids:
+        assert client.get(f"/api/v1/items/{part_id}/stats", headers=headers).status_code == 404

@@ -1,8 +1,9 @@
-"""Derivations in a course: their parts as items, and the earlier parts each answer builds on.
+"""Derivations: their parts as items, and the earlier parts each answer builds on.
 
 A derivation's parts are ordinary items of its assignment (so submissions, attempts
-and the gradebook treat each part as one item, worth its own points); their
-instances follow from one shared draw per student (see :mod:`exercises.derivations`).
+and the gradebook treat each part as one item, worth its own points), or of one
+student's practice set (then no gradebook sees them); their instances follow from
+one shared draw per student (see :mod:`exercises.derivations`).
 When a part is submitted, the student's latest answers to the earlier parts it is
 built from are recorded with it (``Submission.earlier``): it is graded against those,
 now or later, and its page can tell when one of them has since changed.
@@ -19,7 +20,7 @@ import sqlalchemy.orm as so
 from exercises.derivations import letter, preset, sources
 from grader.judge.follow_through import SHARE_DEFAULT, EarlierAnswer
 from grader.service import variants
-from grader.service.models import Assignment, Derivation, Item, Submission
+from grader.service.models import Assignment, Derivation, Item, PracticeSet, Submission, Variant
 
 
 def create(
@@ -49,6 +50,39 @@ def create(
         for i, kind in enumerate(chosen.parts)
     ]
     session.add(derivation)
+    session.flush()
+    return derivation
+
+
+def create_for_practice(
+    session: so.Session,
+    practice_set: PracticeSet,
+    preset_name: str,
+    *,
+    seed: int,
+    n: int | None = None,
+    K: int | None = None,
+    reason: str | None = None,
+) -> Derivation:
+    """Add a derivation to the student's ``practice_set``, its parts after the set's items,
+    each part stored with its variant of one shared instance drawn from ``seed`` (flushed).
+
+    Raises :class:`exercises.InstanceError` for an unknown preset.
+    """
+    chosen = preset(preset_name)
+    derivation = Derivation(
+        practice_set=practice_set, preset=chosen.name, title=chosen.title, n=n, K=K, reason=reason
+    )
+    start = max((item.position for item in practice_set.items), default=-1) + 1
+    derivation.parts = [
+        Item(practice_set=practice_set, position=start + i, kind=kind, n=n, K=K, points=1.0, reason=reason)
+        for i, kind in enumerate(chosen.parts)
+    ]
+    session.add(derivation)
+    session.flush()
+    for part in derivation.parts:  # one seed: variants.draw takes each part's share of one instance
+        instance = variants.draw(part, seed)
+        session.add(Variant(item_id=part.id, user_id=practice_set.user_id, instance=instance))
     session.flush()
     return derivation
 
@@ -156,6 +190,7 @@ def shared_instance(derivation: Derivation, instances: dict[int, dict[str, Any]]
 
 
 def of_assignment(session: so.Session, assignment_id: int) -> list[Derivation]:
+    """The assignment's derivations (never a practice set's: those have no assignment)."""
     return list(
         session.scalars(
             sa.select(Derivation).where(Derivation.assignment_id == assignment_id).order_by(Derivation.id)

@@ -174,9 +174,18 @@ class PracticeSet(Base):
     )
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
+    #: every item, the parts of its derivations included (their ``derivation_id`` says so)
     items: so.Mapped[list[Item]] = so.relationship(
         back_populates="practice_set", cascade="all, delete-orphan", order_by="Item.position"
     )
+    derivations: so.Mapped[list[Derivation]] = so.relationship(
+        back_populates="practice_set", cascade="all, delete-orphan", order_by="Derivation.id"
+    )
+
+    @property
+    def single_items(self) -> list[Item]:
+        """The items asked on their own, not as parts of a derivation."""
+        return [item for item in self.items if item.derivation_id is None]
 
 
 ALL_ANSWER_FORMS = ("matrix", "formula", "function")
@@ -225,14 +234,23 @@ class Item(Base):
 
 
 class Derivation(Base):
-    """Items of one assignment asked as the parts (a), (b), ... of one derivation, on one
-    shared instance per student (a preset of :mod:`exercises.derivations`)."""
+    """Items asked as the parts (a), (b), ... of one derivation, on one shared instance per
+    student (a preset of :mod:`exercises.derivations`): of an assignment, or of one student's
+    practice set (then its parts are that set's items, each stored with its variant)."""
 
     __tablename__ = "derivations"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(assignment_id IS NULL) <> (practice_set_id IS NULL)", name="one_parent"
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    assignment_id: so.Mapped[int] = so.mapped_column(
+    assignment_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    practice_set_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("practice_sets.id", ondelete="CASCADE"), index=True
     )
     preset: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -240,9 +258,12 @@ class Derivation(Base):
     share: so.Mapped[float] = so.mapped_column(default=0.75)
     n: so.Mapped[int | None]
     K: so.Mapped[int | None]
+    #: practice: why this derivation was chosen for the student
+    reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
-    assignment: so.Mapped[Assignment] = so.relationship()
+    assignment: so.Mapped[Assignment | None] = so.relationship()
+    practice_set: so.Mapped[PracticeSet | None] = so.relationship(back_populates="derivations")
     parts: so.Mapped[list[Item]] = so.relationship(back_populates="derivation", order_by="Item.position")
 
 

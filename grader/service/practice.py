@@ -5,7 +5,8 @@ practice alike): a kind never tried weighs 1; a kind answered wrongly weighs mor
 with its recent error rate; the misconceptions the student showed anywhere add
 weight to every kind that practises them (the catalog's own wrong answers say
 which); a kind whose last few answers were all right weighs little. Kinds are
-drawn by weight, and every item says why it was chosen.
+drawn by weight, and every item says why it was chosen. A set may hold whole
+derivations too, chosen alike (see :mod:`grader.service.practice_derivations`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import exercises
+from exercises.derivations import PRESETS, preset
 from grader.judge import labels
-from grader.service import variants
+from grader.service import derivations, gradebook, practice_derivations, submissions, variants
 from grader.service.models import Item, PracticeSet, Submission, Variant
 
 HISTORY_LIMIT = 300  # the most recent graded submissions that count
@@ -181,16 +183,27 @@ def create_set(
     kinds: list[str] | None,
     count: int,
     seed: int | None = None,
+    *,
+    derivation_count: int | None = None,
+    presets: list[str] | None = None,
 ) -> PracticeSet:
     """A new practice set for the student, its instances drawn and stored; the caller commits.
 
-    Unknown kinds are an :class:`exercises.InstanceError`.
+    ``count`` single items of ``kinds`` (all when None), and ``derivation_count`` whole
+    derivations of ``presets`` (all when None); when ``derivation_count`` is None, one
+    of each of ``presets`` if given, else
+    :func:`grader.service.practice_derivations.default_count`. Unknown kinds and presets
+    are an :class:`exercises.InstanceError`.
     """
     names = list(dict.fromkeys(kinds)) if kinds else list(exercises.KINDS)
     for name in names:
         exercises.get(name)
+    preset_names = list(dict.fromkeys(presets)) if presets else list(PRESETS)
+    for name in preset_names:
+        preset(name)
     rng = np.random.default_rng(variants.fresh_seed() if seed is None else seed)
-    choices = choose(history(session, user_id), names, count, rng)
+    records = history(session, user_id)
+    choices = choose(records, names, count, rng)
     practice_set = PracticeSet(user_id=user_id)
     practice_set.items = [
         Item(
@@ -210,4 +223,51 @@ def create_set(
         instance = variants.draw(item, int(rng.integers(0, 2**62)))
         session.add(Variant(item_id=item.id, user_id=user_id, instance=instance))
     session.flush()
+    _add_derivations(session, practice_set, records, preset_names, derivation_count,
+                     kinds_chosen=bool(kinds), asked_presets=bool(presets), rng=rng)
     return practice_set
+
+
+def _add_derivations(
+    session: so.Session,
+    practice_set: PracticeSet,
+    records: dict[str, KindRecord],
+    names: list[str],
+    count: int | None,
+    *,
+    kinds_chosen: bool,
+    asked_presets: bool,
+    rng: np.random.Generator,
+) -> None:
+    chains = practice_derivations.history(session, practice_set.user_id)
+    if count is None and asked_presets:
+        count = len(names)
+    elif count is None:
+        answers = sum(record.attempts for record in records.values())
+        count = practice_derivations.default_count(answers, chains, kinds_chosen)
+    kinds = {kind for name in names for kind in preset(name).parts}
+    kind_weights = {kind: weigh(kind, records) for kind in kinds}
+    for choice in practice_derivations.choose(names, kind_weights, chains, count, rng):
+        derivations.create_for_practice(
+            session, practice_set, choice.preset, seed=int(rng.integers(0, 2**62)),
+            n=choice.n, K=choice.K, reason=choice.reason,
+        )
+
+
+def standing(session: so.Session, items: list[Item], user_id: int) -> dict[int, gradebook.Cell]:
+    """The student's attempts and best graded score on practice ``items``, which no gradebook
+    holds (so no policy, lateness nor points of a course apply)."""
+    table = {item.id: gradebook.Cell(item.id) for item in items}
+    if not table:
+        return table
+    rows = session.execute(
+        sa.select(Submission.item_id, Submission.score).where(
+            Submission.user_id == user_id, Submission.item_id.in_(table), submissions.IS_ATTEMPT,
+        )
+    )
+    for item_id, score in rows:
+        cell = table[item_id]
+        cell.attempts += 1
+        if score is not None and (cell.score is None or score > cell.score):
+            cell.score = cell.best_score = score
+    return table

@@ -1,12 +1,13 @@
 """Derivations: instructors add them to an assignment; students answer their parts in order.
 
+A practice set's derivation (see ``POST /practice``) is its student's alone, answered
+here as an assignment's is; it is in no course, so no one else sees it.
+
 Each part is an item of the assignment: ``POST /submissions`` with its ``item_id``
 answers it as any item, and so does ``POST /derivations/ID/parts/LETTER/submissions``.
 """
 
 from __future__ import annotations
-
-from typing import Any, Literal
 
 import sqlalchemy.orm as so
 from flask import current_app
@@ -15,9 +16,9 @@ from spectree import Response
 
 from exercises import InstanceError
 from exercises.base import MAX_SIZE
-from exercises.derivations import PRESETS, draw_shared, preset
+from exercises.derivations import draw_shared, preset
 from grader.judge.follow_through import SHARE_DEFAULT
-from grader.service import derivations, gradebook, submissions, variants
+from grader.service import derivations, gradebook, practice, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Derivation, User
 from grader.service.queue import grading_queue
@@ -28,8 +29,10 @@ from grader.web.api.present import item_out, submission_out, submission_stored
 from grader.web.api.schemas import (
     MAX_ANSWER_CHARS,
     AnswerFormat,
+    DerivationOut,
     ErrorOut,
-    ItemOut,
+    PartOut,
+    PresetName,
     RequestModel,
     SubmissionOut,
 )
@@ -39,7 +42,6 @@ from grader.web.errors import ApiError, forbidden, invalid, not_found
 from grader.web.limits import runs_functions
 
 READ_ERRORS = {"HTTP_401": ErrorOut, "HTTP_403": ErrorOut, "HTTP_404": ErrorOut}
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
 
 class DerivationIn(RequestModel):
@@ -52,27 +54,6 @@ class DerivationIn(RequestModel):
     K: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="classes")
     points: float = Field(default=1.0, gt=0, le=1000, description="of each part")
     max_attempts: int | None = Field(default=None, ge=1, le=1000, description="of each part; None: unlimited")
-
-
-class PartOut(BaseModel):
-    letter: str
-    item: ItemOut
-    latest: SubmissionOut | None = Field(default=None, description="the caller's latest answer to it")
-    changed_since: list[str] = Field(
-        default_factory=list,
-        description="letters of the earlier parts answered again since the latest answer here was graded",
-    )
-
-
-class DerivationOut(BaseModel):
-    id: int
-    assignment_id: int
-    preset: str
-    title: str
-    share: float
-    points: float
-    shared_instance: dict[str, Any] | None = Field(default=None, description="the caller's own")
-    parts: list[PartOut]
 
 
 class PartAnswerIn(RequestModel):
@@ -150,8 +131,14 @@ def submit_part(derivation_id: int, letter: str, json: PartAnswerIn) -> tuple[Su
 
 
 def member_derivation(session: so.Session, user: User, derivation_id: int) -> tuple[Derivation, str]:
-    """A derivation of a course the user is in, and their role in that course; else 404."""
+    """A derivation of a course the user is in, and their role in that course, or one of their
+    own practice sets (as a student); else 404, as for anyone else's practice item."""
     derivation = load(session, Derivation, derivation_id, "derivation")
+    if derivation.practice_set is not None:
+        if derivation.practice_set.user_id != user.id:
+            raise not_found(f"derivation {derivation_id}")
+        return derivation, "student"
+    assert derivation.assignment is not None
     role = course_role(session, user.id, derivation.assignment.course_id)
     if role is None:
         raise not_found(f"derivation {derivation_id}")
@@ -167,9 +154,9 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
         ]
     else:
         instances = {item.id: variants.instance_for(session, item, user.id) for item in derivation.parts}
-        cells = gradebook.cells(session, [derivation.assignment], [user.id])
+        cells = standing(session, derivation, user)
         for view in derivations.parts_of(session, derivation, user.id, instances):
-            cell = cells[user.id, view.item.id]
+            cell = cells[view.item.id]
             parts.append(PartOut(
                 letter=view.letter,
                 item=item_out(view.item, view.instance, attempts_used=cell.attempts, score=cell.score),
@@ -180,13 +167,24 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
     return DerivationOut(
         id=derivation.id,
         assignment_id=derivation.assignment_id,
+        practice_set_id=derivation.practice_set_id,
         preset=derivation.preset,
         title=derivation.title,
         share=derivation.share,
         points=sum(item.points for item in derivation.parts),
+        reason=derivation.reason,
         shared_instance=shared,
         parts=parts,
     )
+
+
+def standing(session: so.Session, derivation: Derivation, user: User) -> dict[int, gradebook.Cell]:
+    """The student's attempts and counted score on each part: the gradebook's in an assignment,
+    the best graded score in practice, which no gradebook holds."""
+    if derivation.assignment is None:
+        return practice.standing(session, derivation.parts, user.id)
+    cells = gradebook.cells(session, [derivation.assignment], [user.id])
+    return {item_id: cell for (_, item_id), cell in cells.items()}
 
 
 class DerivationsOut(BaseModel):

@@ -26,11 +26,17 @@ FORMAT_CHOICES = {"text": "Text (numpy, MATLAB, LaTeX, rows)", "json": "JSON", "
 
 
 def student_derivation(derivation_id: int, user: User) -> Derivation:
-    """A derivation of a course the user studies in; else 404 (403 in a course they teach)."""
+    """A derivation of a course the user studies in, or of one of their own practice sets;
+    else 404 (403 in a course they teach), as for an item."""
     session = get_session()
     derivation = session.get(Derivation, derivation_id) if 1 <= derivation_id <= MAX_ID else None
     if derivation is None:
         not_found("This derivation")
+    if derivation.practice_set is not None:
+        if derivation.practice_set.user_id != user.id:
+            not_found("This derivation")
+        return derivation
+    assert derivation.assignment is not None
     role = access.course_role(session, user.id, derivation.assignment.course_id)
     if role == "instructor":
         taught_here("This derivation")

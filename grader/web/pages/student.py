@@ -1,4 +1,4 @@
-"""What a student sees: the dashboard, an exercise with its verdict, their attempts, practice."""
+"""What a student sees: the dashboard, an exercise with its verdict, their attempts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from grader.judge.answers.detect import detect_format
 from grader.judge.formulas import FormulaError, parse, write_latex, write_plain
 from grader.service import extensions, gradebook, practice, submissions, variants
 from grader.service.db import get_session
-from grader.service.models import Assignment, Course, Enrolment, Item, PracticeSet, Submission, User, utcnow
+from grader.service.models import Assignment, Course, Enrolment, Item, Submission, User, utcnow
 from grader.service.queue import grading_queue
 from grader.web.api import access
 from grader.web.limits import runs_functions
@@ -24,8 +24,6 @@ from grader.web.pages import display, draws
 from grader.web.pages.base import bp, error_page, not_found, page_student, page_user, taught_here
 from grader.web.pages.display import instance_view, submission_view, text_problem
 
-DEFAULT_PRACTICE_COUNT = 5
-MAX_PRACTICE_COUNT = 20
 FORMAT_LABELS = {"json": "JSON", "text": "text", "python": "Python", "formula": "a formula"}
 
 
@@ -79,21 +77,8 @@ def attempts_and_scores(items: list[Item], user: User) -> dict[int, gradebook.Ce
     assignments = {item.assignment.id: item.assignment for item in items if item.assignment}
     by_key = gradebook.cells(get_session(), list(assignments.values()), [user.id])
     table = {item_id: cell for (_, item_id), cell in by_key.items()}
-    practice_ids = [item.id for item in items if item.assignment is None]
-    if practice_ids:
-        history = get_session().execute(
-            sa.select(Submission.item_id, Submission.score).where(
-                Submission.user_id == user.id, Submission.item_id.in_(practice_ids),
-                submissions.IS_ATTEMPT,
-            )
-        )
-        for item_id in practice_ids:
-            table[item_id] = gradebook.Cell(item_id)
-        for item_id, score in history:
-            cell = table[item_id]
-            cell.attempts += 1
-            if score is not None and (cell.score is None or score > cell.score):
-                cell.score = cell.best_score = score
+    practice_items = [item for item in items if item.assignment is None]
+    table.update(practice.standing(get_session(), practice_items, user.id))
     return table
 
 
@@ -321,42 +306,3 @@ def history(item_id: int) -> str:
     ]
     view = {"item": item, "title": exercises.get(item.kind).title}
     return render_template("student/history.html", view=view, attempts=attempts)
-
-
-@bp.get("/practice")
-def practice_page() -> str:
-    user = page_student()
-    sets = (
-        get_session()
-        .scalars(
-            sa.select(PracticeSet)
-            .where(PracticeSet.user_id == user.id)
-            .order_by(PracticeSet.created_at.desc(), PracticeSet.id.desc())
-            .limit(10)
-        )
-        .all()
-    )
-    return render_template(
-        "student/practice.html",
-        kinds=[(kind, exercise.title) for kind, exercise in exercises.KINDS.items()],
-        sets=[{"id": s.id, "created_at": s.created_at, "rows": item_rows(s.items, user)} for s in sets],
-    )
-
-
-@bp.post("/practice")
-def new_practice() -> Response | tuple[str, int]:
-    user = page_student()
-    kinds = [kind for kind in request.form.getlist("kinds") if kind]
-    unknown = [kind for kind in kinds if kind not in exercises.KINDS]
-    try:
-        count = int(request.form.get("count", DEFAULT_PRACTICE_COUNT))
-    except ValueError:
-        count = 0
-    if unknown or not 1 <= count <= MAX_PRACTICE_COUNT:
-        flash(f"Choose kinds from the list and between 1 and {MAX_PRACTICE_COUNT} questions.", "error")
-        return redirect(url_for("pages.practice_page"))  # type: ignore[return-value]
-    session = get_session()
-    practice_set = practice.create_set(session, user.id, kinds or None, count)
-    session.commit()
-    flash(f"A new practice set of {len(practice_set.items)} questions is ready.", "success")
-    return redirect(url_for("pages.practice_page", _anchor=f"set-{practice_set.id}"))  # type: ignore[return-value]

@@ -6,8 +6,8 @@ a silently ignored option; /openapi.json is generated from these same models.
 One module per area the bodies serve: ``base`` (what every request model shares),
 ``common`` (errors, health, the queue, a user), ``check`` (grading without storing,
 the catalog), ``auth`` (sessions and tokens), ``courses``, ``assignments`` (and their
-items), ``practice``, ``submissions`` and ``reports`` (the instructors' views). Every
-name is exported here, and the views import them from here.
+items), ``derivations``, ``practice``, ``submissions`` and ``reports`` (the
+instructors' views). Every name is exported here, and the views import them from here.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from grader.web.api.schemas.courses import (
     EnrolmentOut,
     EnrolmentsOut,
 )
+from grader.web.api.schemas.derivations import DerivationOut, PartOut, PresetName
 from grader.web.api.schemas.practice import PracticeIn, PracticeOut, PracticeSetsOut
 from grader.web.api.schemas.reports import (
     BinOut,
@@ -71,6 +72,7 @@ __all__ = [
     "CourseIn",
     "CourseOut",
     "CoursesOut",
+    "DerivationOut",
     "EarlierIn",
     "EnrolmentIn",
     "EnrolmentOut",
@@ -92,9 +94,11 @@ __all__ = [
     "Layout",
     "LoginIn",
     "NewTokenOut",
+    "PartOut",
     "PracticeIn",
     "PracticeOut",
     "PracticeSetsOut",
+    "PresetName",
     "PreviewIn",
     "PreviewOut",
     "QueueOut",

@@ -93,6 +93,29 @@ def test_creating_is_refused_to_others_and_for_bad_options(client, homework, who
     assert "error" in response.get_json()
 
 
+def test_each_part_may_be_asked_in_forms_of_its_own(client, homework):
+    response = create(client, homework, answer_forms=["matrix", "formula"],
+                      part_answer_forms={"d": ["formula"], "a": ["function", "matrix"]})
+    assert response.status_code == 201, response.get_json()
+    parts = response.get_json()["parts"]
+    assert [part["item"]["answer_forms"] for part in parts] == [
+        ["matrix", "function"], ["matrix", "formula"], ["matrix", "formula"], ["formula"],
+    ]
+    did = response.get_json()["id"]
+    W, x, z, _ = shared(client, homework["alice"], did)
+    refused = answer(client, homework["alice"], did, "d", softmax_jacobian(z) @ logits_weight_jacobian(W, x))
+    assert refused.status_code == 409 and "formula" in refused.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [{"e": ["matrix"]}, {"b": []}, {"b": ["essay"]}],
+)
+def test_forms_of_a_part_it_does_not_have_or_of_none_are_refused(client, homework, forms):
+    response = create(client, homework, part_answer_forms=forms)
+    assert response.status_code == 422, response.get_json()
+
+
 def test_the_parts_share_one_instance(client, homework):
     did = derivation_id(client, homework)
     body = view(client, homework["alice"], did)

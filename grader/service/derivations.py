@@ -20,7 +20,15 @@ import sqlalchemy.orm as so
 from exercises.derivations import letter, preset, sources
 from grader.judge.follow_through import SHARE_DEFAULT, EarlierAnswer
 from grader.service import variants
-from grader.service.models import Assignment, Derivation, Item, PracticeSet, Submission, Variant
+from grader.service.models import (
+    ALL_ANSWER_FORMS,
+    Assignment,
+    Derivation,
+    Item,
+    PracticeSet,
+    Submission,
+    Variant,
+)
 
 
 def create(
@@ -34,8 +42,10 @@ def create(
     K: int | None = None,
     points: float = 1.0,
     max_attempts: int | None = None,
+    answer_forms: list[list[str]] | None = None,
 ) -> Derivation:
-    """Add a derivation to ``assignment``, its parts after the assignment's items (flushed).
+    """Add a derivation to ``assignment``, its parts after the assignment's items (flushed);
+    ``answer_forms`` gives each part's, in order (every form by default).
 
     Raises :class:`exercises.InstanceError` for an unknown preset.
     """
@@ -44,9 +54,10 @@ def create(
         assignment=assignment, preset=chosen.name, title=title or chosen.title, share=share, n=n, K=K
     )
     start = max((item.position for item in assignment.items), default=-1) + 1
+    forms = answer_forms or [list(ALL_ANSWER_FORMS)] * len(chosen.parts)
     derivation.parts = [
         Item(assignment=assignment, position=start + i, kind=kind, n=n, K=K, points=points,
-             max_attempts=max_attempts)
+             max_attempts=max_attempts, answer_forms=list(forms[i]))
         for i, kind in enumerate(chosen.parts)
     ]
     session.add(derivation)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sqlalchemy.orm as so
 from flask import current_app
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from spectree import Response
 
 from exercises import InstanceError
 from exercises.base import MAX_SIZE
-from exercises.derivations import draw_shared, preset
+from exercises.derivations import draw_shared, letter, preset
 from grader.judge.follow_through import SHARE_DEFAULT
+from grader.judge.verdict import ANSWER_FORMS, AnswerForm
 from grader.service import derivations, gradebook, practice, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Derivation, User
@@ -54,6 +55,38 @@ class DerivationIn(RequestModel):
     K: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="classes")
     points: float = Field(default=1.0, gt=0, le=1000, description="of each part")
     max_attempts: int | None = Field(default=None, ge=1, le=1000, description="of each part; None: unlimited")
+    answer_forms: list[AnswerForm] = Field(
+        default_factory=lambda: list(ANSWER_FORMS), min_length=1, max_length=3,
+        description="the forms a student may answer each part in: matrix, formula, function (all by default)",
+    )
+    part_answer_forms: dict[str, list[AnswerForm]] = Field(
+        default_factory=dict, max_length=26,
+        description="by a part's letter, its own forms instead: {\"d\": [\"formula\"]} asks (d) as a formula",
+    )
+
+    @field_validator("answer_forms")
+    @classmethod
+    def _forms_once_in_order(cls, forms: list[str]) -> list[str]:
+        return [form for form in ANSWER_FORMS if form in forms]
+
+    @field_validator("part_answer_forms")
+    @classmethod
+    def _parts_forms_once_in_order(cls, parts: dict[str, list[str]]) -> dict[str, list[str]]:
+        ordered = {part: [form for form in ANSWER_FORMS if form in forms] for part, forms in parts.items()}
+        empty = sorted(part for part, forms in ordered.items() if not forms)
+        if empty:
+            raise ValueError(f"part(s) {', '.join(empty)} would accept no form of answer")
+        return ordered
+
+    def forms_of_parts(self) -> list[list[str]]:
+        """Each part's forms, in order; a letter the preset has no part for is a ValueError."""
+        count = len(preset(self.preset).parts)
+        letters = [letter(index) for index in range(count)]
+        unknown = sorted(set(self.part_answer_forms) - set(letters))
+        if unknown:
+            named = ", ".join(unknown)
+            raise ValueError(f"{self.preset} has parts {letters[0]} to {letters[-1]}, not {named}")
+        return [self.part_answer_forms.get(part, self.answer_forms) for part in letters]
 
 
 class PartAnswerIn(RequestModel):
@@ -76,11 +109,12 @@ def create_derivation(assignment_id: int, json: DerivationIn) -> tuple[Derivatio
         raise forbidden("only the course's instructors may do this")
     try:
         draw_shared(preset(json.preset), 0, json.n, json.K)  # sizes the kinds cannot draw: 422
-    except InstanceError as error:
+        forms = json.forms_of_parts()
+    except (InstanceError, ValueError) as error:
         raise invalid(str(error)) from None
     derivation = derivations.create(
         session, assignment, json.preset, title=json.title, share=json.share, n=json.n, K=json.K,
-        points=json.points, max_attempts=json.max_attempts,
+        points=json.points, max_attempts=json.max_attempts, answer_forms=forms,
     )
     session.commit()
     return derivation_out(session, derivation, user, "instructor"), 201

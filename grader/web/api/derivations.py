@@ -37,6 +37,7 @@ from grader.web.api.schemas import (
     RequestModel,
     SubmissionOut,
 )
+from grader.web.api.schemas.assignments import forms_in_order
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, forbidden, invalid, not_found
@@ -67,12 +68,12 @@ class DerivationIn(RequestModel):
     @field_validator("answer_forms")
     @classmethod
     def _forms_once_in_order(cls, forms: list[str]) -> list[str]:
-        return [form for form in ANSWER_FORMS if form in forms]
+        return forms_in_order(forms)
 
     @field_validator("part_answer_forms")
     @classmethod
     def _parts_forms_once_in_order(cls, parts: dict[str, list[str]]) -> dict[str, list[str]]:
-        ordered = {part: [form for form in ANSWER_FORMS if form in forms] for part, forms in parts.items()}
+        ordered = {part: forms_in_order(forms) for part, forms in parts.items()}
         empty = sorted(part for part, forms in ordered.items() if not forms)
         if empty:
             raise ValueError(f"part(s) {', '.join(empty)} would accept no form of answer")

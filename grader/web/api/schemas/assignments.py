@@ -12,6 +12,11 @@ from grader.judge.verdict import ANSWER_FORMS, AnswerForm
 from grader.web.api.schemas.base import Id, Layout, RequestModel, _in_utc
 
 
+def forms_in_order(forms: list[str]) -> list[str]:
+    """Answer forms once each, in the catalog's order (matrix, formula, function)."""
+    return [form for form in ANSWER_FORMS if form in forms]
+
+
 class ItemSpec(RequestModel):
     kind: str = Field(max_length=64)
     n: int | None = Field(default=None, ge=1, le=MAX_SIZE, description="inputs (sizes of x)")
@@ -29,7 +34,7 @@ class ItemSpec(RequestModel):
     @field_validator("answer_forms")
     @classmethod
     def _forms_once_in_order(cls, forms: list[str]) -> list[str]:
-        return [form for form in ANSWER_FORMS if form in forms]
+        return forms_in_order(forms)
 
 
 class AssignmentIn(RequestModel):

@@ -110,3 +110,26 @@ def test_guessing_the_other_accounts_password_is_limited_as_logins_are(app, clie
     lms_launch(client, lms, course)
     assert [join(client, "alice", f"guess {n}").status_code for n in range(3)] == [401] * 3
     assert join(client, "alice", "alices-password").status_code == 429
+
+
+def full_name(app, user_id) -> str:
+    with db.database(app).sessionmaker() as session:
+        return session.get(User, user_id).full_name
+
+
+def test_a_joined_account_keeps_its_own_name_and_takes_the_lms_name_only_when_it_has_none(
+    app, client, lms, course, build
+):
+    alice = build.user("alice", password="alices-password", full_name="Alice Liddell")
+    bob = build.user("bob", password="bobs-password")
+    lms_launch(client, lms, course)
+    assert full_name(app, owner_of(app, "student-1").id) == "User student-1"  # the LMS's own account
+    assert join(client, "alice", "alices-password").status_code == 302
+    lms_launch(app.test_client(), lms, course)
+    assert full_name(app, alice.id) == "Alice Liddell"
+
+    second = app.test_client()
+    lms_launch(second, lms, course, "student-2")
+    assert join(second, "bob", "bobs-password").status_code == 302
+    lms_launch(app.test_client(), lms, course, "student-2")
+    assert full_name(app, bob.id) == "User student-2"

@@ -87,7 +87,9 @@ def user_for(session: so.Session, platform_id: int, sub: str, name: str, teaches
         return identity
 
     user = found_or_made(session, lambda: session.scalar(find_identity), make).user
-    if name and user.full_name != name:
+    # the LMS names the accounts it made; an account of this service joined to it (it has
+    # a password: see :mod:`linking`) keeps the name its owner gave it, or takes the LMS's
+    if name and user.full_name != name and (user.password_hash is None or not user.full_name):
         user.full_name = name
     if teaches and not user.is_instructor:
         user.role = "instructor"

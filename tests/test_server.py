@@ -23,7 +23,7 @@ from tests.conftest import SERVER_URL
     ("url", "expected"),
     [
         ("sqlite:////tmp/grader.sqlite", 1),
-        ("postgresql+psycopg://grader@/grader", max(1, min(os.cpu_count() or 1, 4))),
+        ("postgresql+psycopg://grader@/grader", max(1, min(len(os.sched_getaffinity(0)), 4))),
     ],
 )
 def test_default_processes_follow_the_database(url, expected):

@@ -131,3 +131,16 @@ def test_forked_server_workers_take_slots_apart_and_a_respawn_takes_the_dead_one
     finally:
         for pid, _ in workers:
             kill(pid)
+
+
+def test_a_pool_has_one_daemon_per_core_its_process_may_run_on():
+    """A worker started under ``taskset`` (or in a container's cpuset) sizes its pool to
+    the cores it has, not to the host's."""
+    script = "from grader.sandbox.pool import default_size; print(default_size())"
+    pinned = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )
+    assert pinned.stdout.strip() == "1"
+    free = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert int(free.stdout) == min(len(os.sched_getaffinity(0)), 8)

@@ -168,8 +168,9 @@ class PendingRun:
 
 
 def default_size() -> int:
-    """Daemons in a pool: one per core, up to 8 (a block of the host's slots)."""
-    return max(1, min(os.cpu_count() or 1, host_slots.SLOTS_PER_BLOCK))
+    """Daemons in a pool: one per core this process may run on (``taskset``, a container's
+    cpuset), up to 8 (a block of the host's slots)."""
+    return max(1, min(len(os.sched_getaffinity(0)), host_slots.SLOTS_PER_BLOCK))
 
 
 _default: SandboxPool | None = None

@@ -35,11 +35,11 @@ LTI_SENDER = "grader.service.lti.sender"  # a worker's sender of LMS scores, on 
 
 
 def default_workers(database_url: str | None = None) -> int:
-    """Server processes by default: one on SQLite, else one per core up to 4."""
+    """Server processes by default: one on SQLite, else one per core it may run on, up to 4."""
     url = sa.make_url(database_url or settings.database_url())
     if url.get_backend_name() == "sqlite":
         return SQLITE_WORKERS
-    return max(1, min(os.cpu_count() or 1, SERVER_WORKERS_MAX))
+    return max(1, min(len(os.sched_getaffinity(0)), SERVER_WORKERS_MAX))
 
 
 # ---- settings (gunicorn reads the module's names that are its settings) ----------------

@@ -15,6 +15,9 @@ and 30% function answers. Figures:
 - procrastinate's own floor: a worker of the same concurrency running tasks that do
   nothing, and the machine's CPU each costs; with the direct answer's CPU, the
   highest share of the direct throughput any worker of one task per answer can keep.
+- function answers again with PostgreSQL on a core of its own and the worker (or the
+  direct pool) on the others, as with the database on a host of its own: what a
+  worker keeps of its own cores, with the database's work off them.
 
     .venv/bin/python benchmarks/bench_queue.py [--submissions 300] [--rounds 3] [--backlog 2000]
 """
@@ -22,6 +25,7 @@ and 30% function answers. Figures:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -32,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -117,7 +122,9 @@ def graded_count(sessionmaker: so.sessionmaker[so.Session]) -> int:
         return session.scalar(done) or 0
 
 
-def start_workers(url: str, folder: Path, count: int, tag: str = "") -> list[subprocess.Popen[bytes]]:
+def start_workers(url: str, folder: Path, count: int, tag: str = "",
+                  cores: set[int] | None = None) -> list[subprocess.Popen[bytes]]:
+    """``count`` workers, on ``cores`` only when given (as ``taskset`` would start them)."""
     env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_QUEUE": "procrastinate",
            "GRADER_INSTANCE_PATH": str(folder)}
     workers = []
@@ -125,8 +132,23 @@ def start_workers(url: str, folder: Path, count: int, tag: str = "") -> list[sub
         with open(folder / f"worker{tag}{n}.log", "wb") as log:
             workers.append(subprocess.Popen(
                 [sys.executable, "-m", "grader.cli", "worker"],
-                env=env, stdout=log, stderr=subprocess.STDOUT))
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=None if cores is None else lambda: os.sched_setaffinity(0, cores)))
     return workers
+
+
+@contextlib.contextmanager
+def on_cores(cores: set[int] | None) -> Iterator[None]:
+    """This thread, and the threads and processes it starts meanwhile, on ``cores`` only."""
+    if cores is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def stop(workers: list[subprocess.Popen[bytes]]) -> None:
@@ -172,7 +194,8 @@ def cpu_per_submission(samples: list[tuple[int, float]], count: int) -> float:
 
 
 def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
-               function_share: float = FUNCTION_SHARE, tag: str = "") -> Drain:
+               function_share: float = FUNCTION_SHARE, tag: str = "",
+               cores: set[int] | None = None) -> Drain:
     name = f"bench_{workers}_{int(function_share * 100)}{tag}"
     server.admin(f"CREATE DATABASE {name}")
     url = server.url(name)
@@ -183,7 +206,7 @@ def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
         queue = RemoteQueue(database.sessionmaker, url, wait_seconds=0)
         students, item_id = course(database.sessionmaker, 50)
         store(database.sessionmaker, queue, students, item_id, count, function_share)
-        running = start_workers(url, folder, workers)
+        running = start_workers(url, folder, workers, cores=cores)
         try:
             done, samples = wait_graded(database.sessionmaker, count)
         finally:
@@ -223,8 +246,13 @@ def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> list[fl
     return sorted((started[n] - committed[n]) * 1000 for n in committed)
 
 
-def direct_function_rate(count: int) -> Drain:
+def direct_function_rate(count: int, cores: set[int] | None = None) -> Drain:
     """Function answers per second graded as a worker grades them, without the queue."""
+    with on_cores(cores):  # the pool's daemons and the threads below inherit the cores
+        return _direct_function_rate(count)
+
+
+def _direct_function_rate(count: int) -> Drain:
     instance = {"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3, 0.4]}
     sandbox_pool.default_pool().warm()  # on slots apart from the workers' (see grader.sandbox.slots)
     left = iter(range(count))
@@ -274,6 +302,28 @@ def procrastinate_floor(server: PostgresServer, count: int) -> Drain:
     return Drain(count / (time.perf_counter() - started), (machine_busy() - busy) * 1000 / count)
 
 
+def compare_functions(server: PostgresServer, folder: Path, count: int, rounds: int,
+                      worker_cores: set[int] | None = None,
+                      database_cores: set[int] | None = None) -> tuple[list[Drain], list[Drain]]:
+    """One worker's function answers through the queue against the same pool called directly,
+    on ``worker_cores`` when given; the two taken in turns, so that a slower minute of a
+    shared host weighs on both. Prints the medians and each round's ratio."""
+    queued, direct = [], []
+    for round_ in range(rounds):
+        with on_cores(database_cores):  # this process only polls, beside the server
+            queued.append(drain_rate(server, folder, 1, count, function_share=1.0,
+                                     tag=f"_{round_}", cores=worker_cores))
+        direct.append(direct_function_rate(count, worker_cores))
+    rates = [q.per_second / d.per_second for q, d in zip(queued, direct, strict=True)]
+    queued_rate = statistics.median(q.per_second for q in queued)
+    direct_rate = statistics.median(d.per_second for d in direct)
+    print(f"    medians of {rounds} rounds taken in turns: {queued_rate:.1f}/s through the queue "
+          f"(1 worker), {direct_rate:.1f}/s on the same pool called directly "
+          f"({queued_rate / direct_rate:.0%}; target >= 80%); per round "
+          f"{', '.join(f'{r:.0%}' for r in rates)}", flush=True)
+    return queued, direct
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--submissions", type=int, default=300)
@@ -301,19 +351,8 @@ def main() -> int:
         cuts = statistics.quantiles(waits, n=20)
         print(f"  queue cost, commit to the worker starting the task: p50 {statistics.median(waits):.1f} ms, "
               f"p95 {cuts[18]:.1f} ms (log times to the ms; target p50 <= 5 ms)", flush=True)
-        # the two taken in turns, so that a slower minute of a shared host weighs on both
-        queued, direct = [], []
-        for round_ in range(args.rounds):
-            queued.append(drain_rate(server, folder, 1, args.submissions, function_share=1.0,
-                                     tag=f"_{round_}"))
-            direct.append(direct_function_rate(args.submissions))
-        rates = [q.per_second / d.per_second for q, d in zip(queued, direct, strict=True)]
-        queued_rate = statistics.median(q.per_second for q in queued)
-        direct_rate = statistics.median(d.per_second for d in direct)
-        print(f"  function answers, medians of {args.rounds} rounds taken in turns: "
-              f"{queued_rate:.1f}/s through the queue (1 worker), {direct_rate:.1f}/s on the same "
-              f"pool called directly ({queued_rate / direct_rate:.0%}; target >= 80%); "
-              f"per round {', '.join(f'{r:.0%}' for r in rates)}")
+        print("  function answers, all on the same cores:")
+        queued, direct = compare_functions(server, folder, args.submissions, args.rounds)
         # where the cores are the limit, the ratio is that of the CPU each answer costs
         queued_ms = statistics.median(q.cpu_ms for q in queued)
         direct_ms = statistics.median(d.cpu_ms for d in direct)
@@ -324,6 +363,18 @@ def main() -> int:
               f"{floor.cpu_ms:.2f} ms of the machine's CPU each; with {direct_ms:.1f} ms an answer "
               f"directly, one task per answer keeps at most "
               f"{direct_ms / (direct_ms + floor.cpu_ms):.0%} of the direct throughput", flush=True)
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) >= 2:
+            database_core, worker_cores = {cores[-1]}, set(cores[:-1])
+            print(f"  function answers, PostgreSQL on core {cores[-1]} (as on a host of its own), the "
+                  f"worker and the direct pool on the other{'s' if len(worker_cores) > 1 else ''}:")
+            apart = PostgresServer(bin_dir)
+            with on_cores(database_core):  # the server's processes inherit it
+                apart.start()
+            try:
+                compare_functions(apart, folder, args.submissions, args.rounds, worker_cores, database_core)
+            finally:
+                apart.stop()
     finally:
         server.stop()
     return 0

@@ -59,6 +59,14 @@ def test_schema_names_do_not_depend_on_the_module_inside_the_schemas_package(cli
     assert {f"SubmissionIn.{package}", f"GradebookOut.{package}", f"TokenIn.{package}"} <= set(names)
 
 
+def test_the_instructor_tools_models_keep_the_names_they_were_published_under(client):
+    from spectree.utils import hash_module_path
+
+    names = client.get("/openapi.json").get_json()["components"]["schemas"]
+    published = hash_module_path("grader.web.api.instructor_schemas")
+    assert {f"RegradeIn.{published}", f"ExtensionsOut.{published}", f"AnalysisOut.{published}"} <= set(names)
+
+
 def test_a_server_error_is_json_and_rolls_back(app, build, people):
     import sqlalchemy as sa
 

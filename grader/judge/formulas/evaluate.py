@@ -7,8 +7,9 @@ one array over the whole grid; a matrix expression, ``diag(S) - S S^T``, is
 a matrix whose index axes all have length 1.
 
 The grid's axes and index notation are in :mod:`grader.judge.formulas.grid`, a value's
-type and the words for its shape in :mod:`grader.judge.formulas.values`; this module
-walks the tree: symbols, operators, functions, sums and matrices written out.
+type, the words for its shape and the operations on two values (entrywise with
+broadcasting, kron, outer) in :mod:`grader.judge.formulas.values`; this module walks
+the tree: symbols, operators, functions, sums and matrices written out.
 """
 
 from __future__ import annotations
@@ -35,7 +36,16 @@ from grader.judge.formulas.tree import (
     Symbol,
     Transpose,
 )
-from grader.judge.formulas.values import MAX_ELEMENTS, Array, Value, broadcastable, shape_words
+from grader.judge.formulas.values import (
+    MAX_ELEMENTS,
+    Array,
+    Value,
+    check_size,
+    kron,
+    lifted,
+    outer,
+    shape_words,
+)
 
 
 def evaluate(
@@ -148,9 +158,9 @@ class _Evaluation(IndexGrid):
         if operator == "*" and left.matrix and right.matrix:
             (rows, inner), (inner_right, columns) = left.array.shape[-2:], right.array.shape[-2:]
             if inner == inner_right:
-                self.check_size(rows * columns * inner)
+                check_size(rows * columns * inner)
                 return Value(np.matmul(left.array, right.array), True)
-        a, b = self.lifted(left, right)
+        a, b = lifted(left, right)
         try:
             if operator == "+":
                 result = a + b
@@ -168,32 +178,6 @@ class _Evaluation(IndexGrid):
             ) from None
         return Value(result, left.matrix or right.matrix)
 
-    def lifted(self, left: Value, right: Value) -> tuple[Array, Array]:
-        a, b = left.array, right.array
-        if left.matrix and not right.matrix:
-            b = b[..., np.newaxis, np.newaxis]
-        elif right.matrix and not left.matrix:
-            a = a[..., np.newaxis, np.newaxis]
-        elif left.matrix and right.matrix and not broadcastable(a.shape[-2:], b.shape[-2:]):
-            raise FormulaError(f"cannot combine {shape_words(left)} and {shape_words(right)}")
-        self.check_size(int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
-        return a, b
-
-    def check_size(self, elements: int) -> None:
-        if elements > MAX_ELEMENTS:
-            raise FormulaError("the formula's arrays grow too large to evaluate")
-
-    def as_matrix(self, value: Value) -> Array:
-        return value.array if value.matrix else value.array[..., np.newaxis, np.newaxis]
-
-    def kron(self, left: Value, right: Value) -> Value:
-        a, b = self.as_matrix(left), self.as_matrix(right)
-        (p, q), (r, s) = a.shape[-2:], b.shape[-2:]
-        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        self.check_size(int(np.prod(lead)) * p * q * r * s)
-        product = a[..., :, np.newaxis, :, np.newaxis] * b[..., np.newaxis, :, np.newaxis, :]
-        return Value(product.reshape((*lead, p * r, q * s)), True)
-
     def call(self, node: Call, env: dict[str, int]) -> Value:
         function = node.function
         if function == "softmax":
@@ -205,13 +189,7 @@ class _Evaluation(IndexGrid):
             return self.symbol(Symbol("y"), env)
         arguments = [self.value(a, env) for a in node.arguments]
         if function in ("outer", "kron"):
-            if function == "kron":
-                return self.kron(*arguments)
-            a, b = (self.as_matrix(v) for v in arguments)
-            a = a.reshape((*a.shape[:-2], -1, 1))
-            b = b.reshape((*b.shape[:-2], 1, -1))
-            self.check_size(int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
-            return Value(a * b, True)
+            return kron(*arguments) if function == "kron" else outer(*arguments)
         (argument,) = arguments
         array = argument.array
         if function == "exp":
@@ -230,7 +208,7 @@ class _Evaluation(IndexGrid):
         if 1 in (rows, columns):
             vector = array.reshape((*array.shape[:-2], -1))
             size = vector.shape[-1]
-            self.check_size(vector.size * size)
+            check_size(vector.size * size)
             return Value(vector[..., :, np.newaxis] * np.eye(size, dtype=self.dtype), True)
         if rows != columns:
             raise FormulaError(f"diag of a {rows} x {columns} matrix: diag takes a vector or a square matrix")

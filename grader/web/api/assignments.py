@@ -45,7 +45,8 @@ def check_item(spec_: ItemSpec, position: int) -> None:
         raise invalid(f"items.{position}: {error}") from None
 
 
-def _title_taken(session: so.Session, course_id: int, title: str, but: int | None = None) -> bool:
+def title_taken(session: so.Session, course_id: int, title: str, but: int | None = None) -> bool:
+    """Whether the course has an assignment of this title (``but`` that one, when editing it)."""
     query = sa.select(Assignment.id).where(
         Assignment.course_id == course_id, Assignment.title == title
     )
@@ -64,7 +65,7 @@ def create_assignment(course_id: int, json: AssignmentIn) -> tuple[AssignmentOut
     course = instructed_course(session, current_user(), course_id)
     for position, item in enumerate(json.items):
         check_item(item, position)
-    if _title_taken(session, course.id, json.title):
+    if title_taken(session, course.id, json.title):
         raise ApiError(409, "conflict", f"{course.code} has an assignment named {json.title!r}")
     assignment = Assignment(
         course_id=course.id,
@@ -144,7 +145,7 @@ def edit_assignment(assignment_id: int, json: AssignmentPatch) -> AssignmentOut:
         if key in changes and changes[key] is None:
             raise invalid(f"{key} cannot be null")
     title = changes.get("title")
-    if title is not None and _title_taken(session, assignment.course_id, title, assignment.id):
+    if title is not None and title_taken(session, assignment.course_id, title, assignment.id):
         raise ApiError(409, "conflict", f"the course has an assignment named {title!r}")
     for key, value in changes.items():
         setattr(assignment, key, value)

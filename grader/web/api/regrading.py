@@ -11,15 +11,15 @@ from grader.service.db import get_session
 from grader.service.models import Assignment, Submission, User
 from grader.web.api import bp
 from grader.web.api.access import course_role, instructed_course, load
-from grader.web.api.instructor_schemas import (
+from grader.web.api.schemas import (
     ChangedSubmissionOut,
+    ErrorOut,
     HistoryOut,
     PastVerdictOut,
     RegradeIn,
     RegradeOut,
     StudentChangeOut,
 )
-from grader.web.api.schemas import ErrorOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import invalid, not_found

@@ -18,7 +18,7 @@ from grader.judge.verdict import ANSWER_FORMS
 from grader.service import variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Item, Submission, Variant
-from grader.web.api.assignments import check_item
+from grader.web.api.assignments import check_item, title_taken
 from grader.web.api.schemas import AssignmentIn, ItemSpec
 from grader.web.errors import ApiError
 from grader.web.pages.base import bp, not_found, page_instructor
@@ -282,13 +282,6 @@ def render_form(
     ), status
 
 
-def _title_taken(course: Course, title: str, but: int | None) -> bool:
-    query = sa.select(Assignment.id).where(Assignment.course_id == course.id, Assignment.title == title)
-    if but is not None:
-        query = query.where(Assignment.id != but)
-    return get_session().scalar(query) is not None
-
-
 @bp.route("/courses/<int:course_id>/assignments/new", methods=["GET", "POST"])
 def new_assignment(course_id: int) -> Response | tuple[str, int]:
     course = instructed_course(course_id)
@@ -321,7 +314,8 @@ def _save(course: Course, assignment: Assignment | None) -> Response | tuple[str
             del form.rows[int(index)]
         return render_form(course, form, assignment)
     spec = form.spec()
-    if spec is not None and _title_taken(course, spec.title, assignment.id if assignment else None):
+    but = assignment.id if assignment else None
+    if spec is not None and title_taken(get_session(), course.id, spec.title, but):
         form.errors.append(f"{course.code} already has an assignment named “{spec.title}”.")
         spec = None
     if spec is None:

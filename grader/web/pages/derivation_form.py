@@ -9,11 +9,9 @@ from exercises import InstanceError
 from exercises.derivations import PRESETS, draw_shared, preset
 from grader.service import derivations
 from grader.service.db import get_session
-from grader.service.models import Assignment
 from grader.web.api.derivations import DerivationIn
-from grader.web.api.schemas import MAX_ID
-from grader.web.pages.base import bp, not_found
-from grader.web.pages.instructor import instructed_course
+from grader.web.pages.base import bp
+from grader.web.pages.instructor_tools import instructed_assignment
 
 
 @bp.app_template_global("derivation_presets")
@@ -25,11 +23,8 @@ def derivation_presets() -> list[tuple[str, str]]:
 @bp.post("/assignments/<int:assignment_id>/derivations")
 def add_derivation(assignment_id: int) -> Response:
     session = get_session()
-    assignment = session.get(Assignment, assignment_id) if 1 <= assignment_id <= MAX_ID else None
-    if assignment is None:
-        not_found("This assignment")
-    course = instructed_course(assignment.course_id)
-    back = url_for("pages.course", course_id=course.id, _anchor=f"assignment-{assignment.id}")
+    assignment = instructed_assignment(assignment_id)
+    back = url_for("pages.course", course_id=assignment.course_id, _anchor=f"assignment-{assignment.id}")
     try:
         form = DerivationIn(
             preset=request.form.get("preset", ""),

@@ -6,8 +6,10 @@ a silently ignored option; /openapi.json is generated from these same models.
 One module per area the bodies serve: ``base`` (what every request model shares),
 ``common`` (errors, health, the queue, a user), ``check`` (grading without storing,
 the catalog), ``auth`` (sessions and tokens), ``courses``, ``assignments`` (and their
-items), ``derivations``, ``practice``, ``submissions`` and ``reports`` (the
-instructors' views). Every name is exported here, and the views import them from here.
+items), ``derivations``, ``practice``, ``submissions``, ``reports`` (the instructors'
+views) and ``instructor_tools`` (regrading, extensions, verdict history, item analysis,
+answers right for another student's instance). Every name is exported here, and the
+views import them from here.
 """
 
 from __future__ import annotations
@@ -45,6 +47,25 @@ from grader.web.api.schemas.courses import (
     EnrolmentsOut,
 )
 from grader.web.api.schemas.derivations import DerivationOut, PartOut, PresetName
+from grader.web.api.schemas.instructor_tools import (
+    AnalysisOut,
+    ChangedSubmissionOut,
+    ExtensionIn,
+    ExtensionOut,
+    ExtensionsOut,
+    FiguresOut,
+    GroupOut,
+    HistoryOut,
+    ItemAnalysisOut,
+    ItemEditIn,
+    MatchesOut,
+    MatchOut,
+    PastVerdictOut,
+    RegradeIn,
+    RegradeOut,
+    StudentChangeOut,
+    StudentRefOut,
+)
 from grader.web.api.schemas.practice import PracticeIn, PracticeOut, PracticeSetsOut
 from grader.web.api.schemas.reports import (
     BinOut,
@@ -61,6 +82,7 @@ from grader.web.api.schemas.submissions import SubmissionIn, SubmissionOut, Subm
 __all__ = [
     "MAX_ANSWER_CHARS",
     "MAX_ID",
+    "AnalysisOut",
     "AnswerFormat",
     "AssignmentIn",
     "AssignmentOut",
@@ -68,6 +90,7 @@ __all__ = [
     "AssignmentsOut",
     "BinOut",
     "CellOut",
+    "ChangedSubmissionOut",
     "CheckIn",
     "CourseIn",
     "CourseOut",
@@ -79,13 +102,21 @@ __all__ = [
     "EnrolmentsOut",
     "ErrorBody",
     "ErrorOut",
+    "ExtensionIn",
+    "ExtensionOut",
+    "ExtensionsOut",
+    "FiguresOut",
     "FormulaOut",
     "GradebookAssignmentOut",
     "GradebookItemOut",
     "GradebookOut",
+    "GroupOut",
     "HealthOut",
+    "HistoryOut",
     "Id",
     "InputOut",
+    "ItemAnalysisOut",
+    "ItemEditIn",
     "ItemOut",
     "ItemSpec",
     "ItemStatsOut",
@@ -93,8 +124,11 @@ __all__ = [
     "KindsOut",
     "Layout",
     "LoginIn",
+    "MatchOut",
+    "MatchesOut",
     "NewTokenOut",
     "PartOut",
+    "PastVerdictOut",
     "PracticeIn",
     "PracticeOut",
     "PracticeSetsOut",
@@ -103,9 +137,13 @@ __all__ = [
     "PreviewOut",
     "QueueOut",
     "RedrawIn",
+    "RegradeIn",
+    "RegradeOut",
     "RequestModel",
     "Role",
     "SessionOut",
+    "StudentChangeOut",
+    "StudentRefOut",
     "StudentRowOut",
     "SubmissionIn",
     "SubmissionOut",

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from exercises.base import MAX_SIZE
 from grader.judge.verdict import ANSWER_FORMS, AnswerForm
-from grader.web.api.schemas.base import Id, Layout, RequestModel, _in_utc
+from grader.web.api.schemas.base import Id, Layout, RequestModel, in_utc
 
 
 def forms_in_order(forms: list[str]) -> list[str]:
@@ -45,7 +45,7 @@ class AssignmentIn(RequestModel):
     seed: int | None = Field(default=None, ge=0, le=2**62, description="drawn when left out")
     items: list[ItemSpec] = Field(min_length=1, max_length=50)
 
-    _due_in_utc = field_validator("due_at")(_in_utc)
+    _due_in_utc = field_validator("due_at")(in_utc)
 
 
 class AssignmentPatch(RequestModel):
@@ -54,7 +54,7 @@ class AssignmentPatch(RequestModel):
     score_policy: Literal["best", "latest"] | None = None
     feedback_before_due: bool | None = None
 
-    _due_in_utc = field_validator("due_at")(_in_utc)
+    _due_in_utc = field_validator("due_at")(in_utc)
 
 
 class ItemOut(BaseModel):

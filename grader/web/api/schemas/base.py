@@ -37,5 +37,6 @@ class RequestModel(BaseModel):
         return _no_nul(value) if isinstance(value, str) else value
 
 
-def _in_utc(value: datetime | None) -> datetime | None:
+def in_utc(value: datetime | None) -> datetime | None:
+    """A due date's validator: the same moment, in UTC (``field_validator("due_at")(in_utc)``)."""
     return value.astimezone(UTC) if value is not None else None

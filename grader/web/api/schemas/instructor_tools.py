@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from grader.web.api.schemas.base import Id, RequestModel, _in_utc
+from grader.web.api.schemas.base import Id, RequestModel, in_utc
 
 MAX_EDITS = 50
 
@@ -90,7 +90,7 @@ class ExtensionIn(RequestModel):
     )
     extra_attempts: int = Field(default=0, ge=0, le=1000)
 
-    _due_in_utc = field_validator("due_at")(_in_utc)
+    _due_in_utc = field_validator("due_at")(in_utc)
 
 
 class ExtensionOut(BaseModel):

@@ -44,9 +44,9 @@ class Allowance:
     def attempts_left(self, used: int) -> int | None:
         """What ``used`` attempts (all of the student's, earlier questions' included) leave:
         never fewer than none, never more than one question's limit (None: unlimited)."""
-        if self.max_attempts is None or self.per_question is None:
+        if self.max_attempts is None:
             return None
-        return max(0, min(self.max_attempts - used, self.per_question))
+        return max(0, min(self.max_attempts - used, self.max_attempts - self.given_back))
 
 
 def _combine(

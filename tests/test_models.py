@@ -6,16 +6,18 @@ import json
 import math
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from grader.service import db, jobs
-from grader.service.models import Base, Course, GradingJob, Submission, User, Variant
+from grader.service.models import Assignment, Base, Course, GradingJob, Item, Submission, User, Variant
 from tests.conftest import newest_revision, sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,3 +254,64 @@ def test_the_migrations_form_one_chain():
     files = sorted(p.name for p in (ROOT / "migrations" / "versions").glob("0*.py"))
     assert len(chain) == len(files) and chain[-1] == "0001"
     assert newest_revision() == chain[0]
+
+
+def _migrate(url: str, revision: str, down: bool = False) -> None:
+    from alembic import command
+
+    engine = db.make_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            config = db.alembic_config(url)
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path) -> str:
+    """A database with no tables yet: a SQLite file, or one on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'grader.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    name = f"grader_migration_{uuid.uuid4().hex[:12]}"
+    server.admin(f"CREATE DATABASE {name}")
+    request.addfinalizer(lambda: server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    return server.url(name)
+
+
+def test_the_redraws_migration_adds_its_table_and_takes_it_away(empty_database):
+    """0011 on a database in use: what was stored stays, re-draws are recorded, going back
+    drops them only, and the newest schema is the models' on this database too."""
+    from grader.service.instructor_models import Redraw
+
+    url = empty_database
+    _migrate(url, "0010")
+    engine = db.make_engine(url, poolclass=sa.NullPool)
+    try:
+        with so.Session(engine) as session, session.begin():
+            student = User(name="ivy", full_name="Ivy", role="student")
+            course = Course(code="M1", title="Migrations")
+            course.assignments = [Assignment(title="Quiz", seed=1, items=[Item(kind="softmax", K=3)])]
+            session.add_all([student, course])
+            session.flush()
+            student_id = student.id
+        assert "redraws" not in sa.inspect(engine).get_table_names()
+        _migrate(url, "0011")
+        with so.Session(engine) as session, session.begin():
+            item_id = session.scalar(sa.select(Item.id))
+            session.add(Redraw(item_id=item_id, user_id=student_id, draw_number=1, attempts_used=3,
+                               attempts_given_back=3, gave_back=True))
+        with so.Session(engine) as session:
+            assert session.scalar(sa.select(Redraw.attempts_given_back)) == 3
+        _migrate(url, "0010", down=True)
+        assert "redraws" not in sa.inspect(engine).get_table_names()
+        with so.Session(engine) as session:
+            assert session.scalars(sa.select(User.name)).all() == ["ivy"]
+            assert session.scalar(sa.select(sa.func.count(Item.id))) == 1
+        _migrate(url, "head")
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()

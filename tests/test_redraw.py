@@ -4,13 +4,20 @@ with the draw it answered, and the summary about the question on the page only."
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from grader.service import variants
-from grader.service.models import Item
-from tests.conftest import Builder
+from grader.service import derivations, extensions, redraws, regrade, submissions, variants
+from grader.service.models import Assignment, Item, User
+from grader.service.queue import GradingQueue
+from tests.conftest import Account, Builder
 from tests.test_pages import log_in, post, reference, school  # noqa: F401  (school is a fixture)
 
 
@@ -89,3 +96,233 @@ def test_redraw_is_for_the_courses_instructors_only(
     assert client.get(f"/items/{school['items'][0]}/students/{school['eve'].id}/redraw").status_code == 404
     log_in(client, "alice")
     assert client.get(path).status_code == 403
+
+
+# ---- the attempts used on the earlier question ------------------------------------------
+
+WRONG = "[1, 0, 0]"  # a softmax of 3 classes that is no one's: graded, score 0
+
+
+@pytest.fixture
+def quiz(client: FlaskClient, build: Builder, school: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    """A softmax item of 3 attempts, all of them used wrongly by Alice."""
+    assignment_id, (item,) = build.assignment(
+        school["course_id"], [{"kind": "softmax", "K": 3, "max_attempts": 3}], title="Quiz"
+    )
+    alice = school["alice"]
+    for _ in range(3):
+        assert api_submit(client, alice, item, WRONG).status_code == 201
+    return {**school, "quiz_id": assignment_id, "item": item}
+
+
+def api_submit(client: FlaskClient, account: Account, item_id: int, answer: str) -> Any:
+    return client.post("/api/v1/submissions", headers=account.headers,
+                       json={"item_id": item_id, "answer": answer, "format": "json"})
+
+
+def right(build: Builder, item_id: int, user_id: int) -> str:
+    return json.dumps(reference(build, item_id, user_id).tolist())
+
+
+def text_of(page: str) -> str:
+    """The page's words, its tags and line breaks gone."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def cell(client: FlaskClient, school: dict[str, Any], item_id: int) -> dict[str, Any]:  # noqa: F811
+    book = client.get(f"/api/v1/courses/{school['course_id']}/gradebook",
+                      headers=school["teacher"].headers).get_json()
+    row = next(r for r in book["students"] if r["user"]["id"] == school["alice"].id)
+    return next(c for c in row["items"] if c["item_id"] == item_id)
+
+
+@pytest.mark.parametrize(("choice", "left", "limit"), [("give_back", 3, 6), ("keep", 0, 3), (None, 3, 6)])
+def test_attempts_used_are_given_back_or_kept_as_the_instructor_chooses(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any], choice: str | None, left: int, limit: int
+) -> None:
+    item, alice = quiz["item"], quiz["alice"]
+    assert api_submit(client, alice, item, right(build, item, alice.id)).status_code == 409
+    log_in(client, "teacher")
+    confirm_path = f"/items/{item}/students/{alice.id}/redraw"
+    confirm = text_of(client.get(confirm_path).get_data(as_text=True))
+    assert ("Alice Liddell has used 3 of 3 attempts; given back, Alice Liddell has 3 on the new "
+            "question; kept, 0.") in confirm
+    assert 'value="give_back" checked' in client.get(confirm_path).get_data(as_text=True)
+    done = post(client, confirm_path, {} if choice is None else {"earlier_attempts": choice}, confirm_path)
+    assert done.status_code == 302
+    flashed = text_of(client.get(done.location).get_data(as_text=True))
+    said = "were given back" if limit == 6 else "stay used"
+    assert f"the 3 attempts used on the earlier question {said}" in flashed
+    assert f"draw 1 by Ada Teacher · 3 attempts {'given back' if limit == 6 else 'kept used'}" in flashed
+
+    # what the student is shown, on the page and by the API
+    log_in(client, "alice")
+    page = client.get(f"/items/{item}").get_data(as_text=True)
+    assert f"attempts used: 3, left: <strong>{left}</strong>" in page
+    assert ("You have used every attempt on this item." in page) == (left == 0)
+    assert ("The 3 attempts you used on the earlier values were given back." in page) == (left > 0)
+    own = client.get(f"/api/v1/items/{item}", headers=alice.headers).get_json()
+    assert (own["attempts_used"], own["attempts_left"], own["max_attempts"]) == (3, left, limit)
+    dashboard = text_of(client.get("/dashboard").get_data(as_text=True))
+    assert f"3 / {limit}" in dashboard
+
+    answered = api_submit(client, alice, item, right(build, item, alice.id))
+    if left:
+        assert answered.status_code == 201 and answered.get_json()["verdict"]["correct"] is True
+    else:
+        assert answered.status_code == 409 and answered.get_json()["error"]["code"] == "no_attempts_left"
+        assert "all 3 attempts" in answered.get_json()["error"]["message"]
+
+    # the gradebook counts every attempt and scores both questions' answers; the history marks them
+    standing = cell(client, quiz, item)
+    assert (standing["attempts"], standing["score"]) == ((4, 1.0) if left else (3, 0.0))
+    history = client.get(f"/items/{item}/history").get_data(as_text=True)
+    assert history.count("Answered an earlier question (draw 0)") == 3
+    assert history.count("Answered the current question (draw 1)") == (1 if left else 0)
+
+
+def test_given_back_leaves_the_full_allowance_with_the_extension_and_no_more(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any]
+) -> None:
+    item, alice = quiz["item"], quiz["alice"]
+    with build.sessionmaker.begin() as session:
+        extensions.grant(session, session.get(Assignment, quiz["quiz_id"]), alice.id, extra_attempts=2)
+    assert api_submit(client, alice, item, WRONG).status_code == 201  # 4 of 5 used
+    log_in(client, "teacher")
+    confirm_path = f"/items/{item}/students/{alice.id}/redraw"
+    confirm = text_of(client.get(confirm_path).get_data(as_text=True))
+    assert ("Alice Liddell has used 4 of 5 attempts (the item's 3 and 2 from an extension); given back, "
+            "Alice Liddell has 5 on the new question; kept, 1.") in confirm
+    post(client, confirm_path, {"earlier_attempts": "give_back"}, confirm_path)
+    own = client.get(f"/api/v1/items/{item}", headers=alice.headers).get_json()
+    assert (own["attempts_used"], own["attempts_left"]) == (4, 5)
+    for _ in range(5):
+        assert api_submit(client, alice, item, WRONG).status_code == 201
+    assert api_submit(client, alice, item, WRONG).status_code == 409
+
+    # a second re-draw gives back the attempts of the second question only
+    confirm = text_of(client.get(confirm_path).get_data(as_text=True))
+    assert "Alice Liddell has used 5 of 5 attempts (the item's 3 and 2 from an extension)" in confirm
+    post(client, confirm_path, {"earlier_attempts": "give_back"}, confirm_path)
+    own = client.get(f"/api/v1/items/{item}", headers=alice.headers).get_json()
+    assert (own["attempts_used"], own["attempts_left"], own["max_attempts"]) == (9, 5, 14)
+
+
+def test_an_unknown_choice_is_refused_and_nothing_redrawn(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any]
+) -> None:
+    item, alice = quiz["item"], quiz["alice"]
+    log_in(client, "teacher")
+    confirm_path = f"/items/{item}/students/{alice.id}/redraw"
+    refused = post(client, confirm_path, {"earlier_attempts": "forgive"}, confirm_path)
+    assert refused.status_code == 400
+    assert "Choose whether the attempts used are given back or kept." in refused.get_data(as_text=True)
+    assert draw_number(build, item, alice.id) == 0
+
+
+@pytest.mark.parametrize(("body", "left", "given"), [
+    ({}, 3, 3), ({"earlier_attempts": "give_back"}, 3, 3), ({"earlier_attempts": "keep"}, 0, 0),
+])
+def test_the_api_gives_back_or_keeps(
+    client: FlaskClient, quiz: dict[str, Any], body: dict[str, Any], left: int, given: int
+) -> None:
+    item, alice = quiz["item"], quiz["alice"]
+    response = client.post(f"/api/v1/items/{item}/redraw", json={"user_id": alice.id, **body},
+                           headers=quiz["teacher"].headers)
+    assert response.status_code == 200, response.get_json()
+    out = response.get_json()
+    assert out["draw_number"] == 1 and out["earlier_attempts"] == body.get("earlier_attempts", "give_back")
+    assert (out["attempts_given_back"], out["attempts_left"]) == (given, left)
+    own = client.get(f"/api/v1/items/{item}", headers=alice.headers).get_json()
+    assert own["attempts_left"] == left
+
+
+@pytest.mark.parametrize("choice", ["forgive", True, None, ""])
+def test_the_api_refuses_an_unknown_choice_with_a_422(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any], choice: Any
+) -> None:
+    item, alice = quiz["item"], quiz["alice"]
+    response = client.post(f"/api/v1/items/{item}/redraw",
+                           json={"user_id": alice.id, "earlier_attempts": choice},
+                           headers=quiz["teacher"].headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "earlier_attempts" in error["message"] and "give_back" in error["message"]
+    assert draw_number(build, item, alice.id) == 0
+
+
+@pytest.mark.parametrize("choice", ["give_back", "keep"])
+def test_a_part_of_a_derivation_gives_back_or_keeps_on_every_part(
+    client: FlaskClient, build: Builder, school: dict[str, Any], choice: str  # noqa: F811
+) -> None:
+    alice = school["alice"]
+    with build.sessionmaker.begin() as session:
+        derivation = derivations.create(session, session.get(Assignment, school["assignment_id"]),
+                                        "softmax_layer", n=2, K=3, max_attempts=2)
+        did, parts = derivation.id, [part.id for part in derivation.parts]
+    used = {parts[0]: 2, parts[1]: 1}
+    for part, count in used.items():
+        for _ in range(count):
+            assert api_submit(client, alice, part, "[[1]]").status_code == 201
+    log_in(client, "teacher")
+    confirm_path = f"/items/{parts[1]}/students/{alice.id}/redraw"
+    confirm = text_of(client.get(confirm_path).get_data(as_text=True))
+    given_back = "given back, Alice Liddell has 2 on the new question"
+    assert f"(a) Alice Liddell has used 2 of 2 attempts; {given_back}; kept, 0." in confirm
+    assert f"(b) Alice Liddell has used 1 of 2 attempts; {given_back}; kept, 1." in confirm
+    assert "(c) Alice Liddell has used 0 of 2 attempts" in confirm
+    post(client, confirm_path, {"earlier_attempts": choice}, confirm_path)
+    view = client.get(f"/api/v1/derivations/{did}", headers=alice.headers).get_json()
+    lefts = [part["item"]["attempts_left"] for part in view["parts"]]
+    assert lefts[:3] == ([2, 2, 2] if choice == "give_back" else [0, 1, 2])
+    with build.sessionmaker() as session:
+        records = redraws.of_student(session, parts, alice.id)
+        assert len(records) == len(parts) and {r.draw_number for r in records} == {1}
+        given = [r.attempts_given_back for r in records][:3]
+        assert given == ([2, 1, 0] if choice == "give_back" else [0, 0, 0])
+
+
+def test_a_regrade_counts_the_answers_to_the_new_question_after_a_give_back(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any]
+) -> None:
+    item, alice = quiz["item"], quiz["alice"]
+    client.post(f"/api/v1/items/{item}/redraw", json={"user_id": alice.id}, headers=quiz["teacher"].headers)
+    assert api_submit(client, alice, item, right(build, item, alice.id)).status_code == 201
+    with build.sessionmaker() as session:
+        plan = regrade.plan(session, session.get(Assignment, quiz["quiz_id"]), [])
+    assert plan.students == []  # no one moves: the fourth attempt is within the limit given
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(st.integers(1, 4), st.sampled_from(["give_back", "keep"])), max_size=8),
+       extra=st.integers(0, 2))
+def test_attempts_left_are_never_negative_nor_more_than_one_questions_allowance(
+    app: Flask, build: Builder, steps: list[int | str], extra: int
+) -> None:
+    """Answers (a number of them) and re-draws in any order: the student's attempts left stay
+    within [0, the item's limit and the extension's extra]."""
+    teacher = build.user(f"t{uuid.uuid4().hex[:8]}", "instructor")
+    student = build.user(f"s{uuid.uuid4().hex[:8]}")
+    course_id = build.course(teacher, [student], code=uuid.uuid4().hex[:8])
+    assignment_id, (item_id,) = build.assignment(course_id, [{"kind": "softmax", "K": 3, "max_attempts": 2}])
+    queue = GradingQueue(build.sessionmaker)
+    with build.sessionmaker.begin() as session:
+        extensions.grant(session, session.get(Assignment, assignment_id), student.id, extra_attempts=extra)
+    for step in steps:
+        with build.sessionmaker() as session:
+            item = session.get(Item, item_id)
+            if isinstance(step, str):
+                redraws.redraw(session, item, student.id, give_back=step == "give_back")
+                session.commit()
+            else:
+                for _ in range(step):
+                    try:
+                        submissions.submit(session, session.get(User, student.id), item, WRONG, "json",
+                                           queue=queue, per_minute=1000)
+                    except submissions.NoAttemptsLeft:
+                        break
+            used = submissions.attempts_used(session, item_id, student.id)
+            left = extensions.allowance(session, item, student.id).attempts_left(used)
+            assert left is not None and 0 <= left <= 2 + extra
+            if step == "give_back":
+                assert left == 2 + extra

@@ -3,7 +3,9 @@
 Every rule that reads a due date or an attempt limit for a student asks
 :func:`allowance` (or :func:`allowances` for many). Granting or taking back an
 extension marks the student's stored submissions late or not by their new dates,
-so the gradebook, which reads those marks, follows at once.
+so the gradebook, which reads those marks, follows at once. The attempts an
+instructor gave back when re-drawing the student's instance (see
+:mod:`grader.service.redraws`) are part of the limit too, apart from any extension.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.service.instructor_models import Extension
+from grader.service.instructor_models import Extension, Redraw
 from grader.service.models import Assignment, Item, Submission
 
 
@@ -24,15 +26,32 @@ class Allowance:
     """What one student has for one item: their due date and their attempt limit."""
 
     due_at: datetime | None
-    max_attempts: int | None  # None: unlimited
+    #: None: unlimited; else the item's, the extension's extra and the attempts given back
+    max_attempts: int | None
     extended: bool = False
     extra_attempts: int = 0
+    #: attempts used on earlier questions that re-draws gave back
+    given_back: int = 0
 
     def late(self, submitted_at: datetime) -> bool:
         return self.due_at is not None and submitted_at > self.due_at
 
+    @property
+    def per_question(self) -> int | None:
+        """The limit without what re-draws gave back: the item's and the extension's extra."""
+        return None if self.max_attempts is None else self.max_attempts - self.given_back
 
-def _combine(item: Item, assignment: Assignment, found: Iterable[Extension]) -> Allowance:
+    def attempts_left(self, used: int) -> int | None:
+        """What ``used`` attempts (all of the student's, earlier questions' included) leave:
+        never fewer than none, never more than one question's limit (None: unlimited)."""
+        if self.max_attempts is None:
+            return None
+        return max(0, min(self.max_attempts - used, self.max_attempts - self.given_back))
+
+
+def _combine(
+    item: Item, assignment: Assignment, found: Iterable[Extension], given_back: int = 0
+) -> Allowance:
     whole = next((e for e in found if e.item_id is None), None)
     own = next((e for e in found if e.item_id == item.id), None)
     due_at = assignment.due_at
@@ -43,8 +62,18 @@ def _combine(item: Item, assignment: Assignment, found: Iterable[Extension]) -> 
         if extension.due_at is not None:
             due_at = extension.due_at
         extra = extension.extra_attempts
-    limit = None if item.max_attempts is None else item.max_attempts + extra
-    return Allowance(due_at, limit, whole is not None or own is not None, extra)
+    limit = None if item.max_attempts is None else item.max_attempts + extra + given_back
+    return Allowance(due_at, limit, whole is not None or own is not None, extra, given_back)
+
+
+def _given_back(session: so.Session, item_ids: list[int], user_ids: list[int]) -> dict[tuple[int, int], int]:
+    """The attempts re-draws gave back, per (user, item) that has any."""
+    rows = session.execute(
+        sa.select(Redraw.user_id, Redraw.item_id, sa.func.sum(Redraw.attempts_given_back))
+        .where(Redraw.item_id.in_(item_ids), Redraw.user_id.in_(user_ids))
+        .group_by(Redraw.user_id, Redraw.item_id)
+    )
+    return {(user_id, item_id): int(total or 0) for user_id, item_id, total in rows}
 
 
 def allowances(
@@ -59,8 +88,11 @@ def allowances(
         )
     ):
         found.setdefault(extension.user_id, []).append(extension)
+    given_back = _given_back(session, [item.id for item in assignment.items], user_ids)
     return {
-        (user_id, item.id): _combine(item, assignment, found.get(user_id, []))
+        (user_id, item.id): _combine(
+            item, assignment, found.get(user_id, []), given_back.get((user_id, item.id), 0)
+        )
         for user_id in user_ids
         for item in assignment.items
     }
@@ -78,7 +110,8 @@ def allowance(session: so.Session, item: Item, user_id: int) -> Allowance:
             sa.or_(Extension.item_id.is_(None), Extension.item_id == item.id),
         )
     ).all()
-    return _combine(item, assignment, found)
+    given_back = _given_back(session, [item.id], [user_id]).get((user_id, item.id), 0)
+    return _combine(item, assignment, found, given_back)
 
 
 def find(

@@ -1,6 +1,8 @@
-"""What the instructor tools store: students' extensions, and the verdicts a regrade replaced.
+"""What the instructor tools store: students' extensions, the verdicts a regrade replaced, and
+the re-draws of students' instances.
 
-The tables are built by the migration ``0005_instructor_tools``, like every other.
+The tables are built by the migrations (``0006_instructor_tools``, ``0011_redraws``), like
+every other.
 """
 
 from __future__ import annotations
@@ -57,3 +59,32 @@ class PastVerdict(Base):
     replaced_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     #: why it was replaced, for the history: "regrade by NAME: catalog 1 -> 2"
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+
+class Redraw(Base):
+    """An instructor's re-draw of one student's instance of one item (of a derivation: one row
+    per part, since the parts move together), and what became of the attempts the student had
+    used on the earlier question.
+
+    The attempts given back are added to the student's limit on the item (see
+    :func:`grader.service.extensions.allowance`); the submissions themselves are never touched,
+    so the gradebook, the history, the statistics and a regrade read what happened.
+    """
+
+    __tablename__ = "redraws"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    #: the draw the student was given
+    draw_number: so.Mapped[int]
+    #: the attempts that counted against the student's limit on the earlier question
+    attempts_used: so.Mapped[int]
+    #: those the instructor gave back (0: kept)
+    attempts_given_back: so.Mapped[int]
+    gave_back: so.Mapped[bool]
+    #: the instructor (None once their account is gone)
+    by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

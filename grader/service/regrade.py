@@ -264,7 +264,8 @@ def _movers(
         for item_id, item in items.items():
             key = (user_id, item_id)
             edit = by_item.get(item_id)
-            limit = _limit(item, edit, allowed[key].extra_attempts)
+            # attempts re-draws gave back were used on earlier questions, and count as those did
+            limit = _limit(item, edit, allowed[key].extra_attempts + allowed[key].given_back)
             old_points_each = item.points
             new_points_each = edit.points if edit is not None and edit.points is not None else item.points
             counted = new_scores.get(key, [])

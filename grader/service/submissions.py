@@ -123,8 +123,8 @@ def submit(
         if recent >= per_minute:
             check_rate(session, user.id, per_minute, now)
         allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit
-        if allowed.max_attempts is not None and attempts >= allowed.max_attempts:
-            raise NoAttemptsLeft(f"all {allowed.max_attempts} attempts at this item are used")
+        if allowed.attempts_left(attempts) == 0:
+            raise NoAttemptsLeft(f"all {allowed.per_question} attempts at this item are used")
         if instance is None:
             variant = variants.first_draw(item, user.id)
             session.add(variant)

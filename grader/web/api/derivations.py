@@ -19,13 +19,14 @@ from exercises.base import MAX_SIZE
 from exercises.derivations import draw_shared, letter, preset
 from grader.judge.follow_through import SHARE_DEFAULT
 from grader.judge.verdict import ANSWER_FORMS, AnswerForm
-from grader.service import derivations, gradebook, practice, submissions, variants
+from grader.service import derivations, extensions, gradebook, practice, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Derivation, User
 from grader.service.queue import grading_queue
 from grader.web.api import bp
 from grader.web.api.access import course_role, load
 from grader.web.api.assignments import member_assignment
+from grader.web.api.own_dates import own_item
 from grader.web.api.present import item_out, submission_out, submission_stored
 from grader.web.api.schemas import (
     MAX_ANSWER_CHARS,
@@ -190,11 +191,19 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
     else:
         instances = {item.id: variants.instance_for(session, item, user.id) for item in derivation.parts}
         cells = standing(session, derivation, user)
+        allowed = (
+            extensions.allowances(session, derivation.assignment, [user.id])
+            if derivation.assignment is not None
+            else {}
+        )
         for view in derivations.parts_of(session, derivation, user.id, instances):
             cell = cells[view.item.id]
+            out = item_out(view.item, view.instance, attempts_used=cell.attempts, score=cell.score)
+            if (user.id, view.item.id) in allowed:  # the student's own limit, as on the item's own view
+                out = own_item(out, allowed[user.id, view.item.id])
             parts.append(PartOut(
                 letter=view.letter,
-                item=item_out(view.item, view.instance, attempts_used=cell.attempts, score=cell.score),
+                item=out,
                 latest=submission_out(view.latest, user) if view.latest is not None else None,
                 changed_since=view.changed_since,
             ))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from spectree import Response
 
-from grader.service import extensions, gradebook, variants
+from grader.service import extensions, gradebook, redraws, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Submission
 from grader.web.api import bp
@@ -47,19 +47,31 @@ def get_item(item_id: int) -> ItemOut:
     tags=["assignments"],
 )
 def redraw(item_id: int, json: RedrawIn) -> VariantOut:
-    """Give one student a new instance of an item (their earlier submissions keep theirs)."""
+    """Give one student a new instance of an item (their earlier submissions keep theirs).
+
+    The attempts they used on the earlier question are given back (``earlier_attempts``
+    ``give_back``, the default) or stay used (``keep``); a part of a derivation takes its
+    sibling parts along, and the choice holds for each part.
+    """
     session = get_session()
-    item = instructed_item(session, current_user(), item_id)
+    user = current_user()
+    item = instructed_item(session, user, item_id)
     assert item.assignment is not None
     if course_role(session, json.user_id, item.assignment.course_id) != "student":
         raise not_found(f"student {json.user_id} in this course")
-    variant = variants.redraw(session, item, json.user_id)
+    done = redraws.redraw(session, item, json.user_id,
+                          give_back=redraws.CHOICES[json.earlier_attempts], by_id=user.id)
     session.commit()
+    variant = done.variant
     statement = item_out(item, variant.instance).statement or ""
+    used = submissions.attempts_used(session, item.id, json.user_id)
     return VariantOut(
         item_id=item.id,
         user_id=json.user_id,
         draw_number=variant.draw_number,
         instance=variant.instance,
         statement=statement,
+        earlier_attempts=json.earlier_attempts,
+        attempts_given_back=done.record_of(item.id).attempts_given_back,
+        attempts_left=extensions.allowance(session, item, json.user_id).attempts_left(used),
     )

@@ -10,12 +10,13 @@ from grader.web.api.schemas import AssignmentOut, ItemOut
 
 
 def own_item(out: ItemOut, allowed: extensions.Allowance) -> ItemOut:
-    """The item with the student's own attempt limit, and the attempts it leaves them."""
-    if not allowed.extended:
+    """The item with the student's own attempt limit (an extension's extra and the attempts
+    re-draws gave back included), and the attempts it leaves them."""
+    if not allowed.extended and not allowed.given_back:
         return out
     left = None
-    if allowed.max_attempts is not None and out.attempts_used is not None:
-        left = max(0, allowed.max_attempts - out.attempts_used)
+    if out.attempts_used is not None:
+        left = allowed.attempts_left(out.attempts_used)
     return out.model_copy(update={"max_attempts": allowed.max_attempts, "attempts_left": left})
 
 

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 import exercises
 from grader.judge import labels
-from grader.service import derivations, gradebook, variants
+from grader.service import derivations, gradebook, redraws, variants
 from grader.service.db import get_session
 from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
@@ -199,12 +199,20 @@ def timeline(course_id: int, user_id: int) -> str:
         )
         if variant is not None
     }
+    items = {item.id: item for assignment in course.assignments for item in assignment.items}
+    redrawn = redraws.of_student(session, list(items), student.id)
+    by_ids = {record.by_id for record in redrawn if record.by_id is not None}
+    by = {user.id: user.display_name for user in session.scalars(sa.select(User).where(User.id.in_(by_ids)))}
     return render_template(
         "instructor/timeline.html",
         course=course,
         student=student,
         events=events,
         draws=draws,
+        redraws=[
+            (record, items[record.item_id], None if record.by_id is None else by.get(record.by_id))
+            for record in redrawn
+        ],
         item_title=item_title,
     )
 
@@ -218,8 +226,14 @@ def _redraw_target(item_id: int, user_id: int) -> tuple[Item, User]:
 
 @bp.get("/items/<int:item_id>/students/<int:user_id>/redraw")
 def confirm_redraw(item_id: int, user_id: int) -> str:
-    """What a re-draw changes, before it does: the student's question and their answers to it."""
-    item, student = _redraw_target(item_id, user_id)
+    """What a re-draw changes, before it does: the student's question, their answers to it, and
+    what giving back or keeping the attempts they used leaves them on the new question."""
+    return _confirm_page(*_redraw_target(item_id, user_id))[0]
+
+
+def _confirm_page(
+    item: Item, student: User, choice: str | None = None, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
     session = get_session()
     variant = variants.find(session, item, student.id)
     instance = variants.instance_for(session, item, student.id)
@@ -228,7 +242,8 @@ def confirm_redraw(item_id: int, user_id: int) -> str:
             Submission.item_id == item.id, Submission.user_id == student.id
         )
     )
-    return render_template(
+    default = redraws.GIVE_BACK if redraws.GIVE_BACK_DEFAULT else redraws.KEEP
+    page = render_template(
         "instructor/redraw.html",
         item=item,
         title=item_title(item),
@@ -236,19 +251,41 @@ def confirm_redraw(item_id: int, user_id: int) -> str:
         draw_number=variant.draw_number if variant else 0,
         view=instance_view(item.kind, instance),
         answers=answers,
+        parts=[redraws.attempts(session, part, student.id) for part in redraws.parts(item)],
+        part_letter=derivations.part_letter,
+        choice=choice if choice in redraws.CHOICES else default,
+        error=error,
     )
+    return page, status
 
 
 @bp.post("/items/<int:item_id>/students/<int:user_id>/redraw")
-def redraw(item_id: int, user_id: int) -> Response:
+def redraw(item_id: int, user_id: int) -> Response | tuple[str, int]:
     item, student = _redraw_target(item_id, user_id)
     session = get_session()
-    variant = variants.redraw(session, item, student.id)
+    default = redraws.GIVE_BACK if redraws.GIVE_BACK_DEFAULT else redraws.KEEP
+    choice = request.form.get("earlier_attempts", default)
+    if choice not in redraws.CHOICES:
+        return _confirm_page(item, student, error="Choose whether the attempts used are given back or kept.",
+                             status=400)
+    done = redraws.redraw(session, item, student.id, give_back=redraws.CHOICES[choice],
+                          by_id=page_instructor().id)
     session.commit()
+    draw = done.variant.draw_number
     flash(
-        f"{student.display_name} has a new instance of “{item_title(item)}” (draw {variant.draw_number}). "
-        "The item's page tells them the question changed; their earlier submissions keep the instance "
-        "they answered, marked with its draw.",
+        f"{student.display_name} has a new instance of “{item_title(item)}” (draw {draw}); "
+        f"{_attempts_done(done)}. The item's page tells them the question changed; their earlier submissions "
+        "keep the instance they answered, marked with its draw.",
         "success",
     )
     return redirect(url_for("pages.timeline", course_id=item.assignment.course_id, user_id=student.id))  # type: ignore[return-value, union-attr]
+
+
+def _attempts_done(done: redraws.Redrawn) -> str:
+    """What a re-draw did with the attempts used, in words."""
+    used = sum(record.attempts_used for record in done.records)
+    if not used:
+        return "no attempt had been used on the earlier question"
+    verb = "was" if used == 1 else "were"
+    attempts = f"the {used} attempt{'' if used == 1 else 's'} used on the earlier question"
+    return f"{attempts} {verb} given back" if done.records[0].gave_back else f"{attempts} stay used"

@@ -14,7 +14,7 @@ from exercises import InstanceError
 from grader.judge.answers import ParseError, read_answer
 from grader.judge.answers.detect import detect_format
 from grader.judge.formulas import FormulaError, parse, write_latex, write_plain
-from grader.service import extensions, gradebook, practice, submissions, variants
+from grader.service import extensions, gradebook, practice, redraws, submissions, variants
 from grader.service.db import get_session
 from grader.service.models import Assignment, Course, Enrolment, Item, Submission, User, utcnow
 from grader.service.queue import grading_queue
@@ -82,14 +82,26 @@ def attempts_and_scores(items: list[Item], user: User) -> dict[int, gradebook.Ce
     return table
 
 
+def own_limits(items: list[Item], user: User) -> dict[int, int | None]:
+    """The student's own attempt limit per item: an extension's extra and the attempts
+    re-draws gave back included (a practice item's is its own)."""
+    assignments = {item.assignment.id: item.assignment for item in items if item.assignment}
+    limits: dict[int, int | None] = {item.id: item.max_attempts for item in items}
+    for assignment in assignments.values():
+        allowed = extensions.allowances(get_session(), assignment, [user.id])
+        limits.update({item_id: a.max_attempts for (_, item_id), a in allowed.items() if item_id in limits})
+    return limits
+
+
 def item_rows(items: list[Item], user: User) -> list[ItemRow]:
     cells = attempts_and_scores(items, user)
+    limits = own_limits(items, user)
     return [
         ItemRow(
             item.id,
             exercises.get(item.kind).title,
             item.points,
-            item.max_attempts,
+            limits[item.id],
             cells[item.id].attempts,
             cells[item.id].score,
             cells[item.id].late,
@@ -166,7 +178,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     past = item_submissions(item, user)
     row = item_rows([item], user)[0]
     answered = draws.answered(session, item, user, past)
-    limit = extensions.allowance(session, item, user.id).max_attempts  # their own, extended or not
+    allowed = extensions.allowance(session, item, user.id)  # their own, extended or not
     used = sum(submissions.is_attempt(s) for s in past)
     if answered.current and not any(k in form for k in ("answer_text", "formula_text", "code_text")):
         last = answered.current[-1]  # the student's text stays in its box, to be fixed in place
@@ -177,7 +189,8 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "assignment": item.assignment,
         "reason": item.reason,
         "attempts_used": used,
-        "attempts_left": None if limit is None else max(0, limit - used),
+        "attempts_left": allowed.attempts_left(used),
+        "given_back": redraws.given_back_last(session, item, user.id) if answered.redrawn else 0,
         "score": row.score,
         # the summary speaks of the question on the page: answers to an earlier draw are history
         "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,

@@ -95,8 +95,18 @@ class AssignmentsOut(BaseModel):
     assignments: list[AssignmentOut]
 
 
+#: what a re-draw does with the attempts used on the earlier question (see grader.service.redraws)
+EarlierAttempts = Literal["give_back", "keep"]
+
+
 class RedrawIn(RequestModel):
     user_id: Id
+    earlier_attempts: EarlierAttempts = Field(
+        default="give_back",
+        description="the attempts used on the earlier question: give_back (the student has the "
+        "item's full limit, and their extension's extra, on the new one) or keep (they stay used); "
+        "for a part of a derivation, on each part",
+    )
 
 
 class VariantOut(BaseModel):
@@ -105,3 +115,9 @@ class VariantOut(BaseModel):
     draw_number: int
     instance: dict[str, Any]
     statement: str
+    earlier_attempts: EarlierAttempts = "give_back"
+    #: of this item (each part of a derivation has its own)
+    attempts_given_back: int = 0
+    attempts_left: int | None = Field(
+        default=None, description="the student's, on the new question; None: unlimited"
+    )

@@ -27,7 +27,6 @@ from grader.service.models import (
     Item,
     PracticeSet,
     Submission,
-    Variant,
 )
 
 
@@ -70,13 +69,13 @@ def create_for_practice(
     practice_set: PracticeSet,
     preset_name: str,
     *,
-    seed: int,
     n: int | None = None,
     K: int | None = None,
     reason: str | None = None,
 ) -> Derivation:
     """Add a derivation to the student's ``practice_set``, its parts after the set's items,
-    each part stored with its variant of one shared instance drawn from ``seed`` (flushed).
+    each part stored with its variant of one shared instance drawn from the set's seed
+    (flushed).
 
     Raises :class:`exercises.InstanceError` for an unknown preset.
     """
@@ -91,9 +90,8 @@ def create_for_practice(
     ]
     session.add(derivation)
     session.flush()
-    for part in derivation.parts:  # one seed: variants.draw takes each part's share of one instance
-        instance = variants.draw(part, seed)
-        session.add(Variant(item_id=part.id, user_id=practice_set.user_id, instance=instance))
+    # one seed for every part (the derivation's): variants.draw takes each part's share of one instance
+    session.add_all(variants.first_practice_draw(part, practice_set.user_id) for part in derivation.parts)
     session.flush()
     return derivation
 

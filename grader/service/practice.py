@@ -23,7 +23,7 @@ import exercises
 from exercises.derivations import PRESETS, preset
 from grader.judge import labels
 from grader.service import derivations, gradebook, practice_derivations, submissions, variants
-from grader.service.models import Item, PracticeSet, Submission, Variant
+from grader.service.models import Item, PracticeSet, Submission
 
 HISTORY_LIMIT = 300  # the most recent graded submissions that count
 RECENT = 5  # answers per kind that decide "mastered" and the error rate
@@ -201,10 +201,11 @@ def create_set(
     preset_names = list(dict.fromkeys(presets)) if presets else list(PRESETS)
     for name in preset_names:
         preset(name)
-    rng = np.random.default_rng(variants.fresh_seed() if seed is None else seed)
+    set_seed = variants.fresh_seed() if seed is None else seed
+    rng = np.random.default_rng(set_seed)
     records = history(session, user_id)
     choices = choose(records, names, count, rng)
-    practice_set = PracticeSet(user_id=user_id)
+    practice_set = PracticeSet(user_id=user_id, seed=set_seed)
     practice_set.items = [
         Item(
             position=position,
@@ -219,9 +220,7 @@ def create_set(
     ]
     session.add(practice_set)
     session.flush()
-    for item in practice_set.items:
-        instance = variants.draw(item, int(rng.integers(0, 2**62)))
-        session.add(Variant(item_id=item.id, user_id=user_id, instance=instance))
+    session.add_all(variants.first_practice_draw(item, user_id) for item in practice_set.items)
     session.flush()
     _add_derivations(session, practice_set, records, preset_names, derivation_count,
                      kinds_chosen=bool(kinds), asked_presets=bool(presets), rng=rng)
@@ -249,8 +248,7 @@ def _add_derivations(
     kind_weights = {kind: weigh(kind, records) for kind in kinds}
     for choice in practice_derivations.choose(names, kind_weights, chains, count, rng):
         derivations.create_for_practice(
-            session, practice_set, choice.preset, seed=int(rng.integers(0, 2**62)),
-            n=choice.n, K=choice.K, reason=choice.reason,
+            session, practice_set, choice.preset, n=choice.n, K=choice.K, reason=choice.reason
         )
 
 

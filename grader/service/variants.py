@@ -26,6 +26,8 @@ from grader.judge.compare import TYPED, agrees
 from grader.service.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
+#: draw numbers a re-draw passes over, at most, for one whose numbers differ from the current ones
+MAX_SKIPPED_DRAWS = 64
 VARIANTS = Variant.__table__
 # built once: they run on most item views
 FIND = sa.select(Variant).where(
@@ -105,15 +107,25 @@ def ensure(session: so.Session, item: Item, user_id: int) -> Variant:
 
 def redraw(session: so.Session, item: Item, user_id: int) -> Variant:
     """A new instance for one student (their earlier submissions keep theirs); a part of a
-    derivation takes its sibling parts along, so that they still share one instance."""
+    derivation takes its sibling parts along, so that they still share one instance.
+
+    The next draw whose numbers all differ from the current ones: a draw that happens to
+    give a part its current instance again (few decimals, small sizes) is passed over, since
+    a student who asks for new numbers should get them.
+    """
     siblings = item.derivation.parts if item.derivation is not None else [item]
-    number = max(ensure(session, part, user_id).draw_number for part in siblings) + 1
-    for part in siblings:
-        variant = ensure(session, part, user_id)
+    current = {part.id: ensure(session, part, user_id) for part in siblings}
+    number = max(variant.draw_number for variant in current.values())
+    for _ in range(MAX_SKIPPED_DRAWS):
+        number += 1
+        drawn = {part.id: draw(part, seed_for(part, user_id, number)) for part in siblings}
+        if all(drawn[part_id] != variant.instance for part_id, variant in current.items()):
+            break
+    for part_id, variant in current.items():
         variant.draw_number = number
-        variant.instance = draw(part, seed_for(part, user_id, number))
+        variant.instance = drawn[part_id]
     session.flush()
-    return ensure(session, item, user_id)
+    return current[item.id]
 
 
 def draws_of(item: Item, variant: Variant | None, instances: list[dict[str, Any]]) -> list[int | None]:

@@ -23,7 +23,7 @@ import exercises
 from exercises.derivations import PRESETS, preset
 from grader.judge import labels
 from grader.service import derivations, gradebook, practice_derivations, submissions, variants
-from grader.service.models import Item, PracticeSet, Submission
+from grader.service.models import Item, PracticeSet, Submission, Variant
 
 HISTORY_LIMIT = 300  # the most recent graded submissions that count
 RECENT = 5  # answers per kind that decide "mastered" and the error rate
@@ -252,9 +252,33 @@ def _add_derivations(
         )
 
 
+def another_version(session: so.Session, item: Item) -> Variant:
+    """A fresh instance of a practice item for the set's student, drawn from the set's seed
+    and never the current one again; a part of a derivation takes every part along to one new
+    shared instance (flushed; the caller commits). Their earlier answers stay as they were,
+    each with the instance it answered.
+
+    Raises ``ValueError`` for an item of no practice set: an assignment's items are re-drawn
+    by its instructors only (:func:`grader.service.variants.redraw`).
+    """
+    if item.practice_set is None:
+        raise ValueError(f"item {item.id} is not a practice item")
+    return variants.redraw(session, item, item.practice_set.user_id)
+
+
 def standing(session: so.Session, items: list[Item], user_id: int) -> dict[int, gradebook.Cell]:
     """The student's attempts and best graded score on practice ``items``, which no gradebook
-    holds (so no policy, lateness nor points of a course apply)."""
+    holds (so no policy, lateness nor points of a course apply).
+
+    Asking for another version (:func:`another_version`) neither loses nor inflates it. The
+    best score is over every version: a right answer stays earned when the numbers change,
+    as PrairieLearn keeps a homework question's points across its variants. The attempts
+    count over every version too: a new version is no attempt and resets none, so a right
+    answer after several wrong ones never shows as right at the first try. And nothing is
+    bought twice: a later part of a derivation earns follow-through only from answers to its
+    own version (see :func:`grader.service.derivations.earlier_record`), and the page of a
+    re-drawn question shows the verdicts of its current version only.
+    """
     table = {item.id: gradebook.Cell(item.id) for item in items}
     if not table:
         return table

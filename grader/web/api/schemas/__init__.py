@@ -45,7 +45,13 @@ from grader.web.api.schemas.courses import (
     EnrolmentsOut,
 )
 from grader.web.api.schemas.derivations import DerivationOut, PartOut, PresetName
-from grader.web.api.schemas.practice import PracticeIn, PracticeOut, PracticeSetsOut
+from grader.web.api.schemas.practice import (
+    PracticeIn,
+    PracticeOut,
+    PracticeRedrawIn,
+    PracticeSetsOut,
+    RedrawnDerivationOut,
+)
 from grader.web.api.schemas.reports import (
     BinOut,
     CellOut,
@@ -97,12 +103,14 @@ __all__ = [
     "PartOut",
     "PracticeIn",
     "PracticeOut",
+    "PracticeRedrawIn",
     "PracticeSetsOut",
     "PresetName",
     "PreviewIn",
     "PreviewOut",
     "QueueOut",
     "RedrawIn",
+    "RedrawnDerivationOut",
     "RequestModel",
     "Role",
     "SessionOut",

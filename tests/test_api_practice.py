@@ -387,6 +387,7 @@ def test_another_version_is_the_owners_only(client, people, who):
     assert redraw(client, other, "items", derivation["parts"][0]["item"]["id"]).status_code == 404
     own = client.get(f"/api/v1/items/{item['id']}", headers=eve.headers).get_json()
     assert own["instance"] == item["instance"]
+    assert redraw(client, eve, "items", item["id"]).status_code == 200  # hers to ask for
 
 
 def test_an_assignment_is_not_drawn_again_by_this_route(client, people, build):
@@ -410,10 +411,15 @@ def test_bad_redraw_requests(client, people, body):
     assert response.get_json()["error"]["code"] == "invalid"
 
 
-@pytest.mark.parametrize("target", ["items/0", "items/99999999999", "derivations/424242"])
-def test_redraw_of_nothing_is_a_404(client, people, target):
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [("items/0", "item 0"), ("items/99999999999", "item 99999999999"),
+     ("derivations/424242", "derivation 424242")],
+)
+def test_redraw_of_nothing_is_a_404(client, people, target, named):
     response = client.post(f"/api/v1/practice/{target}/redraw", headers=people["eve"].headers)
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert response.get_json()["error"]["message"].startswith(f"{named} does not exist")
 
 
 def test_the_redraw_routes_are_in_the_openapi_document(client):

@@ -199,6 +199,8 @@ def test_others_get_no_other_version(client, school, build, who, status):
     assert another_version(client, f"/items/{part}").status_code == status
     with build.sessionmaker() as session:
         assert variants.find(session, session.get(Item, part), school["eve"].id).draw_number == 0
+    log_in(client, "eve")
+    assert another_version(client, f"/derivations/{did}").status_code == 302  # hers to ask for
 
 
 def test_an_assignment_item_has_no_other_version_for_its_student(client, school, build):

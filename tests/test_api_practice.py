@@ -276,3 +276,153 @@ def test_practice_derivations_stay_out_of_gradebooks_and_reports(client, people,
     assert listed["derivations"] == []
     for part_id in part_ids:
         assert client.get(f"/api/v1/items/{part_id}/stats", headers=headers).status_code == 404
+
+
+# ---- another version ------------------------------------------------------------------
+
+
+def redraw(client, account, what: str, target_id: int, body=None):
+    return client.post(f"/api/v1/practice/{what}/{target_id}/redraw", json=body, headers=account.headers)
+
+
+def test_another_version_of_a_practice_item(client, people):
+    eve = people["eve"]
+    item = new_set(client, eve, {"kinds": ["softmax"], "count": 1}).get_json()["items"][0]
+    exercise, normal = exercises.validate(item["instance"])
+    answer = json.dumps(exercise.reference(normal).tolist())
+    stored = client.post("/api/v1/submissions", headers=eve.headers,
+                         json={"item_id": item["id"], "answer": answer, "format": "json"}).get_json()
+    response = redraw(client, eve, "items", item["id"], {"draw_number": 0})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["item_id"] == item["id"] and body["user_id"] == eve.id and body["draw_number"] == 1
+    assert body["instance"] != item["instance"] and body["instance"]["kind"] == "softmax"
+    assert str(body["instance"]["z"][0]) in body["statement"]
+    now = client.get(f"/api/v1/items/{item['id']}", headers=eve.headers).get_json()
+    assert now["instance"] == body["instance"]
+    assert now["attempts_used"] == 1  # asking is no attempt
+    # the earlier answer keeps the instance it answered, and its verdict
+    earlier = client.get(f"/api/v1/submissions/{stored['id']}", headers=eve.headers).get_json()
+    assert earlier["verdict"]["correct"] is True
+    again = redraw(client, eve, "items", item["id"])  # no body: whatever is current is replaced
+    assert again.status_code == 200 and again.get_json()["draw_number"] == 2
+
+
+def test_a_request_sent_twice_draws_once(client, people):
+    eve = people["eve"]
+    item = new_set(client, eve, {"kinds": ["softmax"], "count": 1}).get_json()["items"][0]
+    assert redraw(client, eve, "items", item["id"], {"draw_number": 0}).status_code == 200
+    response = redraw(client, eve, "items", item["id"], {"draw_number": 0})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "stale_version"
+    assert "nothing was drawn" in response.get_json()["error"]["message"]
+    assert redraw(client, eve, "items", item["id"], {"draw_number": 1}).get_json()["draw_number"] == 2
+
+
+def test_another_version_of_a_practice_derivation_moves_every_part(client, people):
+    eve = people["eve"]
+    derivation = derivation_set(client, eve, "softmax_layer")["derivations"][0]
+    response = redraw(client, eve, "derivations", derivation["id"], {"draw_number": 0})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["draw_number"] == 1 and body["id"] == derivation["id"]
+    shared = body["shared_instance"]
+    assert shared != derivation["shared_instance"]
+    z = np.array(shared["W"]).T @ np.array(shared["x"])
+    assert np.allclose(body["parts"][0]["item"]["instance"]["z"], z)
+    assert body["parts"][3]["item"]["instance"]["W"] == shared["W"]
+    fetched = client.get(f"/api/v1/derivations/{derivation['id']}", headers=eve.headers).get_json()
+    assert fetched["shared_instance"] == shared
+    # one part asks for the whole derivation
+    part = redraw(client, eve, "items", derivation["parts"][2]["item"]["id"]).get_json()
+    after = client.get(f"/api/v1/derivations/{derivation['id']}", headers=eve.headers).get_json()
+    assert part["draw_number"] == 2 and after["parts"][2]["item"]["instance"] == part["instance"]
+    assert after["shared_instance"] not in (shared, derivation["shared_instance"])
+
+
+def test_follow_through_builds_on_answers_to_the_current_version_only(client, people):
+    eve = people["eve"]
+    carried = carry_a_wrong_softmax(client, eve)
+    assert carried["verdict"]["follow_through"]["from"] == ["softmax"]  # on one version: it does
+    derivation, old = carried["derivation"], carried["derivation"]["shared_instance"]
+    old_z = np.array(old["W"]).T @ np.array(old["x"])
+    old_b = softmax(old_z) + 0.25 - np.eye(old_z.size)[old["c"]]
+    body = redraw(client, eve, "derivations", derivation["id"]).get_json()
+    assert all(part["latest"] is None for part in body["parts"])  # no answer to these values yet
+    # (b) built on the wrong (a) of the version before: that (a) answered another question
+    verdict = answer_part(client, eve, derivation["id"], "b", old_b).get_json()["verdict"]
+    assert verdict.get("follow_through") is None
+    assert "follow_through" not in [feedback["code"] for feedback in verdict["feedback"]]
+    # a wrong (a) to the new values is built on again
+    new = body["shared_instance"]
+    z = np.array(new["W"]).T @ np.array(new["x"])
+    assert answer_part(client, eve, derivation["id"], "a", softmax(z) + 0.25).status_code == 201
+    verdict = answer_part(client, eve, derivation["id"], "b", softmax(z) + 0.25 - np.eye(z.size)[new["c"]])
+    assert verdict.get_json()["verdict"]["follow_through"]["from"] == ["softmax"]
+
+
+def test_the_best_score_and_the_attempts_outlive_a_new_version(client, people):
+    eve = people["eve"]
+    derivation = derivation_set(client, eve, "cross_entropy")["derivations"][0]
+    shared = derivation["shared_instance"]
+    S = softmax(np.array(shared["W"]).T @ np.array(shared["x"]))
+    assert answer_part(client, eve, derivation["id"], "a", S).get_json()["verdict"]["correct"] is True
+    body = redraw(client, eve, "derivations", derivation["id"]).get_json()
+    part = body["parts"][0]
+    assert part["item"]["score"] == 1.0 and part["item"]["attempts_used"] == 1 and part["latest"] is None
+    assert answer_part(client, eve, derivation["id"], "a", S).get_json()["verdict"]["correct"] is False
+    part = client.get(f"/api/v1/derivations/{derivation['id']}", headers=eve.headers).get_json()["parts"][0]
+    assert part["item"]["score"] == 1.0 and part["item"]["attempts_used"] == 2
+    assert part["latest"]["verdict"]["correct"] is False  # the latest answer to these values
+
+
+@pytest.mark.parametrize("who", ["alice", "teacher"])
+def test_another_version_is_the_owners_only(client, people, who):
+    eve = people["eve"]
+    derivation = derivation_set(client, eve)["derivations"][0]
+    item = new_set(client, eve, {"kinds": ["softmax"], "count": 1}).get_json()["items"][0]
+    other = people[who]
+    assert redraw(client, other, "derivations", derivation["id"]).status_code == 404
+    assert redraw(client, other, "items", item["id"]).status_code == 404
+    assert redraw(client, other, "items", derivation["parts"][0]["item"]["id"]).status_code == 404
+    own = client.get(f"/api/v1/items/{item['id']}", headers=eve.headers).get_json()
+    assert own["instance"] == item["instance"]
+    assert redraw(client, eve, "items", item["id"]).status_code == 200  # hers to ask for
+
+
+def test_an_assignment_is_not_drawn_again_by_this_route(client, people, build):
+    assignment_id, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}])
+    derivation = client.post(f"/api/v1/assignments/{assignment_id}/derivations",
+                             json={"preset": "cross_entropy"}, headers=people["teacher"].headers).get_json()
+    for who in ("alice", "teacher"):
+        response = redraw(client, people[who], "items", item_id)
+        assert response.status_code == 403 and "instructors" in response.get_json()["error"]["message"]
+        assert redraw(client, people[who], "derivations", derivation["id"]).status_code == 403
+    assert redraw(client, people["eve"], "items", item_id).status_code == 404  # in no course of hers
+
+
+@pytest.mark.parametrize(
+    "body", [{"draw_number": -1}, {"draw_number": "0"}, {"draw_number": True}, {"version": 1}, [1]]
+)
+def test_bad_redraw_requests(client, people, body):
+    item = new_set(client, people["eve"], {"kinds": ["softmax"], "count": 1}).get_json()["items"][0]
+    response = redraw(client, people["eve"], "items", item["id"], body)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [("items/0", "item 0"), ("items/99999999999", "item 99999999999"),
+     ("derivations/424242", "derivation 424242")],
+)
+def test_redraw_of_nothing_is_a_404(client, people, target, named):
+    response = client.post(f"/api/v1/practice/{target}/redraw", headers=people["eve"].headers)
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert response.get_json()["error"]["message"].startswith(f"{named} does not exist")
+
+
+def test_the_redraw_routes_are_in_the_openapi_document(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert "post" in paths["/api/v1/practice/items/{item_id}/redraw"]
+    assert "post" in paths["/api/v1/practice/derivations/{derivation_id}/redraw"]

@@ -1,5 +1,7 @@
 """A derivation in a real browser: a student carries a mistake from (b) into (d) and sees
-follow-through credit that points to (b); the instructor sees the parts in the item report."""
+follow-through credit that points to (b); the instructor sees the parts in the item report;
+a student who practises answers a part of a practice derivation, then asks for another
+version and answers it on the new numbers."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import requests
 
 from exercises.layer import logits_weight_jacobian
 from exercises.softmax import softmax
-from grader.service import db, derivations, variants
+from grader.service import db, derivations, practice, variants
 from grader.service.models import Assignment
 from grader.web import create_app
 from tests.conftest import Builder
@@ -39,6 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     build = Builder(app)
     teacher = build.user("teacher", "instructor", password=PASSWORD, full_name="Ada Teacher")
     alice = build.user("alice", password=PASSWORD, full_name="Alice Liddell")
+    pia = build.user("pia", password=PASSWORD, full_name="Pia Practice")  # in no course: she practises
     course_id = build.course(teacher, [alice])
     assignment_id, _ = build.assignment(course_id, [{"kind": "softmax", "K": 3}])
     with build.sessionmaker.begin() as session:
@@ -47,11 +51,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         parts = [part.id for part in derivation.parts]
         shared = variants.instance_for(session, derivation.parts[-1], alice.id)
         did = derivation.id
+        practised = practice.create_set(session, pia.id, None, 0, seed=5, presets=["cross_entropy"])
+        practice_id = practised.derivations[0].id
     db.database(app).dispose()
 
     with serving(url, folder) as base:
         W, x = np.array(shared["W"]), np.array(shared["x"])
-        yield {"base": base, "id": did, "parts": parts, "W": W, "x": x}
+        yield {"base": base, "id": did, "parts": parts, "W": W, "x": x,
+               "practice_id": practice_id, "pia": pia.headers}
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +106,39 @@ def test_the_instructor_sees_the_parts_in_the_item_report(page: Any, site: dict[
     expect(parts).to_contain_text("(b) softmax_jacobian")
     expect(parts).to_contain_text("(d) layer_jacobian")
     expect(page.get_by_text("Carried over from an earlier part: 1 student, 1 time")).to_be_visible()
+
+
+def practised_softmax(site: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """Pia's shared instance as the API gives it now, and the right S for it."""
+    response = requests.get(f"{site['base']}/api/v1/derivations/{site['practice_id']}", headers=site["pia"],
+                            timeout=30)
+    shared = response.json()["shared_instance"]
+    return shared, softmax(np.array(shared["W"]).T @ np.array(shared["x"]))
+
+
+def test_another_version_of_a_practice_derivation(page: Any, site: dict[str, Any]) -> None:
+    base, did = site["base"], site["practice_id"]
+    practised = {"base": base, "id": did}
+    log_in(page, base, "pia")
+    page.goto(f"{base}/practice")
+    page.get_by_role("link", name="Cross-entropy").click()
+    page.wait_for_url(f"{base}/derivations/{did}")
+    given = page.locator("section[aria-labelledby=given-heading]")
+    values_before = given.inner_text()
+    shared, S = practised_softmax(site)
+    answer_part(page, practised, "a", S)
+    expect(page.locator("#verdict-a")).to_contain_text("correct, full marks")
+    page.get_by_role("button", name="Another version").click()
+    page.wait_for_url(f"{base}/derivations/{did}")
+    expect(page.get_by_text("Another version: the given values are new.")).to_be_visible()
+    expect(page.locator("#redrawn")).to_contain_text("You asked for another version")
+    assert given.inner_text() != values_before  # new numbers on the page
+    expect(page.locator("#verdict-a")).to_have_count(0)  # the verdict was to the values before
+    expect(page.locator("#part-a")).to_contain_text("Your 1 earlier answer to (a) was to the values before")
+    new_shared, new_S = practised_softmax(site)
+    assert new_shared != shared
+    answer_part(page, practised, "a", new_S)  # right for the new numbers only
+    expect(page.locator("#verdict-a")).to_contain_text("correct, full marks")
+    page.get_by_role("link", name="see the history of (a)").click()
+    expect(page.get_by_text("Answered an earlier question (draw 0)")).to_be_visible()
+    expect(page.get_by_text("Answered the current question (draw 1)")).to_be_visible()

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from exercises.derivations import part_instance
 from exercises.softmax import softmax
 from grader.service import variants
-from grader.service.models import Derivation
+from grader.service.models import Derivation, Item
 from tests.conftest import Builder
 from tests.test_pages import PASSWORD, log_in, post
 
@@ -103,3 +104,110 @@ def test_an_instructor_who_takes_a_course_gets_404_as_for_a_practice_item(client
     log_in(client, "teacher")
     assert client.get(f"/items/{part}").status_code == 404
     assert client.get(f"/derivations/{did}").status_code == 404
+
+
+# ---- another version ------------------------------------------------------------------
+
+
+def practise_an_item(client, build: Builder) -> int:
+    response = post(client, "/practice", {"count": "1", "kinds": "softmax", "derivations": "0"}, "/practice")
+    assert response.status_code == 302
+    with build.sessionmaker() as session:
+        return session.scalar(sa.select(Item.id).where(Item.practice_set_id.is_not(None)))
+
+
+def another_version(client, path: str, draw: int | None = None) -> Any:
+    data = {} if draw is None else {"draw": str(draw)}
+    return post(client, f"{path}/another-version", data, token_from=path)
+
+
+def test_another_version_of_a_practice_item_keeps_the_earlier_answers_as_history(client, school, build):
+    log_in(client, "eve")
+    item = practise_an_item(client, build)
+    page = client.get(f"/items/{item}").get_data(as_text=True)
+    assert f'action="/items/{item}/another-version"' in page and 'name="draw" value="0"' in page
+    with build.sessionmaker() as session:
+        before = variants.stored_instance(session, item, school["eve"].id)
+    right = softmax(np.array(before["z"]))
+    assert post(client, f"/items/{item}/submit", {"answer": json.dumps(right.tolist()), "format": "json"},
+                token_from=f"/items/{item}").status_code == 302
+    response = another_version(client, f"/items/{item}", draw=0)
+    assert response.status_code == 302 and response.location.endswith(f"/items/{item}")
+    with build.sessionmaker() as session:
+        after = variants.stored_instance(session, item, school["eve"].id)
+    assert after != before
+    page = client.get(f"/items/{item}").get_data(as_text=True)
+    assert "Another version: the given values are new." in page
+    assert "You asked for another version of it" in page
+    assert "your 1 earlier answer was to the values before" in page
+    assert "Your last answer" not in page  # the verdict shown is of the question on the page
+    assert 'name="draw" value="1"' in page
+    history = client.get(f"/items/{item}/history").get_data(as_text=True)
+    assert "Answered an earlier question (draw 0)" in history
+    listing = client.get("/practice").get_data(as_text=True)
+    assert "score 100%" in listing and "1 attempt" in listing  # nothing lost, nothing added
+
+
+def test_a_second_click_draws_one_version_only(client, school, build):
+    log_in(client, "eve")
+    item = practise_an_item(client, build)
+    another_version(client, f"/items/{item}", draw=0)
+    another_version(client, f"/items/{item}", draw=0)  # the same page's button, again
+    with build.sessionmaker() as session:
+        assert variants.find(session, session.get(Item, item), school["eve"].id).draw_number == 1
+    assert "had a new version already" in client.get(f"/items/{item}").get_data(as_text=True)
+
+
+def test_another_version_of_a_practice_derivation_moves_every_part(client, school, build):
+    log_in(client, "eve")
+    did = practise_a_derivation(client, build, school["eve"])
+    eve = school["eve"].id
+    page = client.get(f"/derivations/{did}").get_data(as_text=True)
+    assert f'action="/derivations/{did}/another-version"' in page
+    with build.sessionmaker() as session:
+        parts = session.get(Derivation, did).parts
+        before = [variants.stored_instance(session, part.id, eve) for part in parts]
+    assert submit(client, did, "a", [0.2, 0.3, 0.5]).status_code == 302
+    assert "Your last answer to (a)" in client.get(f"/derivations/{did}").get_data(as_text=True)
+    response = another_version(client, f"/derivations/{did}", draw=0)
+    assert response.status_code == 302 and response.location.endswith(f"/derivations/{did}")
+    with build.sessionmaker() as session:
+        derivation = session.get(Derivation, did)
+        after = [variants.find(session, part, eve) for part in derivation.parts]
+        assert {variant.draw_number for variant in after} == {1}
+        shared = after[-1].instance
+        assert [v.instance for v in after] == [part_instance(p.kind, shared) for p in derivation.parts]
+    assert all(new.instance != old for new, old in zip(after, before, strict=True))
+    page = client.get(f"/derivations/{did}").get_data(as_text=True)
+    assert "The values have changed." in page and "You asked for another version" in page
+    assert "Your last answer to (a)" not in page
+    assert "Your 1 earlier answer to (a) was to the values before" in page
+    # a part's own page asks for the whole derivation again, and goes back to it
+    response = another_version(client, f"/items/{derivation.parts[1].id}", draw=1)
+    assert response.status_code == 302 and response.location.endswith(f"/derivations/{did}")
+
+
+@pytest.mark.parametrize(("who", "status"), [("alice", 404), ("teacher", 403)])
+def test_others_get_no_other_version(client, school, build, who, status):
+    log_in(client, "eve")
+    did = practise_a_derivation(client, build, school["eve"])
+    with build.sessionmaker() as session:
+        part = session.get(Derivation, did).parts[0].id
+    log_in(client, who)
+    assert client.get(f"/items/{part}").status_code == status  # as the existing pages answer
+    assert another_version(client, f"/derivations/{did}").status_code == status
+    assert another_version(client, f"/items/{part}").status_code == status
+    with build.sessionmaker() as session:
+        assert variants.find(session, session.get(Item, part), school["eve"].id).draw_number == 0
+    log_in(client, "eve")
+    assert another_version(client, f"/derivations/{did}").status_code == 302  # hers to ask for
+
+
+def test_an_assignment_item_has_no_other_version_for_its_student(client, school, build):
+    course = build.course(school["teacher"], [school["alice"]], code="REDRAW1")
+    _, (item,) = build.assignment(course, [{"kind": "softmax", "K": 3}])
+    log_in(client, "alice")
+    page = client.get(f"/items/{item}").get_data(as_text=True)
+    assert "another-version" not in page
+    response = another_version(client, f"/items/{item}")
+    assert response.status_code == 403 and "your instructor" in response.get_data(as_text=True)

@@ -11,6 +11,7 @@ now or later, and its page can tell when one of them has since changed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,6 @@ from grader.service.models import (
     Item,
     PracticeSet,
     Submission,
-    Variant,
 )
 
 
@@ -70,13 +70,13 @@ def create_for_practice(
     practice_set: PracticeSet,
     preset_name: str,
     *,
-    seed: int,
     n: int | None = None,
     K: int | None = None,
     reason: str | None = None,
 ) -> Derivation:
     """Add a derivation to the student's ``practice_set``, its parts after the set's items,
-    each part stored with its variant of one shared instance drawn from ``seed`` (flushed).
+    each part stored with its variant of one shared instance drawn from the set's seed
+    (flushed).
 
     Raises :class:`exercises.InstanceError` for an unknown preset.
     """
@@ -91,9 +91,8 @@ def create_for_practice(
     ]
     session.add(derivation)
     session.flush()
-    for part in derivation.parts:  # one seed: variants.draw takes each part's share of one instance
-        instance = variants.draw(part, seed)
-        session.add(Variant(item_id=part.id, user_id=practice_set.user_id, instance=instance))
+    # one seed for every part (the derivation's): variants.draw takes each part's share of one instance
+    session.add_all(variants.first_practice_draw(part, practice_set.user_id) for part in derivation.parts)
     session.flush()
     return derivation
 
@@ -104,31 +103,37 @@ def part_letter(item: Item) -> str:
     return letter([part.id for part in item.derivation.parts].index(item.id))
 
 
-def latest(session: so.Session, item_ids: list[int], user_id: int) -> dict[int, Submission]:
-    """The user's latest submission to each of ``item_ids`` that has one."""
-    newest = (
-        sa.select(sa.func.max(Submission.id))
-        .where(Submission.item_id.in_(item_ids), Submission.user_id == user_id)
-        .group_by(Submission.item_id)
+def latest_current(
+    session: so.Session, parts: list[Item], user_id: int, instances: Mapping[int, dict[str, Any] | None]
+) -> dict[int, Submission]:
+    """The user's latest answer to each of ``parts`` that has one to its current instance
+    (``instances``, by part id): an answer to an earlier draw, before an instructor re-drew the
+    derivation or the student asked for another version, is to another question."""
+    if not parts:
+        return {}
+    rows = session.scalars(
+        sa.select(Submission)
+        .where(Submission.item_id.in_([part.id for part in parts]), Submission.user_id == user_id)
+        .order_by(Submission.id.desc())
     )
-    rows = session.scalars(sa.select(Submission).where(Submission.id.in_(newest)))
-    return {submission.item_id: submission for submission in rows}
+    found: dict[int, Submission] = {}
+    for submission in rows:
+        if submission.item_id not in found and submission.instance == instances[submission.item_id]:
+            found[submission.item_id] = submission
+    return found
 
 
 def earlier_record(session: so.Session, item: Item, user_id: int) -> dict[str, Any] | None:
     """What a submission to ``item`` is graded with: the share, and the student's latest
-    answers to the earlier parts it is built from (None for an item of no derivation)."""
+    answers to the current instance of the earlier parts it is built from (None for an item
+    of no derivation)."""
     derivation = item.derivation
     if derivation is None:
         return None
     built_from = sources(preset(derivation.preset), item.kind)
     upstream = [part for part in derivation.parts if part.kind in built_from]
-    answers = latest(session, [part.id for part in upstream], user_id) if upstream else {}
-    # an answer to an earlier draw (before an instructor re-drew the derivation) is to another question
-    answers = {
-        item_id: answer for item_id, answer in answers.items()
-        if answer.instance == variants.stored_instance(session, item_id, user_id)
-    }
+    instances = {part.id: variants.stored_instance(session, part.id, user_id) for part in upstream}
+    answers = latest_current(session, upstream, user_id, instances)
     return {
         "share": derivation.share,
         "parts": [
@@ -172,10 +177,10 @@ class PartView:
 def parts_of(
     session: so.Session, derivation: Derivation, user_id: int, instances: dict[int, dict[str, Any]]
 ) -> list[PartView]:
-    """The parts in order, each with the student's instance, latest answer and what changed
-    upstream since; ``instances`` maps each part's id to the student's instance of it."""
+    """The parts in order, each with the student's instance, latest answer to it and what
+    changed upstream since; ``instances`` maps each part's id to the student's instance of it."""
     parts = derivation.parts
-    answers = latest(session, [part.id for part in parts], user_id)
+    answers = latest_current(session, parts, user_id, instances)
     views = []
     for i, part in enumerate(parts):
         own = answers.get(part.id)

@@ -172,6 +172,10 @@ class PracticeSet(Base):
     user_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    #: each item's instances, its first and every other version the student asks for, are drawn
+    #: from this seed, the item's place in the set and the version's number (the server's
+    #: default only let migration 0011 add the column in place; every set is given its own)
+    seed: so.Mapped[int] = so.mapped_column(sa.BigInteger, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     #: every item, the parts of its derivations included (their ``derivation_id`` says so)
@@ -268,7 +272,8 @@ class Derivation(Base):
 
 
 class Variant(Base):
-    """A student's own instance of an item (re-drawn by an instructor: draw_number + 1)."""
+    """A student's own instance of an item (re-drawn by an instructor, or for practice by the
+    student asking for another version: draw_number + 1)."""
 
     __tablename__ = "variants"
     __table_args__ = (sa.UniqueConstraint("item_id", "user_id"),)

@@ -201,10 +201,11 @@ def create_set(
     preset_names = list(dict.fromkeys(presets)) if presets else list(PRESETS)
     for name in preset_names:
         preset(name)
-    rng = np.random.default_rng(variants.fresh_seed() if seed is None else seed)
+    set_seed = variants.fresh_seed() if seed is None else seed
+    rng = np.random.default_rng(set_seed)
     records = history(session, user_id)
     choices = choose(records, names, count, rng)
-    practice_set = PracticeSet(user_id=user_id)
+    practice_set = PracticeSet(user_id=user_id, seed=set_seed)
     practice_set.items = [
         Item(
             position=position,
@@ -219,9 +220,7 @@ def create_set(
     ]
     session.add(practice_set)
     session.flush()
-    for item in practice_set.items:
-        instance = variants.draw(item, int(rng.integers(0, 2**62)))
-        session.add(Variant(item_id=item.id, user_id=user_id, instance=instance))
+    session.add_all(variants.first_practice_draw(item, user_id) for item in practice_set.items)
     session.flush()
     _add_derivations(session, practice_set, records, preset_names, derivation_count,
                      kinds_chosen=bool(kinds), asked_presets=bool(presets), rng=rng)
@@ -249,14 +248,37 @@ def _add_derivations(
     kind_weights = {kind: weigh(kind, records) for kind in kinds}
     for choice in practice_derivations.choose(names, kind_weights, chains, count, rng):
         derivations.create_for_practice(
-            session, practice_set, choice.preset, seed=int(rng.integers(0, 2**62)),
-            n=choice.n, K=choice.K, reason=choice.reason,
+            session, practice_set, choice.preset, n=choice.n, K=choice.K, reason=choice.reason
         )
+
+
+def another_version(session: so.Session, item: Item) -> Variant:
+    """A fresh instance of a practice item for the set's student, drawn from the set's seed
+    and never the current one again; a part of a derivation takes every part along to one new
+    shared instance (flushed; the caller commits). Their earlier answers stay as they were,
+    each with the instance it answered.
+
+    Raises ``ValueError`` for an item of no practice set: an assignment's items are re-drawn
+    by its instructors only (:func:`grader.service.variants.redraw`).
+    """
+    if item.practice_set is None:
+        raise ValueError(f"item {item.id} is not a practice item")
+    return variants.redraw(session, item, item.practice_set.user_id)
 
 
 def standing(session: so.Session, items: list[Item], user_id: int) -> dict[int, gradebook.Cell]:
     """The student's attempts and best graded score on practice ``items``, which no gradebook
-    holds (so no policy, lateness nor points of a course apply)."""
+    holds (so no policy, lateness nor points of a course apply).
+
+    Asking for another version (:func:`another_version`) neither loses nor inflates it. The
+    best score is over every version: a right answer stays earned when the numbers change,
+    as PrairieLearn keeps a homework question's points across its variants. The attempts
+    count over every version too: a new version is no attempt and resets none, so a right
+    answer after several wrong ones never shows as right at the first try. And nothing is
+    bought twice: a later part of a derivation earns follow-through only from answers to its
+    own version (see :func:`grader.service.derivations.earlier_record`), and the page of a
+    re-drawn question shows the verdicts of its current version only.
+    """
     table = {item.id: gradebook.Cell(item.id) for item in items}
     if not table:
         return table

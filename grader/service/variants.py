@@ -3,7 +3,9 @@
 The instance of draw ``d`` is a pure function of the assignment's seed, the student,
 the item and ``d``: it can be shown before it is stored, and it is stored (a
 :class:`~grader.service.models.Variant`) when the student first submits or an instructor
-re-draws it.
+re-draws it. A practice item's draw ``d`` is a function of its set's seed, the student,
+the item's place in the set and ``d``; it is stored when the set is made, and again when
+the student asks for another version.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from grader.judge.compare import TYPED, agrees
 from grader.service.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
+#: draw numbers a re-draw passes over, at most, for one whose numbers differ from the current ones
+MAX_SKIPPED_DRAWS = 64
 VARIANTS = Variant.__table__
 # built once: they run on most item views
 FIND = sa.select(Variant).where(
@@ -67,7 +71,7 @@ def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any
     if item.assignment is None:
         return instance_for_practice(session, item, user_id)
     instance = stored_instance(session, item.id, user_id)
-    return instance if instance is not None else draw(item, _seed(item, user_id, 0))
+    return instance if instance is not None else draw(item, seed_for(item, user_id, 0))
 
 
 def instance_for_practice(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
@@ -81,7 +85,13 @@ def first_draw(item: Item, user_id: int) -> Variant:
     """The student's first variant of an assignment item (draw 0), not yet added to a session."""
     if item.assignment is None:  # practice items are stored with their variant at creation
         raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
-    instance = draw(item, _seed(item, user_id, 0))
+    instance = draw(item, seed_for(item, user_id, 0))
+    return Variant(item_id=item.id, user_id=user_id, draw_number=0, instance=instance)
+
+
+def first_practice_draw(item: Item, user_id: int) -> Variant:
+    """The student's first variant of a new practice item (draw 0), not yet added to a session."""
+    instance = draw(item, seed_for(item, user_id, 0))
     return Variant(item_id=item.id, user_id=user_id, draw_number=0, instance=instance)
 
 
@@ -97,15 +107,25 @@ def ensure(session: so.Session, item: Item, user_id: int) -> Variant:
 
 def redraw(session: so.Session, item: Item, user_id: int) -> Variant:
     """A new instance for one student (their earlier submissions keep theirs); a part of a
-    derivation takes its sibling parts along, so that they still share one instance."""
+    derivation takes its sibling parts along, so that they still share one instance.
+
+    The next draw whose numbers all differ from the current ones: a draw that happens to
+    give a part its current instance again (few decimals, small sizes) is passed over, since
+    a student who asks for new numbers should get them.
+    """
     siblings = item.derivation.parts if item.derivation is not None else [item]
-    number = max(ensure(session, part, user_id).draw_number for part in siblings) + 1
-    for part in siblings:
-        variant = ensure(session, part, user_id)
+    current = {part.id: ensure(session, part, user_id) for part in siblings}
+    number = max(variant.draw_number for variant in current.values())
+    for _ in range(MAX_SKIPPED_DRAWS):
+        number += 1
+        drawn = {part.id: draw(part, seed_for(part, user_id, number)) for part in siblings}
+        if all(drawn[part_id] != variant.instance for part_id, variant in current.items()):
+            break
+    for part_id, variant in current.items():
         variant.draw_number = number
-        variant.instance = draw(part, _seed(part, user_id, number))
+        variant.instance = drawn[part_id]
     session.flush()
-    return ensure(session, item, user_id)
+    return current[item.id]
 
 
 def draws_of(item: Item, variant: Variant | None, instances: list[dict[str, Any]]) -> list[int | None]:
@@ -117,9 +137,8 @@ def draws_of(item: Item, variant: Variant | None, instances: list[dict[str, Any]
     if variant is None:
         return [None] * len(instances)
     known = {_key(variant.instance): variant.draw_number}
-    if item.assignment is not None:
-        for number in range(variant.draw_number):
-            known.setdefault(_key(draw(item, _seed(item, variant.user_id, number))), number)
+    for number in range(variant.draw_number):
+        known.setdefault(_key(draw(item, seed_for(item, variant.user_id, number))), number)
     return [known.get(_key(instance)) for instance in instances]
 
 
@@ -127,16 +146,28 @@ def _key(instance: dict[str, Any]) -> str:
     return json.dumps(instance, sort_keys=True)
 
 
-def _seed(item: Item, user_id: int, draw_number: int) -> int:
-    if item.assignment is None:  # practice items are stored with their variant at creation
-        raise ValueError(f"item {item.id} has no assignment to draw from")
-    return variant_seed(item.assignment.seed, user_id, draw_key(item), draw_number)
+def seed_for(item: Item, user_id: int, draw_number: int) -> int:
+    """The seed of the student's draw ``draw_number`` of ``item``."""
+    if item.assignment is not None:
+        return variant_seed(item.assignment.seed, user_id, draw_key(item), draw_number)
+    if item.practice_set is None:
+        raise ValueError(f"item {item.id} has neither an assignment nor a practice set")
+    return variant_seed(item.practice_set.seed, user_id, practice_draw_key(item), draw_number)
 
 
 def draw_key(item: Item) -> int:
     """What a student's draw of ``item`` is keyed by: the item, or for the parts of a
     derivation, which share one instance, the derivation (negative: never an item's id)."""
     return item.id if item.derivation_id is None else -item.derivation_id
+
+
+def practice_draw_key(item: Item) -> int:
+    """What a draw of a practice item is keyed by: its place in its set, or for the parts of a
+    derivation, the place of its first part (negative: never a single item's), so that the
+    same seed draws the same set."""
+    if item.derivation is None:
+        return item.position
+    return -1 - min(part.position for part in item.derivation.parts)
 
 
 _assignments, _enrolments = Assignment.__table__, Enrolment.__table__

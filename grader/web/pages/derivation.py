@@ -17,8 +17,10 @@ from grader.service.queue import grading_queue
 from grader.web.api import access
 from grader.web.api.schemas import MAX_ID
 from grader.web.limits import runs_functions
+from grader.web.pages import draws
 from grader.web.pages.base import bp, error_page, not_found, page_student, taught_here
 from grader.web.pages.display import instance_view, submission_view, text_problem
+from grader.web.pages.student import item_submissions
 
 # what a part answers in place: everything the judge reads but a function
 TYPED_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "python")
@@ -57,6 +59,7 @@ def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) ->
     parts = []
     for view in derivations.parts_of(session, derivation, user.id, instances):
         exercise = exercises.get(view.item.kind)
+        answered = draws.answered(session, view.item, user, item_submissions(view.item, user))
         parts.append({
             "letter": view.letter,
             "item": view.item,
@@ -65,11 +68,16 @@ def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) ->
             "expected_shape": exercise.expected_shape(view.instance),
             "last_attempt": submission_view(view.latest, user) if view.latest is not None else None,
             "changed_since": view.changed_since,
+            "earlier_answers": answered.earlier,  # to the values before a re-draw
         })
     shared = derivations.shared_instance(derivation, instances)
+    drawn = variants.find(session, derivation.parts[0], user.id)  # every part is on the same draw
+    draw_number = drawn.draw_number if drawn is not None else 0
     return render_template(
         "student/derivation.html",
         derivation=derivation,
+        redrawn=draw_number > 0,
+        draw_number=draw_number,
         view=instance_view(shared["kind"], shared),
         parts=parts,
         formats=[("auto", "Detect it for me")] + [(f, FORMAT_CHOICES.get(f, f)) for f in TYPED_FORMATS],

@@ -17,6 +17,12 @@ class Answered:
     current: list[Submission]  # those to the question on the page
     labels: list[str | None]  # per submission, which question it answered (None: never re-drawn)
     redrawn: bool
+    draw_number: int = 0  # of the question on the page
+
+    @property
+    def earlier(self) -> int:
+        """How many of the submissions answered an earlier question."""
+        return len(self.labels) - len(self.current)
 
 
 def answered(session: so.Session, item: Item, user: User, past: list[Submission]) -> Answered:
@@ -25,7 +31,8 @@ def answered(session: so.Session, item: Item, user: User, past: list[Submission]
     if variant is None:
         return Answered(list(past), [None] * len(past), False)
     current = [s for s, number in zip(past, numbers, strict=True) if number == variant.draw_number]
-    return Answered(current, [draw_label(number, variant) for number in numbers], variant.draw_number > 0)
+    labels = [draw_label(number, variant) for number in numbers]
+    return Answered(current, labels, variant.draw_number > 0, variant.draw_number)
 
 
 def draw_label(number: int | None, variant: Variant | None) -> str | None:

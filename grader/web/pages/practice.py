@@ -1,4 +1,5 @@
-"""A student's practice: the sets chosen for them, single items and whole derivations."""
+"""A student's practice: the sets chosen for them, single items and whole derivations, and
+another version of any of them on new numbers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 import exercises
 from exercises.derivations import PRESETS, letter
-from grader.service import practice, practice_derivations
+from grader.service import practice, practice_derivations, variants
 from grader.service.db import get_session
-from grader.service.models import Derivation, PracticeSet, User
-from grader.web.pages.base import bp, page_student
-from grader.web.pages.student import item_rows
+from grader.service.models import Derivation, Item, PracticeSet, User
+from grader.web.pages.base import bp, error_page, page_student
+from grader.web.pages.derivation import student_derivation
+from grader.web.pages.student import item_rows, student_item
 
 DEFAULT_PRACTICE_COUNT = 5
 MAX_PRACTICE_COUNT = 20
@@ -113,3 +115,46 @@ def _set_size(practice_set: PracticeSet) -> str:
     if chains:
         said.append(f"{chains} derivation{'' if chains == 1 else 's'}")
     return " and ".join(said)
+
+
+NOT_PRACTICE = ("Only a practice question is drawn again at your asking: your instructor gives you new "
+                "values for an assignment's.")
+
+
+@bp.post("/items/<int:item_id>/another-version")
+def another_item_version(item_id: int) -> Response | tuple[str, int]:
+    user = page_student()
+    item = student_item(item_id, user)
+    if item.practice_set is None:
+        return error_page(403, NOT_PRACTICE)
+    _another_version(item, user)
+    if item.derivation_id is not None:  # every part moved: the derivation shows them together
+        target = url_for("pages.derivation_page", derivation_id=item.derivation_id)
+    else:
+        target = url_for("pages.exercise", item_id=item.id)
+    return redirect(target)  # type: ignore[return-value]
+
+
+@bp.post("/derivations/<int:derivation_id>/another-version")
+def another_derivation_version(derivation_id: int) -> Response | tuple[str, int]:
+    user = page_student()
+    derivation = student_derivation(derivation_id, user)
+    if derivation.practice_set is None:
+        return error_page(403, NOT_PRACTICE)
+    _another_version(derivation.parts[0], user)
+    return redirect(url_for("pages.derivation_page", derivation_id=derivation.id))  # type: ignore[return-value]
+
+
+def _another_version(item: Item, user: User) -> None:
+    """Draw another version, unless the page it was asked from showed one that is gone already
+    (a second click, another tab): a student who asked once gets one new version."""
+    session = get_session()
+    current = variants.find(session, item, user.id)
+    seen = request.form.get("draw", "")
+    if current is not None and seen.isascii() and seen.isdigit() and int(seen) != current.draw_number:
+        flash("This question had a new version already: here it is.", "info")
+        return
+    practice.another_version(session, item)
+    session.commit()
+    flash("Another version: the given values are new. Your earlier answers stay in your history, "
+          "marked as answers to an earlier question.", "success")

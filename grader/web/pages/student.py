@@ -195,7 +195,8 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         # the summary speaks of the question on the page: answers to an earlier draw are history
         "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,
         "redrawn": answered.redrawn,
-        "earlier_answers": len(past) - len(answered.current),
+        "earlier_answers": answered.earlier,
+        "draw_number": answered.draw_number,
     }
     return render_template("student/exercise.html", view=view, **form), status
 

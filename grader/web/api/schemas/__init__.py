@@ -66,7 +66,13 @@ from grader.web.api.schemas.instructor_tools import (
     StudentChangeOut,
     StudentRefOut,
 )
-from grader.web.api.schemas.practice import PracticeIn, PracticeOut, PracticeSetsOut
+from grader.web.api.schemas.practice import (
+    PracticeIn,
+    PracticeOut,
+    PracticeRedrawIn,
+    PracticeSetsOut,
+    RedrawnDerivationOut,
+)
 from grader.web.api.schemas.reports import (
     BinOut,
     CellOut,
@@ -131,12 +137,14 @@ __all__ = [
     "PastVerdictOut",
     "PracticeIn",
     "PracticeOut",
+    "PracticeRedrawIn",
     "PracticeSetsOut",
     "PresetName",
     "PreviewIn",
     "PreviewOut",
     "QueueOut",
     "RedrawIn",
+    "RedrawnDerivationOut",
     "RegradeIn",
     "RegradeOut",
     "RequestModel",

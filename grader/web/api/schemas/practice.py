@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from exercises.derivations import PRESETS
 from grader.web.api.schemas.assignments import ItemOut
-from grader.web.api.schemas.base import RequestModel
+from grader.web.api.schemas.base import MAX_ID, RequestModel
 from grader.web.api.schemas.derivations import DerivationOut, PresetName
 
 MAX_DERIVATIONS = 3
@@ -44,3 +44,16 @@ class PracticeOut(BaseModel):
 
 class PracticeSetsOut(BaseModel):
     practice_sets: list[PracticeOut]
+
+
+class PracticeRedrawIn(RequestModel):
+    draw_number: int | None = Field(
+        default=None, ge=0, le=MAX_ID,
+        description="the version the caller is replacing, as the last re-draw answered it (0 before "
+                    "any): when it is no longer the current one, 409 and nothing is drawn, so a request "
+                    "sent twice draws once; left out, whatever version is current is replaced",
+    )
+
+
+class RedrawnDerivationOut(DerivationOut):
+    draw_number: int = Field(description="the new version's number: 1 for the first re-draw")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from grader.service import instructor_models  # noqa: F401  (its tables join Base's metadata)
-from grader.service.db import make_engine
+from grader.service.db import check_references, make_engine
 from grader.service.lti import models as lti_models  # noqa: F401  (its tables join Base's metadata)
 from grader.service.models import Base
 from grader.service.settings import database_url
@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
     if connection is not None:  # grader.service.db.upgrade_database passes its own
         _run(connection)
         return
-    engine = make_engine(_url())
+    engine = make_engine(_url(), sqlite_foreign_keys=False)  # see grader.service.db.migrate
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()
@@ -45,6 +45,7 @@ def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
+        check_references(connection)
 
 
 if context.is_offline_mode():

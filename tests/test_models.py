@@ -256,19 +256,6 @@ def test_the_migrations_form_one_chain():
     assert newest_revision() == chain[0]
 
 
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    from alembic import command
-
-    engine = db.make_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.begin() as connection:
-            config = db.alembic_config(url)
-            config.attributes["connection"] = connection
-            (command.downgrade if down else command.upgrade)(config, revision)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request, tmp_path) -> str:
     """A database with no tables yet: a SQLite file, or one on the session's PostgreSQL server."""
@@ -287,7 +274,7 @@ def test_the_redraws_migration_adds_its_table_and_takes_it_away(empty_database):
     from grader.service.instructor_models import Redraw
 
     url = empty_database
-    _migrate(url, "0010")
+    db.migrate(url, "0010")
     engine = db.make_engine(url, poolclass=sa.NullPool)
     try:
         with so.Session(engine) as session, session.begin():
@@ -298,19 +285,19 @@ def test_the_redraws_migration_adds_its_table_and_takes_it_away(empty_database):
             session.flush()
             student_id = student.id
         assert "redraws" not in sa.inspect(engine).get_table_names()
-        _migrate(url, "0011")
+        db.migrate(url, "0011")
         with so.Session(engine) as session, session.begin():
             item_id = session.scalar(sa.select(Item.id))
             session.add(Redraw(item_id=item_id, user_id=student_id, draw_number=1, attempts_used=3,
                                attempts_given_back=3, gave_back=True))
         with so.Session(engine) as session:
             assert session.scalar(sa.select(Redraw.attempts_given_back)) == 3
-        _migrate(url, "0010", down=True)
+        db.migrate(url, "0010", down=True)
         assert "redraws" not in sa.inspect(engine).get_table_names()
         with so.Session(engine) as session:
             assert session.scalars(sa.select(User.name)).all() == ["ivy"]
             assert session.scalar(sa.select(sa.func.count(Item.id))) == 1
-        _migrate(url, "head")
+        db.migrate(url, "head")
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:

@@ -155,7 +155,7 @@ def test_a_new_version_neither_loses_nor_inflates_the_standing(build, people):
 def test_the_migration_gives_sets_made_before_a_seed_to_draw_again_from(tmp_path):
     path = tmp_path / "before.sqlite"
     url = f"sqlite:///{path}"
-    upgrade(url, "0011")
+    db.migrate(url, "0011")
     instance = {"kind": "softmax", "z": [0.5, -1.0, 2.0]}
     with sqlite3.connect(path) as connection:
         connection.execute("INSERT INTO users (id, name, full_name, role, created_at, session_version) "
@@ -186,19 +186,6 @@ def test_the_migration_gives_sets_made_before_a_seed_to_draw_again_from(tmp_path
             session.commit()
             assert variant.draw_number == 1 and variant.instance != instance
             assert variant.instance["kind"] == "softmax" and len(variant.instance["z"]) == 3
-    finally:
-        engine.dispose()
-
-
-def upgrade(url: str, revision: str) -> None:
-    from alembic import command
-
-    engine = db.make_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.begin() as connection:
-            config = db.alembic_config(url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
     finally:
         engine.dispose()
 

@@ -46,8 +46,10 @@ def json_loads(text: str | bytes) -> Any:
 JSON_CODEC = {"json_serializer": json_dumps, "json_deserializer": json_loads}
 
 
-def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **options: Any) -> sa.Engine:
-    """An engine for ``url``; on SQLite, with the pragmas and the locking the service relies on."""
+def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, *,
+                sqlite_foreign_keys: bool = True, **options: Any) -> sa.Engine:
+    """An engine for ``url``; on SQLite, with the pragmas and the locking the service relies
+    on (foreign keys enforced, unless a migration asks otherwise: see :func:`migrate`)."""
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() != "sqlite":
         engine = sa.create_engine(url, **JSON_CODEC, **options)
@@ -67,7 +69,7 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **optio
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if sqlite_foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpoint
         cursor.close()
 
@@ -186,19 +188,48 @@ def alembic_config(url: str) -> Any:
     return config
 
 
+class MigrationError(RuntimeError):
+    """A migration would have left the database inconsistent: it was undone."""
+
+
 def upgrade_database(url: str | None = None) -> None:
     """Bring the database at ``url`` (default: the configured one) to the newest migration."""
+    migrate(url or settings.database_url())
+
+
+def migrate(url: str, revision: str = "head", down: bool = False) -> None:
+    """Bring the database at ``url`` up (or ``down``) to ``revision``, in one transaction.
+
+    On SQLite a migration that alters a table rebuilds it (Alembic's batch mode), and with
+    foreign keys enforced, dropping the old table would first delete its rows and, through
+    ``ON DELETE CASCADE``, every row referring to them. So foreign keys are off while it
+    runs, as Alembic's and SQLite's documentation ask (set as the connection opens: inside a
+    transaction SQLite ignores the pragma), and ``migrations/env.py`` checks every reference
+    before the commit (:func:`check_references`).
+    """
     from alembic import command
 
-    url = url or settings.database_url()
-    engine = make_engine(url, poolclass=sa.NullPool)
+    sqlite = sa.make_url(url).get_backend_name() == "sqlite"
+    engine = make_engine(url, poolclass=sa.NullPool, sqlite_foreign_keys=not sqlite)
     try:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            (command.downgrade if down else command.upgrade)(config, revision)
     finally:
         engine.dispose()
+
+
+def check_references(connection: sa.Connection) -> None:
+    """On SQLite, raise :class:`MigrationError` where a row refers to one that is not there
+    (a migration ran with foreign keys off): the caller's transaction is then undone."""
+    if connection.dialect.name != "sqlite":
+        return  # the other databases enforce references inside migrations too
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise MigrationError(f"the migration would leave {len(broken)} row(s) referring to rows "
+                             f"that are not there, in {', '.join(tables)}: nothing was changed")
 
 
 def current_revision(url: str) -> str | None:

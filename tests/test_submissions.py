@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from grader.service import submissions
-from grader.service.models import GradingJob, Item, Submission, User, Variant, utcnow
-from grader.service.queue import GradingQueue
+from grader.service import db, extensions, practice, redraws, submissions, variants
+from grader.service.models import GradingJob, Item, PracticeSet, Submission, User, Variant, utcnow
+from grader.service.queue import GradingQueue, grading_queue
+from grader.web import create_app
+from tests.conftest import Builder
 
 
 @pytest.fixture
@@ -26,11 +33,12 @@ def queue(build) -> GradingQueue:
     return GradingQueue(build.sessionmaker)
 
 
-def submit(build, queue, account, item_id, when, per_minute=100) -> int:
+def submit(build, queue, account, item_id, when, per_minute=100, draw_number=None) -> int:
     with build.sessionmaker() as session:
         user, item = session.get(User, account.id), session.get(Item, item_id)
         submission = submissions.submit(
-            session, user, item, "[1, 0, 0]", "json", queue=queue, per_minute=per_minute, now=when
+            session, user, item, "[1, 0, 0]", "json", queue=queue, per_minute=per_minute, now=when,
+            draw_number=draw_number,
         )
         return submission.id
 
@@ -95,3 +103,114 @@ def test_a_late_answer_is_marked_late(build, people, queue):
                                      title="Past", due_at=due)
     submission_id = submit(build, queue, people["alice"], item_id, utcnow())
     assert build.get(Submission, submission_id).late is True
+
+
+# ---- answers to numbers drawn again since ----------------------------------------------
+
+
+def redraw(build, item_id: int, user_id: int, times: int = 1) -> None:
+    with build.sessionmaker.begin() as session:
+        for _ in range(times):
+            redraws.redraw(session, session.get(Item, item_id), user_id)
+
+
+def test_an_answer_to_a_draw_since_redrawn_is_refused_and_stores_nothing(build, people, item_ids, queue):
+    alice, item_id = people["alice"], item_ids[0]
+    with pytest.raises(submissions.StaleDraw):  # nothing drawn again yet: draw 0 is current
+        submit(build, queue, alice, item_id, utcnow(), draw_number=1)
+    submit(build, queue, alice, item_id, utcnow(), draw_number=0)
+    redraw(build, item_id, alice.id)
+    with pytest.raises(submissions.StaleDraw) as refused:
+        submit(build, queue, alice, item_id, utcnow(), draw_number=0)
+    assert (refused.value.code, refused.value.sent, refused.value.current) == ("stale_version", 0, 1)
+    assert "numbers changed" in refused.value.message and "no attempt was used" in refused.value.message
+    assert count(build, Submission) == count(build, GradingJob) == 1
+    with build.sessionmaker() as session:
+        assert submissions.attempts_used(session, item_id, alice.id) == 1
+    stored = submit(build, queue, alice, item_id, utcnow(), draw_number=1)
+    unchecked = submit(build, queue, alice, item_id, utcnow())  # no draw sent: as before
+    with build.sessionmaker() as session:
+        current = variants.find(session, session.get(Item, item_id), alice.id).instance
+        answered = [session.get(Submission, id).instance for id in (stored, unchecked)]
+        assert answered == [current, current]
+
+
+def test_the_draw_is_checked_before_the_attempts_are_counted(build, people, item_ids, queue):
+    """A student out of attempts on numbers since re-drawn (attempts kept) hears of the new numbers."""
+    alice, limited = people["alice"], item_ids[0]  # two attempts
+    for _ in range(2):
+        submit(build, queue, alice, limited, utcnow(), draw_number=0)
+    with build.sessionmaker.begin() as session:
+        redraws.redraw(session, session.get(Item, limited), alice.id, give_back=False)
+    with pytest.raises(submissions.StaleDraw):
+        submit(build, queue, alice, limited, utcnow(), draw_number=0)
+    with pytest.raises(submissions.NoAttemptsLeft):
+        submit(build, queue, alice, limited, utcnow(), draw_number=1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(redrawn=st.integers(0, 3), sent=st.none() | st.integers(0, 4))
+def test_an_answer_is_stored_exactly_when_its_draw_is_current(build, people, queue, redrawn, sent):
+    """Whatever the re-draws and the draw sent: stored, on the current instance, when the draw sent
+    is the current one or none is sent; otherwise refused, nothing stored and no attempt used."""
+    alice = people["alice"]
+    _, (item_id,) = build.assignment(
+        people["course_id"], [{"kind": "softmax", "K": 3}], title=uuid.uuid4().hex
+    )
+    redraw(build, item_id, alice.id, redrawn)
+    before = count(build, Submission)
+    if sent is None or sent == redrawn:
+        stored = submit(build, queue, alice, item_id, utcnow(), draw_number=sent)
+        with build.sessionmaker() as session:
+            variant = variants.drawn_for(session, session.get(Item, item_id), alice.id)
+            assert variant.draw_number == redrawn
+            assert session.get(Submission, stored).instance == variant.instance
+        assert count(build, Submission) == before + 1
+    else:
+        with pytest.raises(submissions.StaleDraw):
+            submit(build, queue, alice, item_id, utcnow(), draw_number=sent)
+        assert count(build, Submission) == before
+
+
+def test_another_practice_version_waits_for_a_submission_that_checked_its_draw(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL, where no write lock is taken at BEGIN: the student asks for another version
+    (another tab) while an answer to the current one is between its check and its store. The new
+    version waits for that answer to be stored, so the answer is to the version that was current."""
+    app = create_app({"TESTING": True, "DATABASE_URL": postgres_url, "SECRET_KEY": "x",
+                      "INSTANCE_PATH": str(tmp_path)})
+    build = Builder(app)
+    eve = build.user("eve")
+    with build.sessionmaker.begin() as session:
+        item_id = practice.create_set(session, eve.id, ["softmax"], 1, seed=3, derivation_count=0).items[0].id
+
+    def another_version() -> None:
+        with build.sessionmaker.begin() as session:
+            practice.another_version(session, session.get(Item, item_id))
+
+    asker = threading.Thread(target=another_version)
+    blocked: list[bool] = []
+    allowance = extensions.allowance
+
+    def asked_between_check_and_store(*args, **kwargs):  # read after the draw is checked
+        if not blocked:
+            asker.start()
+            asker.join(timeout=1.5)
+            blocked.append(asker.is_alive())
+        return allowance(*args, **kwargs)
+
+    monkeypatch.setattr(extensions, "allowance", asked_between_check_and_store)
+    try:
+        stored = submit(build, GradingQueue(build.sessionmaker), eve, item_id, utcnow(), draw_number=0)
+        asker.join(timeout=30)
+        assert blocked == [True] and not asker.is_alive()
+        with build.sessionmaker() as session:
+            item = session.get(Item, item_id)
+            first = variants.draw(item, variants.seed_for(item, eve.id, 0))
+            assert session.get(Submission, stored).instance == first
+            assert variants.drawn_for(session, item, eve.id).draw_number == 1
+            assert session.get(PracticeSet, item.practice_set_id).user_id == eve.id
+    finally:
+        grading_queue(app).stop()
+        db.database(app).dispose()

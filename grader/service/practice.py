@@ -263,6 +263,8 @@ def another_version(session: so.Session, item: Item) -> Variant:
     """
     if item.practice_set is None:
         raise ValueError(f"item {item.id} is not a practice item")
+    # a submission to the current version that checked its draw is stored before this one moves
+    submissions.lock_user(session, item.practice_set.user_id)
     return variants.redraw(session, item, item.practice_set.user_id)
 
 

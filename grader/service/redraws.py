@@ -103,8 +103,7 @@ def redraw(
     and flushes, the caller commits."""
     if item.assignment is None:
         raise ValueError(f"item {item.id} is a practice item: only assignment items are re-drawn")
-    if session.get_bind().dialect.name != "sqlite":  # no submission of theirs comes between
-        session.execute(submissions.LOCK_USER, {"user_id": user_id})
+    submissions.lock_user(session, user_id)  # no submission of theirs comes between
     before = [attempts(session, part, user_id) for part in parts(item)]
     variant = variants.redraw(session, item, user_id)
     records = []

@@ -42,13 +42,14 @@ _recent = (
     .limit(sa.bindparam("per_minute"))
     .subquery()
 )
-# what the rules judge, in one query: recent submissions, attempts, the stored instance
+_own_variant = (Variant.item_id == sa.bindparam("item_id"), Variant.user_id == sa.bindparam("user_id"))
+# what the rules judge, in one query: recent submissions, attempts, the stored instance and its
+# draw (read together, so that the instance stored is the draw that was checked)
 RECORD = sa.select(
     sa.select(sa.func.count()).select_from(_recent).scalar_subquery(),
     ATTEMPTS.scalar_subquery(),
-    sa.select(Variant.instance)
-    .where(Variant.item_id == sa.bindparam("item_id"), Variant.user_id == sa.bindparam("user_id"))
-    .scalar_subquery(),
+    sa.select(Variant.instance).where(*_own_variant).scalar_subquery(),
+    sa.select(Variant.draw_number).where(*_own_variant).scalar_subquery(),
 )
 
 
@@ -78,8 +79,32 @@ class FormNotAccepted(Refused):
     code = "form_not_accepted"
 
 
+class StaleDraw(Refused):
+    """An answer to numbers the student no longer has: the item was re-drawn since its page
+    (or the caller) showed draw ``sent``; ``current`` is the draw they have now."""
+
+    code = "stale_version"  # as the practice re-draws name a version that is gone
+
+    def __init__(self, sent: int, current: int) -> None:
+        super().__init__(
+            f"the question's numbers changed: this answer is to draw {sent}, and draw {current} is "
+            "the current one. Nothing was stored and no attempt was used; get the item again for "
+            "its new numbers"
+        )
+        self.sent = sent
+        self.current = current
+
+
 def attempts_used(session: so.Session, item_id: int, user_id: int) -> int:
     return session.scalar(ATTEMPTS, {"item_id": item_id, "user_id": user_id}) or 0
+
+
+def lock_user(session: so.Session, user_id: int) -> None:
+    """Hold the user's row until the transaction ends, so that no other submission or re-draw
+    of theirs comes between what it reads and what it writes (SQLite's BEGIN IMMEDIATE holds
+    the write lock already)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(LOCK_USER, {"user_id": user_id})
 
 
 def is_attempt(submission: Submission) -> bool:
@@ -97,6 +122,7 @@ def submit(
     queue: GradingQueue | RemoteQueue,
     per_minute: int,
     now: datetime | None = None,
+    draw_number: int | None = None,
 ) -> Submission:
     """Store the answer to ``item`` with its grading job (leased to ``queue``), and commit.
 
@@ -106,6 +132,11 @@ def submit(
     counts in the transaction that stores the answer, so no other submission of the
     user's comes between: SQLite's BEGIN IMMEDIATE holds the write lock already,
     elsewhere the user's row is locked first.
+
+    ``draw_number``: the draw of the instance the answer was given to, as its page or the
+    caller was shown it; when the item has been re-drawn since, :class:`StaleDraw`. It is
+    checked in that same transaction, and re-draws lock the user's row too, so none comes
+    between the check and the store.
     """
     now = now or utcnow()
     try:
@@ -115,11 +146,13 @@ def submit(
             raise FormNotAccepted(
                 f"this item does not accept an answer as a {form or fmt}: it accepts {accepted}"
             )
-        if session.get_bind().dialect.name != "sqlite":
-            session.execute(LOCK_USER, {"user_id": user.id})
+        lock_user(session, user.id)
         params = {"item_id": item.id, "user_id": user.id, "since": now - RATE_WINDOW,
                   "per_minute": per_minute}
-        recent, attempts, instance = session.execute(RECORD, params).one()
+        recent, attempts, instance, stored_draw = session.execute(RECORD, params).one()
+        current_draw = stored_draw or 0  # none stored yet: the first draw is the one shown
+        if draw_number is not None and draw_number != current_draw:
+            raise StaleDraw(draw_number, current_draw)
         if recent >= per_minute:
             check_rate(session, user.id, per_minute, now)
         allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit

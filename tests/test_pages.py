@@ -78,6 +78,11 @@ def reference(build: Builder, item_id: int, user_id: int) -> Any:
     return exercises.get(instance["kind"]).reference(instance)
 
 
+def given_values(page: str) -> str:
+    """The section of an exercise's or a derivation's page that shows its given values."""
+    return page.split('aria-labelledby="given-heading"', 1)[1].split("</section>", 1)[0]
+
+
 # ---- logging in -----------------------------------------------------------------------
 
 

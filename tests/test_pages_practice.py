@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from exercises.derivations import part_instance
 from exercises.softmax import softmax
 from grader.service import variants
-from grader.service.models import Derivation, Item
+from grader.service.models import Derivation, Item, Submission
 from tests.conftest import Builder
-from tests.test_pages import PASSWORD, log_in, post
+from tests.test_pages import PASSWORD, given_values, log_in, post
 
 
 @pytest.fixture
@@ -211,3 +211,49 @@ def test_an_assignment_item_has_no_other_version_for_its_student(client, school,
     assert "another-version" not in page
     response = another_version(client, f"/items/{item}")
     assert response.status_code == 403 and "your instructor" in response.get_data(as_text=True)
+
+
+# ---- a page loaded before another version ------------------------------------------------
+
+
+def answers(build: Builder) -> int:
+    with build.sessionmaker() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(Submission))
+
+
+def test_an_answer_from_a_tab_showing_the_earlier_version_is_refused(client, school, build):
+    log_in(client, "eve")
+    item = practise_an_item(client, build)
+    path = f"/items/{item}"
+    loaded = client.get(path).get_data(as_text=True)  # the first tab
+    with build.sessionmaker() as session:
+        before = variants.stored_instance(session, item, school["eve"].id)
+    typed = json.dumps(softmax(np.array(before["z"])).tolist())
+    assert another_version(client, path, draw=0).status_code == 302  # asked for in the second tab
+    response = post(client, f"{path}/submit", {"answer": typed, "format": "json", "draw": "0"}, path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "the given values changed after this page was loaded" in page and "No attempt was used" in page
+    assert f">{typed}</textarea>" in page
+    assert given_values(page) == given_values(client.get(path).get_data(as_text=True)) != given_values(loaded)
+    assert "attempts used: 0" in page and answers(build) == 0
+    # a page from before forms carried their draw sends none: graded on the current numbers, as before
+    response = post(client, f"{path}/submit", {"answer": typed, "format": "json"}, path)
+    assert response.status_code == 302 and answers(build) == 1
+
+
+def test_a_part_answered_from_a_tab_showing_the_earlier_version_is_refused(client, school, build):
+    log_in(client, "eve")
+    did = practise_a_derivation(client, build, school["eve"])
+    path = f"/derivations/{did}"
+    loaded = client.get(path).get_data(as_text=True)
+    assert another_version(client, path, draw=0).status_code == 302
+    typed = "[0.2, 0.3, 0.5]"
+    response = post(client, f"{path}/parts/b/submit", {"answer": typed, "format": "json", "draw": "0"}, path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    form_b = page.split('id="part-b"', 1)[1].split("</form>", 1)[0]
+    assert "the given values changed after this page was loaded" in form_b
+    assert f">{typed}</textarea>" in form_b
+    assert given_values(page) == given_values(client.get(path).get_data(as_text=True)) != given_values(loaded)
+    assert answers(build) == 0

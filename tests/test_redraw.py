@@ -9,16 +9,23 @@ import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.service import derivations, extensions, redraws, regrade, submissions, variants
-from grader.service.models import Assignment, Item, User
+from grader.service.models import Assignment, Derivation, Item, Submission, User
 from grader.service.queue import GradingQueue
 from tests.conftest import Account, Builder
-from tests.test_pages import log_in, post, reference, school  # noqa: F401  (school is a fixture)
+from tests.test_pages import (  # noqa: F401  (school is a fixture)
+    given_values,
+    log_in,
+    post,
+    reference,
+    school,
+)
 
 
 def draw_number(build: Builder, item_id: int, user_id: int) -> int | None:
@@ -326,3 +333,71 @@ def test_attempts_left_are_never_negative_nor_more_than_one_questions_allowance(
             assert left is not None and 0 <= left <= 2 + extra
             if step == "give_back":
                 assert left == 2 + extra
+
+
+# ---- a page loaded before a re-draw ------------------------------------------------------
+
+
+def own_submissions(build: Builder, user_id: int) -> int:
+    with build.sessionmaker() as session:
+        return session.scalar(sa.select(sa.func.count()).where(Submission.user_id == user_id))
+
+
+def test_a_form_loaded_before_a_redraw_is_refused_and_keeps_the_answer(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    item, alice = school["items"][1], school["alice"]  # softmax, one attempt
+    path = f"/items/{item}"
+    log_in(client, "alice")
+    loaded = client.get(path).get_data(as_text=True)
+    assert loaded.count('name="draw" value="0"') == 3  # the matrix, formula and code forms
+    typed = json.dumps(reference(build, item, alice.id).tolist())  # right for the numbers on that page
+    with build.sessionmaker.begin() as session:  # meanwhile, the instructor gives a new instance
+        redraws.redraw(session, session.get(Item, item), alice.id)
+
+    response = post(client, f"{path}/submit", {"answer": typed, "format": "json", "draw": "0"}, path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "the given values changed after this page was loaded" in page and "No attempt was used" in page
+    assert f">{typed}</textarea>" in page  # still in its box
+    assert given_values(page) == given_values(client.get(path).get_data(as_text=True))  # the new values
+    assert given_values(page) != given_values(loaded)
+    assert 'name="draw" value="1"' in page and "attempts used: 0, left: <strong>1</strong>" in page
+    assert own_submissions(build, alice.id) == 0
+
+    reworked = json.dumps(reference(build, item, alice.id).tolist())
+    response = post(client, f"{path}/submit", {"answer": reworked, "format": "json", "draw": "1"}, path)
+    assert response.status_code == 302 and own_submissions(build, alice.id) == 1
+    assert "correct, full marks" in client.get(path).get_data(as_text=True)
+
+
+def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    alice = school["alice"]
+    with build.sessionmaker.begin() as session:
+        assignment = session.get(Assignment, school["assignment_id"])
+        did = derivations.create(session, assignment, "cross_entropy", n=2, K=3).id
+    path = f"/derivations/{did}"
+    log_in(client, "alice")
+    loaded = client.get(path).get_data(as_text=True)
+    assert loaded.count('name="draw" value="0"') == 3  # one form per part
+    with build.sessionmaker.begin() as session:  # the instructor re-draws one part: all move
+        redraws.redraw(session, session.get(Derivation, did).parts[2], alice.id)
+
+    typed = "[0.2, 0.3, 0.5]"
+    response = post(client, f"{path}/parts/a/submit", {"answer": typed, "format": "json", "draw": "0"}, path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    form_a = page.split('id="part-a"', 1)[1].split("</form>", 1)[0]
+    assert "the given values changed after this page was loaded" in form_a
+    assert f">{typed}</textarea>" in form_a
+    assert given_values(page) == given_values(client.get(path).get_data(as_text=True)) != given_values(loaded)
+    assert page.count('name="draw" value="1"') == 3
+    assert own_submissions(build, alice.id) == 0
+    response = post(client, f"{path}/parts/a/submit", {"answer": typed, "format": "json", "draw": "1"}, path)
+    assert response.status_code == 302 and own_submissions(build, alice.id) == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +37,18 @@ FIND = sa.select(Variant).where(
 STORED_INSTANCE = sa.select(VARIANTS.c.instance).where(
     VARIANTS.c.item_id == sa.bindparam("item_id"), VARIANTS.c.user_id == sa.bindparam("user_id")
 )
+STORED_DRAW = sa.select(VARIANTS.c.instance, VARIANTS.c.draw_number).where(
+    VARIANTS.c.item_id == sa.bindparam("item_id"), VARIANTS.c.user_id == sa.bindparam("user_id")
+)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A student's instance of an item and the number of its draw, read together: what a page
+    shows, and what its forms send back so that an answer to numbers since re-drawn is refused."""
+
+    instance: dict[str, Any]
+    draw_number: int
 
 
 def variant_seed(assignment_seed: int, user_id: int, item_id: int, draw_number: int) -> int:
@@ -72,6 +85,17 @@ def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any
         return instance_for_practice(session, item, user_id)
     instance = stored_instance(session, item.id, user_id)
     return instance if instance is not None else draw(item, seed_for(item, user_id, 0))
+
+
+def drawn_for(session: so.Session, item: Item, user_id: int) -> Drawn:
+    """The student's instance and its draw number, from one row (an assignment item's first
+    draw, not yet stored, is draw 0); writes nothing."""
+    row = session.execute(STORED_DRAW, {"item_id": item.id, "user_id": user_id}).one_or_none()
+    if row is not None:
+        return Drawn(row.instance, row.draw_number)
+    if item.assignment is None:
+        raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
+    return Drawn(draw(item, seed_for(item, user_id, 0)), 0)
 
 
 def instance_for_practice(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:

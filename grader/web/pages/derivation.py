@@ -55,7 +55,9 @@ def derivation_page(derivation_id: int) -> tuple[str, int]:
 
 def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) -> tuple[str, int]:
     session = get_session()
-    instances = {item.id: variants.instance_for(session, item, user.id) for item in derivation.parts}
+    # each part's numbers and the draw its form sends, read together
+    drawn = {item.id: variants.drawn_for(session, item, user.id) for item in derivation.parts}
+    instances = {item_id: part.instance for item_id, part in drawn.items()}
     parts = []
     for view in derivations.parts_of(session, derivation, user.id, instances):
         exercise = exercises.get(view.item.kind)
@@ -69,10 +71,10 @@ def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) ->
             "last_attempt": submission_view(view.latest, user) if view.latest is not None else None,
             "changed_since": view.changed_since,
             "earlier_answers": answered.earlier,  # to the values before a re-draw
+            "draw_number": drawn[view.item.id].draw_number,
         })
     shared = derivations.shared_instance(derivation, instances)
-    drawn = variants.find(session, derivation.parts[0], user.id)  # every part is on the same draw
-    draw_number = drawn.draw_number if drawn is not None else 0
+    draw_number = drawn[derivation.parts[0].id].draw_number  # every part is on the same draw
     return render_template(
         "student/derivation.html",
         derivation=derivation,
@@ -104,7 +106,10 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
         submission = submissions.submit(
             get_session(), user, parts[letter], answer, fmt,
             queue=grading_queue(), per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+            draw_number=draws.sent_draw(request.form),
         )
+    except submissions.StaleDraw:
+        return _page(derivation, user, 409, form_error=draws.STALE_ANSWER, **form)
     except submissions.RateLimited as refused:
         return _page(derivation, user, 429, form_error=f"Not stored: {refused.message}.", **form)
     except submissions.Refused as refused:

@@ -1,13 +1,33 @@
-"""Which draw of a student's instance each of their answers was to, once an item is re-drawn."""
+"""Which draw of a student's instance each of their answers was to, once an item is re-drawn,
+and the draw a page's answer forms send back, so that an answer to values since re-drawn is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy.orm as so
 
 from grader.service import variants
 from grader.service.models import Item, Submission, User, Variant
+
+#: what a page says when its form answered values that have since been re-drawn
+STALE_ANSWER = (
+    "Not stored: the given values changed after this page was loaded (a new version of the question), "
+    "so your answer was to the old ones. No attempt was used. The new values are shown now, and your "
+    "answer is still in its box, to rework with them."
+)
+#: digits of the largest draw number a form may send (ids and draws are 32-bit integers)
+MAX_DRAW_DIGITS = 10
+
+
+def sent_draw(form: Mapping[str, str]) -> int | None:
+    """The draw number a page's form sent back in its ``draw`` field: None when it sent none
+    (a page loaded before forms carried one) or no number."""
+    seen = form.get("draw", "")
+    if seen.isascii() and seen.isdigit() and len(seen) <= MAX_DRAW_DIGITS:
+        return int(seen)
+    return None
 
 
 @dataclass(frozen=True)
@@ -17,7 +37,6 @@ class Answered:
     current: list[Submission]  # those to the question on the page
     labels: list[str | None]  # per submission, which question it answered (None: never re-drawn)
     redrawn: bool
-    draw_number: int = 0  # of the question on the page
 
     @property
     def earlier(self) -> int:
@@ -32,7 +51,7 @@ def answered(session: so.Session, item: Item, user: User, past: list[Submission]
         return Answered(list(past), [None] * len(past), False)
     current = [s for s, number in zip(past, numbers, strict=True) if number == variant.draw_number]
     labels = [draw_label(number, variant) for number in numbers]
-    return Answered(current, labels, variant.draw_number > 0, variant.draw_number)
+    return Answered(current, labels, variant.draw_number > 0)
 
 
 def draw_label(number: int | None, variant: Variant | None) -> str | None:

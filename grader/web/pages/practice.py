@@ -13,6 +13,7 @@ from exercises.derivations import PRESETS, letter
 from grader.service import practice, practice_derivations, variants
 from grader.service.db import get_session
 from grader.service.models import Derivation, Item, PracticeSet, User
+from grader.web.pages import draws
 from grader.web.pages.base import bp, error_page, page_student
 from grader.web.pages.derivation import student_derivation
 from grader.web.pages.student import item_rows, student_item
@@ -150,8 +151,8 @@ def _another_version(item: Item, user: User) -> None:
     (a second click, another tab): a student who asked once gets one new version."""
     session = get_session()
     current = variants.find(session, item, user.id)
-    seen = request.form.get("draw", "")
-    if current is not None and seen.isascii() and seen.isdigit() and int(seen) != current.draw_number:
+    seen = draws.sent_draw(request.form)
+    if current is not None and seen is not None and seen != current.draw_number:
         flash("This question had a new version already: here it is.", "info")
         return
     practice.another_version(session, item)

@@ -174,7 +174,7 @@ def exercise(item_id: int) -> tuple[str, int]:
 
 def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tuple[str, int]:
     session = get_session()
-    instance = variants.instance_for(session, item, user.id)
+    drawn = variants.drawn_for(session, item, user.id)  # the numbers shown and the draw the forms send
     past = item_submissions(item, user)
     row = item_rows([item], user)[0]
     answered = draws.answered(session, item, user, past)
@@ -184,7 +184,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         last = answered.current[-1]  # the student's text stays in its box, to be fixed in place
         form[{"python": "code_text", "formula": "formula_text"}.get(last.format, "answer_text")] = last.answer
     view = {
-        **instance_view(item.kind, instance).__dict__,
+        **instance_view(item.kind, drawn.instance).__dict__,
         "item": item,
         "assignment": item.assignment,
         "reason": item.reason,
@@ -196,7 +196,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,
         "redrawn": answered.redrawn,
         "earlier_answers": answered.earlier,
-        "draw_number": answered.draw_number,
+        "draw_number": drawn.draw_number,
     }
     return render_template("student/exercise.html", view=view, **form), status
 
@@ -220,7 +220,10 @@ def submit(item_id: int) -> Response | tuple[str, int]:
         submission = submissions.submit(
             session, user, item, answer, fmt,
             queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+            draw_number=draws.sent_draw(request.form),
         )
+    except submissions.StaleDraw:
+        return _exercise_page(item, user, 409, form_error=draws.STALE_ANSWER, **form)
     except submissions.RateLimited as refused:
         return _exercise_page(item, user, 429, form_error=f"Not stored: {refused.message}.", **form)
     except submissions.Refused as refused:

@@ -332,3 +332,30 @@ def test_a_regrade_keeps_follow_through_on_the_earlier_parts_recorded(client, ho
     (again,) = [r for r in plan.regraded if r.new is not None and r.new.kind == "layer_jacobian"]
     assert again.new.follow_through == later["follow_through"] and again.new.score == 0.75
     assert not again.changed
+
+
+def test_a_part_answered_on_numbers_since_redrawn_is_a_409(client, homework):
+    alice, teacher = homework["alice"], homework["teacher"]
+    did = derivation_id(client, homework)
+    parts = view(client, alice, did)["parts"]
+    assert {part["item"]["draw_number"] for part in parts} == {0}
+    _, _, z, _ = shared(client, alice, did)
+    redrawn = client.post(f"/api/v1/items/{parts[1]['item']['id']}/redraw", json={"user_id": alice.id},
+                          headers=teacher.headers)
+    assert redrawn.status_code == 200
+    stale = client.post(
+        f"/api/v1/derivations/{did}/parts/a/submissions",
+        json={"answer": json.dumps(softmax(z).tolist()), "format": "json", "draw_number": 0},
+        headers=alice.headers,
+    )
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale_version"
+    now = view(client, alice, did)
+    assert {part["item"]["draw_number"] for part in now["parts"]} == {1}
+    assert now["parts"][0]["latest"] is None and now["parts"][0]["item"]["attempts_used"] == 0
+    _, _, new_z, _ = shared(client, alice, did)
+    response = client.post(
+        f"/api/v1/derivations/{did}/parts/a/submissions",
+        json={"answer": json.dumps(softmax(new_z).tolist()), "format": "json", "draw_number": 1},
+        headers=alice.headers,
+    )
+    assert verdict_of(response)["correct"] is True

@@ -350,3 +350,79 @@ def test_unreadable_answers_are_stored_but_use_no_attempt(client, homework):
         assert submit(client, alice, item_id, transposed_answer(instance)).status_code == 201
     refused = submit(client, alice, item_id, right_answer(instance))
     assert refused.status_code == 409
+
+
+# ---- answers to numbers drawn again since ------------------------------------------------
+
+
+def item_view(client, account, item_id) -> dict:
+    response = client.get(f"/api/v1/items/{item_id}", headers=account.headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def submit_to_draw(client, account, item_id, answer, draw_number):
+    return client.post(
+        "/api/v1/submissions",
+        json={"item_id": item_id, "answer": answer, "format": "json", "draw_number": draw_number},
+        headers=account.headers,
+    )
+
+
+def test_an_answer_to_a_draw_since_redrawn_is_a_409_and_stores_nothing(client, homework):
+    alice, teacher, item_id = homework["alice"], homework["teacher"], homework["item_ids"][1]  # 2 attempts
+    shown = item_view(client, alice, item_id)
+    assert shown["draw_number"] == 0
+    assert submit_to_draw(client, alice, item_id, "[1]", 0).status_code == 201
+    redrawn = client.post(f"/api/v1/items/{item_id}/redraw",
+                          json={"user_id": alice.id, "earlier_attempts": "keep"}, headers=teacher.headers)
+    assert redrawn.status_code == 200 and redrawn.get_json()["draw_number"] == 1
+
+    response = submit_to_draw(client, alice, item_id, right_answer(shown["instance"]), 0)
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "stale_version"
+    assert "numbers changed" in error["message"] and "draw 1 is the current one" in error["message"]
+    listed = client.get(f"/api/v1/submissions?item_id={item_id}", headers=alice.headers).get_json()
+    assert len(listed["submissions"]) == 1  # the one before the re-draw only
+    now = item_view(client, alice, item_id)
+    assert (now["draw_number"], now["attempts_used"], now["attempts_left"]) == (1, 1, 1)
+    assert now["instance"] != shown["instance"]
+    assignment = client.get(f"/api/v1/assignments/{homework['assignment_id']}", headers=alice.headers)
+    assert [item["draw_number"] for item in assignment.get_json()["items"]] == [0, 1]
+
+    response = submit_to_draw(client, alice, item_id, right_answer(now["instance"]), 1)
+    assert response.status_code == 201 and response.get_json()["verdict"]["correct"] is True
+    assert response.get_json()["instance"] == now["instance"]
+
+
+def test_an_answer_without_a_draw_number_is_to_the_current_instance(client, homework):
+    alice, teacher, item_id = homework["alice"], homework["teacher"], homework["item_ids"][0]
+    client.post(f"/api/v1/items/{item_id}/redraw", json={"user_id": alice.id}, headers=teacher.headers)
+    now = item_view(client, alice, item_id)
+    response = submit(client, alice, item_id, right_answer(now["instance"]))
+    assert response.status_code == 201 and response.get_json()["verdict"]["correct"] is True
+
+
+def test_an_answer_to_an_earlier_practice_version_is_a_409(client, homework):
+    eve = homework["eve"]
+    practice_set = client.post("/api/v1/practice", json={"kinds": ["softmax"], "count": 1, "derivations": 0},
+                               headers=eve.headers).get_json()
+    (item,) = practice_set["items"]
+    assert item["draw_number"] == 0 and item_view(client, eve, item["id"])["draw_number"] == 0
+    redrawn = client.post(f"/api/v1/practice/items/{item['id']}/redraw", json={"draw_number": 0},
+                          headers=eve.headers)
+    assert redrawn.status_code == 200 and redrawn.get_json()["draw_number"] == 1
+    response = submit_to_draw(client, eve, item["id"], right_answer(item["instance"]), 0)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "stale_version"
+    assert client.get("/api/v1/submissions", headers=eve.headers).get_json()["submissions"] == []
+    assert item_view(client, eve, item["id"])["attempts_used"] == 0
+    listed = client.get(f"/api/v1/practice/{practice_set['id']}", headers=eve.headers).get_json()
+    assert listed["items"][0]["draw_number"] == 1
+
+
+@pytest.mark.parametrize("draw_number", [-1, "0", 1.0, 2**31])
+def test_a_draw_number_is_a_whole_number_of_a_draw(client, homework, draw_number):
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    response = submit_to_draw(client, alice, item_id, "[1]", draw_number)
+    assert response.status_code == 422 and "draw_number" in response.get_json()["error"]["message"]

@@ -103,8 +103,9 @@ def view(session: so.Session, assignment: Assignment, user: User, role: str) -> 
     items = []
     for item in assignment.items:
         cell = standing[user.id, item.id]
-        instance = variants.instance_for(session, item, user.id)
-        out = item_out(item, instance, attempts_used=cell.attempts, score=cell.score)
+        drawn = variants.drawn_for(session, item, user.id)
+        out = item_out(item, drawn.instance, attempts_used=cell.attempts, score=cell.score,
+                       draw_number=drawn.draw_number)
         items.append(own_item(out, allowed[user.id, item.id]))
     return own_assignment(session, assignment_out(assignment, items), assignment, user.id)
 

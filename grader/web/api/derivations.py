@@ -30,6 +30,7 @@ from grader.web.api.own_dates import own_item
 from grader.web.api.present import item_out, submission_out, submission_stored
 from grader.web.api.schemas import (
     MAX_ANSWER_CHARS,
+    MAX_ID,
     AnswerFormat,
     DerivationOut,
     ErrorOut,
@@ -39,6 +40,7 @@ from grader.web.api.schemas import (
     SubmissionOut,
 )
 from grader.web.api.schemas.assignments import forms_in_order
+from grader.web.api.schemas.submissions import DRAW_NUMBER_IN
 from grader.web.api.spec import spec
 from grader.web.auth import current_user
 from grader.web.errors import ApiError, forbidden, invalid, not_found
@@ -94,6 +96,7 @@ class DerivationIn(RequestModel):
 class PartAnswerIn(RequestModel):
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
     format: AnswerFormat
+    draw_number: int | None = Field(default=None, ge=0, le=MAX_ID, description=DRAW_NUMBER_IN)
 
 
 @bp.post("/assignments/<int:assignment_id>/derivations")
@@ -154,6 +157,7 @@ def submit_part(derivation_id: int, letter: str, json: PartAnswerIn) -> tuple[Su
         submission = submissions.submit(
             session, user, parts[letter], json.answer, json.format,
             queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
+            draw_number=json.draw_number,
         )
     except submissions.RateLimited as refused:
         retry = {"Retry-After": str(refused.retry_after)}
@@ -189,7 +193,8 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
             PartOut(letter=derivations.part_letter(item), item=item_out(item)) for item in derivation.parts
         ]
     else:
-        instances = {item.id: variants.instance_for(session, item, user.id) for item in derivation.parts}
+        drawn = {item.id: variants.drawn_for(session, item, user.id) for item in derivation.parts}
+        instances = {item_id: part.instance for item_id, part in drawn.items()}
         cells = standing(session, derivation, user)
         allowed = (
             extensions.allowances(session, derivation.assignment, [user.id])
@@ -198,7 +203,8 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
         )
         for view in derivations.parts_of(session, derivation, user.id, instances):
             cell = cells[view.item.id]
-            out = item_out(view.item, view.instance, attempts_used=cell.attempts, score=cell.score)
+            out = item_out(view.item, view.instance, attempts_used=cell.attempts, score=cell.score,
+                           draw_number=drawn[view.item.id].draw_number)
             if (user.id, view.item.id) in allowed:  # the student's own limit, as on the item's own view
                 out = own_item(out, allowed[user.id, view.item.id])
             parts.append(PartOut(

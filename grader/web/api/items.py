@@ -27,17 +27,18 @@ def get_item(item_id: int) -> ItemOut:
     session = get_session()
     user = current_user()
     item, _ = member_item(session, user, item_id)
-    instance = variants.instance_for(session, item, user.id)
+    drawn = variants.drawn_for(session, item, user.id)
     if item.assignment is not None:
         cell = gradebook.cells(session, [item.assignment], [user.id])[user.id, item.id]
-        out = item_out(item, instance, attempts_used=cell.attempts, score=cell.score)
+        out = item_out(item, drawn.instance, attempts_used=cell.attempts, score=cell.score,
+                       draw_number=drawn.draw_number)
         return own_item(out, extensions.allowance(session, item, user.id))
     used = session.scalar(
         sa.select(sa.func.count(Submission.id)).where(
             Submission.item_id == item.id, Submission.user_id == user.id
         )
     )
-    return item_out(item, instance, attempts_used=used)
+    return item_out(item, drawn.instance, attempts_used=used, draw_number=drawn.draw_number)
 
 
 @bp.post("/items/<int:item_id>/redraw")

@@ -41,12 +41,13 @@ NOT_PRACTICE = ("only a practice item is drawn again at its student's asking: an
 
 def practice_out(practice_set: PracticeSet, owner: User) -> PracticeOut:
     session = get_session()
+    items = practice_set.single_items
+    drawn = {item.id: variants.drawn_for(session, item, practice_set.user_id) for item in items}
     return PracticeOut(
         id=practice_set.id,
         created_at=practice_set.created_at,
         items=[
-            item_out(item, variants.instance_for_practice(session, item, practice_set.user_id))
-            for item in practice_set.single_items
+            item_out(item, drawn[item.id].instance, draw_number=drawn[item.id].draw_number) for item in items
         ],
         derivations=[
             derivation_out(session, derivation, owner, "student") for derivation in practice_set.derivations

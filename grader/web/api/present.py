@@ -21,6 +21,7 @@ def item_out(
     instance: dict[str, Any] | None = None,
     attempts_used: int | None = None,
     score: float | None = None,
+    draw_number: int | None = None,
 ) -> ItemOut:
     exercise = exercises.KINDS.get(item.kind)
     statement = exercise.statement(instance) if exercise is not None and instance else None
@@ -43,6 +44,7 @@ def item_out(
         practice_set_id=item.practice_set_id,
         reason=item.reason,
         instance=instance,
+        draw_number=draw_number,
         statement=statement.text if statement else None,
         statement_latex=statement.latex if statement else None,
         attempts_used=attempts_used,

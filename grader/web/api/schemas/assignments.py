@@ -73,6 +73,11 @@ class ItemOut(BaseModel):
     practice_set_id: int | None
     reason: str | None = Field(default=None, description="practice: why it was chosen")
     instance: dict[str, Any] | None = Field(default=None, description="the caller's own instance")
+    draw_number: int | None = Field(
+        default=None,
+        description="the draw of the caller's own instance (0 until it is drawn again): send it with an "
+                    "answer, and an answer to numbers drawn again since is refused",
+    )
     statement: str | None = None
     statement_latex: str | None = None
     attempts_used: int | None = None

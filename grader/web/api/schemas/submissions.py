@@ -8,13 +8,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader.judge.verdict import AnswerFormat, Verdict
-from grader.web.api.schemas.base import MAX_ANSWER_CHARS, Id, RequestModel
+from grader.web.api.schemas.base import MAX_ANSWER_CHARS, MAX_ID, Id, RequestModel
+
+#: what an answer's optional draw number means (an item's part of a derivation takes it too)
+DRAW_NUMBER_IN = (
+    "the draw of the instance the answer is to, as the item's `draw_number` gave it: when the "
+    "instance has been drawn again since (an instructor's re-draw, another practice version), 409 "
+    "`stale_version` and nothing is stored, no attempt used; left out, the answer is to whatever "
+    "instance is current"
+)
 
 
 class SubmissionIn(RequestModel):
     item_id: Id
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
     format: AnswerFormat
+    draw_number: int | None = Field(default=None, ge=0, le=MAX_ID, description=DRAW_NUMBER_IN)
 
 
 class SubmissionQuery(RequestModel):

@@ -1,7 +1,8 @@
 """A derivation in a real browser: a student carries a mistake from (b) into (d) and sees
 follow-through credit that points to (b); the instructor sees the parts in the item report;
 a student who practises answers a part of a practice derivation, then asks for another
-version and answers it on the new numbers."""
+version and answers it on the new numbers, and an answer from a second tab still showing
+the earlier numbers is not stored."""
 
 from __future__ import annotations
 
@@ -142,3 +143,42 @@ def test_another_version_of_a_practice_derivation(page: Any, site: dict[str, Any
     page.get_by_role("link", name="see the history of (a)").click()
     expect(page.get_by_text("Answered an earlier question (draw 0)")).to_be_visible()
     expect(page.get_by_text("Answered the current question (draw 1)")).to_be_visible()
+
+
+def test_an_answer_from_a_tab_showing_the_earlier_version_is_not_stored(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    """Two tabs on one practice derivation: another version asked for in the first, an answer
+    then sent from the second, still showing the earlier numbers."""
+    base, did = site["base"], site["practice_id"]
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        first, second = context.new_page(), context.new_page()
+        log_in(first, base, "pia")
+        for tab in (first, second):
+            tab.goto(f"{base}/derivations/{did}")
+        given = "section[aria-labelledby=given-heading]"
+        values_shown = second.locator(given).inner_text()
+        attempts_before = _attempts_at_a(site)
+        first.get_by_role("button", name="Another version").click()
+        expect(first.get_by_text("Another version: the given values are new.")).to_be_visible()
+
+        typed = "[0.2, 0.3, 0.5]"
+        box = second.get_by_label("Your answer to (a)")
+        box.fill(typed)
+        second.get_by_role("button", name="Submit (a) for grading").click()
+        expect(second.locator("#answer-a-error")).to_contain_text(
+            "the given values changed after this page was loaded"
+        )
+        expect(second.locator("#answer-a-error")).to_contain_text("No attempt was used")
+        expect(box).to_have_value(typed)
+        assert second.locator(given).inner_text() == first.locator(given).inner_text() != values_shown
+        assert _attempts_at_a(site) == attempts_before
+    finally:
+        context.close()
+
+
+def _attempts_at_a(site: dict[str, Any]) -> int:
+    response = requests.get(f"{site['base']}/api/v1/derivations/{site['practice_id']}", headers=site["pia"],
+                            timeout=30)
+    return response.json()["parts"][0]["item"]["attempts_used"]

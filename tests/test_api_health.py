@@ -46,9 +46,9 @@ def test_request_bodies_are_described_from_the_models(client):
     body = document["paths"]["/api/v1/submissions"]["post"]["requestBody"]
     schema_ref = body["content"]["application/json"]["schema"]["$ref"]
     name = schema_ref.rsplit("/", 1)[-1]
-    assert set(document["components"]["schemas"][name]["properties"]) == {
-        "item_id", "answer", "format"
-    }
+    described = document["components"]["schemas"][name]
+    assert set(described["properties"]) == {"item_id", "answer", "format", "draw_number"}
+    assert set(described["required"]) == {"item_id", "answer", "format"}  # draw_number is optional
 
 
 def test_schema_names_do_not_depend_on_the_module_inside_the_schemas_package(client):

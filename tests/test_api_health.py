@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import textwrap
 
 
 def test_healthz_answers_without_a_token(client):
@@ -65,6 +69,27 @@ def test_the_instructor_tools_models_keep_the_names_they_were_published_under(cl
     names = client.get("/openapi.json").get_json()["components"]["schemas"]
     published = hash_module_path("grader.web.api.instructor_schemas")
     assert {f"RegradeIn.{published}", f"ExtensionsOut.{published}", f"AnalysisOut.{published}"} <= set(names)
+
+
+def test_a_fresh_service_lists_its_tags_in_their_published_order(tmp_path):
+    # the order is that in which the process first registered the tags' routes, and the
+    # suite imports views before any app is built: so a process of its own, as a server
+    script = textwrap.dedent("""
+        import json, sys
+        from grader.web import create_app
+        folder = sys.argv[1]
+        app = create_app({"TESTING": True, "SECRET_KEY": "test secret", "INSTANCE_PATH": folder,
+                          "DATABASE_URL": f"sqlite:///{folder}/grader.sqlite"})
+        document = app.test_client().get("/openapi.json").get_json()
+        print(json.dumps([tag["name"] for tag in document["tags"]]))
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(run.stdout) == [
+        "service", "assignments", "submissions", "regrading", "reports", "grading",
+        "courses", "extensions", "lti", "practice", "accounts",
+    ]
 
 
 def test_a_server_error_is_json_and_rolls_back(app, build, people):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def test_healthz_answers_without_a_token(client):
     response = client.get("/healthz")
@@ -63,12 +65,21 @@ def test_schema_names_do_not_depend_on_the_module_inside_the_schemas_package(cli
     assert {f"SubmissionIn.{package}", f"GradebookOut.{package}", f"TokenIn.{package}"} <= set(names)
 
 
-def test_the_instructor_tools_models_keep_the_names_they_were_published_under(client):
+@pytest.mark.parametrize(
+    ("models", "published_from"),
+    [
+        (["RegradeIn", "ExtensionsOut", "AnalysisOut"], "grader.web.api.instructor_schemas"),
+        (["DerivationIn", "PartAnswerIn", "DerivationsOut"], "grader.web.api.derivations"),
+    ],
+)
+def test_models_moved_into_the_schemas_package_keep_the_names_they_were_published_under(
+    client, models, published_from
+):
     from spectree.utils import hash_module_path
 
     names = client.get("/openapi.json").get_json()["components"]["schemas"]
-    published = hash_module_path("grader.web.api.instructor_schemas")
-    assert {f"RegradeIn.{published}", f"ExtensionsOut.{published}", f"AnalysisOut.{published}"} <= set(names)
+    published = hash_module_path(published_from)
+    assert {f"{model}.{published}" for model in models} <= set(names)
 
 
 def test_a_fresh_service_lists_its_tags_in_their_published_order(tmp_path):

@@ -14,9 +14,15 @@ from grader.web.errors import ApiError
 MAX_REPORTED_PROBLEMS = 5
 Body = TypeVar("Body", bound=BaseModel)
 SCHEMAS_PACKAGE = "grader.web.api.schemas"
-#: modules of the schemas package whose models were published before they joined it: their
-#: names keep the hash of the module they were published from (a client's types bear them)
-PUBLISHED_FROM = {f"{SCHEMAS_PACKAGE}.instructor_tools": "grader.web.api.instructor_schemas"}
+#: models of the schemas package published before they joined it, by their module (all of its
+#: models) or by the model's own dotted path: their names keep the hash of the module they were
+#: published from (a client's types bear them)
+PUBLISHED_FROM = {
+    f"{SCHEMAS_PACKAGE}.instructor_tools": "grader.web.api.instructor_schemas",
+    f"{SCHEMAS_PACKAGE}.derivations.DerivationIn": "grader.web.api.derivations",
+    f"{SCHEMAS_PACKAGE}.derivations.DerivationsOut": "grader.web.api.derivations",
+    f"{SCHEMAS_PACKAGE}.derivations.PartAnswerIn": "grader.web.api.derivations",
+}
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -46,13 +52,19 @@ def component_name(model: Any) -> str:
 
     spectree suffixes a model's name with a hash of the module that defines it; the models of
     ``grader.web.api.schemas`` are hashed by the package they are imported from, so the
-    document's names stay put when a model moves between the package's modules. The models of
-    a module in ``PUBLISHED_FROM`` keep the hash of the module they were first published from.
-    The package exports each of its names once, so two of its models never share a name.
+    document's names stay put when a model moves between the package's modules. A model in
+    ``PUBLISHED_FROM`` (by its own path, or its module's) keeps the hash of the module it was
+    first published from. The package exports each of its names once, so two of its models
+    never share a name.
     """
-    if isinstance(model, type) and model.__module__ in PUBLISHED_FROM:
-        return f"{model.__name__}.{hash_module_path(PUBLISHED_FROM[model.__module__])}"
-    if isinstance(model, type) and model.__module__.startswith(f"{SCHEMAS_PACKAGE}."):
+    if not isinstance(model, type):
+        return get_model_key(model)
+    published_from = PUBLISHED_FROM.get(f"{model.__module__}.{model.__qualname__}") or PUBLISHED_FROM.get(
+        model.__module__
+    )
+    if published_from is not None:
+        return f"{model.__name__}.{hash_module_path(published_from)}"
+    if model.__module__.startswith(f"{SCHEMAS_PACKAGE}."):
         return f"{model.__name__}.{hash_module_path(SCHEMAS_PACKAGE)}"
     return get_model_key(model)
 

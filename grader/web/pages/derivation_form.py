@@ -9,7 +9,7 @@ from exercises import InstanceError
 from exercises.derivations import PRESETS, draw_shared, preset
 from grader.service import derivations
 from grader.service.db import get_session
-from grader.web.api.derivations import DerivationIn
+from grader.web.api.schemas import DerivationIn
 from grader.web.pages.base import bp
 from grader.web.pages.instructor_tools import instructed_assignment
 

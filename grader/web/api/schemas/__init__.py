@@ -46,7 +46,14 @@ from grader.web.api.schemas.courses import (
     EnrolmentOut,
     EnrolmentsOut,
 )
-from grader.web.api.schemas.derivations import DerivationOut, PartOut, PresetName
+from grader.web.api.schemas.derivations import (
+    DerivationIn,
+    DerivationOut,
+    DerivationsOut,
+    PartAnswerIn,
+    PartOut,
+    PresetName,
+)
 from grader.web.api.schemas.instructor_tools import (
     AnalysisOut,
     ChangedSubmissionOut,
@@ -101,7 +108,9 @@ __all__ = [
     "CourseIn",
     "CourseOut",
     "CoursesOut",
+    "DerivationIn",
     "DerivationOut",
+    "DerivationsOut",
     "EarlierIn",
     "EnrolmentIn",
     "EnrolmentOut",
@@ -133,6 +142,7 @@ __all__ = [
     "MatchOut",
     "MatchesOut",
     "NewTokenOut",
+    "PartAnswerIn",
     "PartOut",
     "PastVerdictOut",
     "PracticeIn",

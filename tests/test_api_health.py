@@ -70,6 +70,7 @@ def test_schema_names_do_not_depend_on_the_module_inside_the_schemas_package(cli
     [
         (["RegradeIn", "ExtensionsOut", "AnalysisOut"], "grader.web.api.instructor_schemas"),
         (["DerivationIn", "PartAnswerIn", "DerivationsOut"], "grader.web.api.derivations"),
+        (["PlatformOut", "PlatformsOut", "GradeSyncOut", "GradeSyncsOut"], "grader.web.api.lti"),
     ],
 )
 def test_models_moved_into_the_schemas_package_keep_the_names_they_were_published_under(

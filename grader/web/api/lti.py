@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import request
-from pydantic import BaseModel, Field
 from spectree import Response
 
 from grader.service.db import get_session
@@ -14,47 +11,12 @@ from grader.service.lti import ags, platforms
 from grader.service.lti.models import LtiGradeSync
 from grader.service.models import Enrolment
 from grader.web.api import bp
-from grader.web.api.schemas import ErrorOut
+from grader.web.api.schemas import ErrorOut, GradeSyncOut, GradeSyncsOut, PlatformOut, PlatformsOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_instructor
 from grader.web.errors import ApiError, not_found
 
 READ_ERRORS = {"HTTP_401": ErrorOut, "HTTP_403": ErrorOut, "HTTP_404": ErrorOut}
-
-
-class PlatformOut(BaseModel):
-    id: int
-    name: str
-    issuer: str
-    client_id: str
-    deployment_ids: list[str]
-    auth_login_url: str
-    auth_token_url: str
-    key_set_url: str
-
-
-class PlatformsOut(BaseModel):
-    platforms: list[PlatformOut]
-
-
-class GradeSyncOut(BaseModel):
-    id: int
-    state: str = Field(description="waiting (to be sent, or sent again after a failure), done, failed")
-    user: str
-    assignment_id: int | None
-    assignment: str | None
-    attempts: int
-    requested_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    score_given: float | None
-    score_maximum: float | None
-    last_error: str | None
-
-
-class GradeSyncsOut(BaseModel):
-    counts: dict[str, int] = Field(description="how many scores are in each state")
-    syncs: list[GradeSyncOut]
 
 
 def platform_out(row: object) -> PlatformOut:

@@ -22,6 +22,7 @@ PUBLISHED_FROM = {
     f"{SCHEMAS_PACKAGE}.derivations.DerivationIn": "grader.web.api.derivations",
     f"{SCHEMAS_PACKAGE}.derivations.DerivationsOut": "grader.web.api.derivations",
     f"{SCHEMAS_PACKAGE}.derivations.PartAnswerIn": "grader.web.api.derivations",
+    f"{SCHEMAS_PACKAGE}.lti": "grader.web.api.lti",
 }
 
 

@@ -7,9 +7,9 @@ One module per area the bodies serve: ``base`` (what every request model shares)
 ``common`` (errors, health, the queue, a user), ``check`` (grading without storing,
 the catalog), ``auth`` (sessions and tokens), ``courses``, ``assignments`` (and their
 items), ``derivations``, ``practice``, ``submissions``, ``reports`` (the instructors'
-views) and ``instructor_tools`` (regrading, extensions, verdict history, item analysis,
-answers right for another student's instance). Every name is exported here, and the
-views import them from here.
+views), ``instructor_tools`` (regrading, extensions, verdict history, item analysis,
+answers right for another student's instance) and ``lti`` (registered platforms and the
+scores waiting for them). Every name is exported here, and the views import them from here.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ from grader.web.api.schemas.instructor_tools import (
     StudentChangeOut,
     StudentRefOut,
 )
+from grader.web.api.schemas.lti import GradeSyncOut, GradeSyncsOut, PlatformOut, PlatformsOut
 from grader.web.api.schemas.practice import (
     PracticeIn,
     PracticeOut,
@@ -122,6 +123,8 @@ __all__ = [
     "ExtensionsOut",
     "FiguresOut",
     "FormulaOut",
+    "GradeSyncOut",
+    "GradeSyncsOut",
     "GradebookAssignmentOut",
     "GradebookItemOut",
     "GradebookOut",
@@ -145,6 +148,8 @@ __all__ = [
     "PartAnswerIn",
     "PartOut",
     "PastVerdictOut",
+    "PlatformOut",
+    "PlatformsOut",
     "PracticeIn",
     "PracticeOut",
     "PracticeRedrawIn",

@@ -84,6 +84,14 @@ def instructed_course(session: so.Session, user: User, course_id: int) -> Course
     return course
 
 
+def instructed_assignment(user: User, assignment_id: int) -> Assignment:
+    """An assignment of a course the user teaches."""
+    session = get_session()
+    assignment = load(session, Assignment, assignment_id, "assignment")
+    instructed_course(session, user, assignment.course_id)
+    return assignment
+
+
 # built once (it runs on most item views): the item, its parent, the caller's role
 ITEM_WITH_ROLE = (
     sa.select(Item, Enrolment.role)

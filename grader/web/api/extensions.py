@@ -8,8 +8,7 @@ from grader.service import extensions
 from grader.service.db import get_session
 from grader.service.instructor_models import Extension
 from grader.web.api import bp
-from grader.web.api.access import course_role, load
-from grader.web.api.regrading import instructed_assignment
+from grader.web.api.access import course_role, instructed_assignment, load
 from grader.web.api.schemas import ErrorOut, ExtensionIn, ExtensionOut, ExtensionsOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user

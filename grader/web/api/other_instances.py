@@ -7,7 +7,7 @@ from spectree import Response
 from grader.service import other_instance
 from grader.service.db import get_session
 from grader.web.api import bp
-from grader.web.api.regrading import instructed_assignment
+from grader.web.api.access import instructed_assignment
 from grader.web.api.schemas import ErrorOut, MatchesOut, MatchOut, StudentRefOut
 from grader.web.api.spec import spec
 from grader.web.auth import current_user

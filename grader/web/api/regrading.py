@@ -8,9 +8,9 @@ from exercises import CATALOG_VERSION
 from grader import __version__
 from grader.service import regrade
 from grader.service.db import get_session
-from grader.service.models import Assignment, Submission, User
+from grader.service.models import Submission
 from grader.web.api import bp
-from grader.web.api.access import course_role, instructed_course, load
+from grader.web.api.access import course_role, instructed_assignment, load
 from grader.web.api.schemas import (
     ChangedSubmissionOut,
     ErrorOut,
@@ -25,13 +25,6 @@ from grader.web.auth import current_user
 from grader.web.errors import invalid, not_found
 
 ERRORS = {"HTTP_401": ErrorOut, "HTTP_403": ErrorOut, "HTTP_404": ErrorOut}
-
-
-def instructed_assignment(user: User, assignment_id: int) -> Assignment:
-    session = get_session()
-    assignment = load(session, Assignment, assignment_id, "assignment")
-    instructed_course(session, user, assignment.course_id)
-    return assignment
 
 
 def regrade_out(plan: regrade.Plan, replaced: int | None) -> RegradeOut:

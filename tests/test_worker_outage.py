@@ -21,7 +21,10 @@ from tests.test_worker import Workers, ready
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0),
+    # every submission answers 202 at once, without a look at its row: with a wait of 0 the
+    # request still looks once, and a worker quicker than this process's answer (a loaded
+    # machine) would have its verdict there already, a 201
+    pytest.mark.config(GRADING_QUEUE="procrastinate", SUBMIT_WAIT_SECONDS=0, SUBMIT_WAITERS=0),
 ]
 
 
@@ -97,3 +100,47 @@ def test_a_step_on_a_connection_the_server_closed_runs_again_on_a_fresh_one(post
             grader.run_step(step, "SELECT nonsense")
     finally:
         engine.dispose()
+
+
+def test_the_queue_upkeep_rides_out_a_restart_of_its_database(postgres_url, monkeypatch, caplog):
+    """A round of upkeep that a restart cut short is run again on a fresh connection, or skipped
+    while the server is away: not a failed task in the worker's log; any other error is raised."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import procrastinate
+    import psycopg
+
+    from grader.service.remote import worker
+    from tests.test_db_connections import closed_by_the_server
+
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)  # lent as it is: in steady use
+    config = worker.WorkerConfig(postgres_url, concurrency=1)
+    engine = db.make_engine(postgres_url, pool_size=1, isolation_level="AUTOCOMMIT")
+    away = db.make_engine("postgresql+psycopg://grader@/none?host=/nonexistent", poolclass=sa.NullPool)
+    try:
+        tasks = worker.build_app(config, worker.Grader(config, engine)).tasks
+        closed_by_the_server(engine, postgres_url)
+        tasks["refresh_queue_statistics"].func(timestamp=0)
+        assert "the step is run again" in caplog.text
+        away_tasks = worker.build_app(config, worker.Grader(config, away)).tasks
+        away_tasks["refresh_queue_statistics"].func(timestamp=0)
+        assert "look at the queue's statistics is skipped this round" in caplog.text
+    finally:
+        engine.dispose()
+
+    def stalled_jobs_failing_with(error: Exception) -> SimpleNamespace:
+        async def get_stalled_jobs(**_: Any) -> list[Any]:
+            raise error
+        manager = SimpleNamespace(get_stalled_jobs=get_stalled_jobs)
+        return SimpleNamespace(app=SimpleNamespace(job_manager=manager))
+
+    retry = tasks["retry_stalled_gradings"].func
+    lost = procrastinate.exceptions.ConnectorException()
+    lost.__cause__ = psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+    asyncio.run(retry(stalled_jobs_failing_with(lost), timestamp=0))
+    assert "retry of a lost worker's tasks is skipped this round" in caplog.text
+    wrong = procrastinate.exceptions.ConnectorException()
+    wrong.__cause__ = psycopg.errors.UndefinedColumn("column does not exist")
+    with pytest.raises(procrastinate.exceptions.ConnectorException):
+        asyncio.run(retry(stalled_jobs_failing_with(wrong), timestamp=0))

@@ -136,20 +136,45 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
               pass_context=True, priority=UPKEEP_PRIORITY)
     async def retry_stalled_gradings(context: procrastinate.JobContext, timestamp: int) -> None:
         manager = context.app.job_manager
-        stalled = await manager.get_stalled_jobs(
-            task_name=TASK_NAME, seconds_since_heartbeat=config.stalled_seconds
-        )
-        for job in stalled:
-            log.warning("task %s of a lost worker is run again", job.id)
-            await manager.retry_job(job)
+        try:
+            stalled = await manager.get_stalled_jobs(
+                task_name=TASK_NAME, seconds_since_heartbeat=config.stalled_seconds
+            )
+            for job in stalled:
+                log.warning("task %s of a lost worker is run again", job.id)
+                await manager.retry_job(job)
+        except Exception as error:
+            _upkeep_skipped_if_lost("the retry of a lost worker's tasks", error)
 
     @app.periodic(cron=STATISTICS_CRON)
     @app.task(name="refresh_queue_statistics", queue=QUEUE_NAME, queueing_lock="refresh_queue_statistics",
               priority=UPKEEP_PRIORITY)
     def refresh_queue_statistics(timestamp: int) -> None:
-        _refresh_statistics(grader.engine)
+        try:
+            grader.run_step(_refresh_statistics)  # a connection of before a restart: a fresh one
+        except Exception as error:
+            _upkeep_skipped_if_lost("the look at the queue's statistics", error)
 
     return app
+
+
+def _upkeep_skipped_if_lost(what: str, error: Exception) -> None:
+    """The queue's upkeep runs every few seconds: a round that the database's going away cut
+    short is skipped (the worker's loop stops and starts again on its own), not a failed
+    task; any other error is raised."""
+    if not database_lost(error):
+        raise error
+    log.warning("%s is skipped this round: the database was lost (%s)", what, _first_line(error))
+
+
+def database_lost(error: BaseException) -> bool:
+    """Whether ``error`` says the server went away or cannot be reached (a restart, a failover),
+    as procrastinate or SQLAlchemy wrap it, rather than a fault of the statement."""
+    if isinstance(error, procrastinate.exceptions.ConnectorException):
+        error = error.__cause__ or error
+    if isinstance(error, sa.exc.DBAPIError):
+        error = error.orig or error
+    return isinstance(error, (psycopg.OperationalError, psycopg_pool.PoolTimeout))
 
 
 def _refresh_statistics(engine: sa.Engine) -> None:

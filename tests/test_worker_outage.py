@@ -144,3 +144,30 @@ def test_the_queue_upkeep_rides_out_a_restart_of_its_database(postgres_url, monk
     wrong.__cause__ = psycopg.errors.UndefinedColumn("column does not exist")
     with pytest.raises(procrastinate.exceptions.ConnectorException):
         asyncio.run(retry(stalled_jobs_failing_with(wrong), timestamp=0))
+
+
+def test_a_worker_whose_listening_connection_is_cut_carries_on(app, client, build, people, server, workers):
+    """The connection a worker LISTENs on is cut (a proxy's idle timeout, an administrator's
+    pg_terminate_backend) while the database stays up: the worker goes on taking tasks."""
+    item_id = build.assignment(people["course_id"], ITEMS)[1][0]
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+    worker = workers.start()
+    assert wait_for(lambda: ready(workers), 30)
+    assert wait_for(lambda: cut_listening(server) > 0, 10)
+    log_file = workers.folder / "worker0.log"
+    assert post(client, alice, item_id, answer).status_code == 202
+    assert wait_for(lambda: graded(build) == 1, 60), log_file.read_text()
+    assert worker.poll() is None  # the same process, still working
+
+
+def cut_listening(server: PostgresServer) -> int:
+    """Ends the connections that LISTEN (as an administrator's pg_terminate_backend); how many."""
+    engine = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            return len(connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%%'"
+            ).all())
+    finally:
+        engine.dispose()

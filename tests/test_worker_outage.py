@@ -163,11 +163,36 @@ def test_a_worker_whose_listening_connection_is_cut_carries_on(app, client, buil
 
 def cut_listening(server: PostgresServer) -> int:
     """Ends the connections that LISTEN (as an administrator's pg_terminate_backend); how many."""
-    engine = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    return len(in_outage(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE query ILIKE 'LISTEN%%'"))
+
+
+def in_outage(server: PostgresServer, statement: str) -> list[Any]:
+    """``statement``'s rows, run in the test's database as its administrator would."""
+    engine = sa.create_engine(server.url("outage"), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:
-            return len(connection.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%%'"
-            ).all())
+            result = connection.exec_driver_sql(statement)
+            return list(result) if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+def test_a_worker_stopped_by_a_failed_side_task_starts_again(app, client, build, people, server, workers):
+    """procrastinate stops its worker when one of its side tasks fails (here the periodic
+    deferrer, its table out of reach for a moment) and, the database answering, stops cleanly:
+    the process starts it again rather than exit as if SIGTERM had asked it to."""
+    item_id = build.assignment(people["course_id"], ITEMS)[1][0]
+    alice = people["alice"]
+    answer = right_answer(build, alice, item_id)
+    worker = workers.start()
+    assert wait_for(lambda: ready(workers), 30)
+    log_file = workers.folder / "worker0.log"
+    in_outage(server, "ALTER TABLE procrastinate_periodic_defers RENAME TO periodic_defers_away")
+    try:
+        assert wait_for(lambda: "failed with exception" in log_file.read_text(), 15), log_file.read_text()
+    finally:
+        in_outage(server, "ALTER TABLE periodic_defers_away RENAME TO procrastinate_periodic_defers")
+    assert post(client, alice, item_id, answer).status_code == 202
+    assert wait_for(lambda: graded(build) == 1, 60), log_file.read_text()
+    assert worker.poll() is None, log_file.read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -224,15 +225,15 @@ def run(config: WorkerConfig, sandbox_slots_from: int | None = None, wait: bool 
                     additional_context={"grader": grader},
                 ))
                 return  # stopped by SIGTERM or SIGINT, or (without ``wait``) the queue empty
-            except DATABASE_LOST as error:
+            except (*DATABASE_LOST, WorkerStopped) as error:
                 if not wait:
                     raise
                 if time.monotonic() - started > RECONNECT_MAX_SECONDS:
                     delay = RECONNECT_FIRST_SECONDS  # it had been working: a new outage
                 engine.dispose()  # its connections ended with the server's: fresh ones, not a failed try
-                log.warning("the database was lost (%s): the worker starts again in %.0f s; its "
-                            "tasks under way go to the next worker once its heartbeats stop",
-                            _first_line(error), delay)
+                why = "the worker stopped" if isinstance(error, WorkerStopped) else "the database was lost"
+                log.warning("%s (%s): the worker starts again in %.0f s; its tasks under way go to "
+                            "the next worker once its heartbeats stop", why, _first_line(error), delay)
                 try:
                     time.sleep(delay)
                 except KeyboardInterrupt:
@@ -272,9 +273,49 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
     )
 
 
+class WorkerStopped(RuntimeError):
+    """procrastinate stopped the worker on its own, not at SIGTERM or SIGINT."""
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 async def _work(app: procrastinate.App, pool: psycopg_pool.AsyncConnectionPool, **options: Any) -> None:
+    """Run the worker until SIGTERM or SIGINT (or, without ``wait``, an empty queue).
+
+    procrastinate stops a worker whose side task failed (its heartbeat, its periodic
+    deferrer, its listener: the database went away, say) and, when its shutdown then goes
+    well, returns as it does at a signal. So the signals are this process's: the first
+    cancels the worker, which procrastinate documents as its graceful stop (the tasks under
+    way finish, or are given back after ``shutdown_graceful_timeout``), and a second ends
+    the process at once, as before. A return that no signal asked for is
+    :class:`WorkerStopped`, and :func:`run` starts the worker again.
+    """
+    loop = asyncio.get_running_loop()
+    asked = False
     async with pool, app.open_async(pool=pool):
-        await app.run_worker_async(**options)
+        running = asyncio.ensure_future(app.run_worker_async(install_signal_handlers=False, **options))
+
+        def stop() -> None:
+            nonlocal asked
+            asked = True
+            for number in STOP_SIGNALS:  # the next one takes the default action
+                loop.remove_signal_handler(number)
+            running.cancel()
+
+        for number in STOP_SIGNALS:
+            loop.add_signal_handler(number, stop)
+        try:
+            await running
+        except asyncio.CancelledError:
+            if not asked:
+                raise
+            return
+        finally:
+            for number in STOP_SIGNALS:
+                loop.remove_signal_handler(number)
+    if options.get("wait", True):
+        raise WorkerStopped("its worker stopped on its own, after a failure of one of its side tasks")
 
 
 def _first_line(error: BaseException) -> str:

@@ -81,10 +81,7 @@ def stored_instance(session: so.Session, item_id: int, user_id: int) -> dict[str
 
 def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
     """The student's instance, stored or (not yet stored) drawn; writes nothing."""
-    if item.assignment is None:
-        return instance_for_practice(session, item, user_id)
-    instance = stored_instance(session, item.id, user_id)
-    return instance if instance is not None else draw(item, seed_for(item, user_id, 0))
+    return drawn_for(session, item, user_id).instance
 
 
 def drawn_for(session: so.Session, item: Item, user_id: int) -> Drawn:
@@ -98,23 +95,19 @@ def drawn_for(session: so.Session, item: Item, user_id: int) -> Drawn:
     return Drawn(draw(item, seed_for(item, user_id, 0)), 0)
 
 
-def instance_for_practice(session: so.Session, item: Item, user_id: int) -> dict[str, Any]:
-    instance = stored_instance(session, item.id, user_id)
-    if instance is None:
-        raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
-    return instance
-
-
 def first_draw(item: Item, user_id: int) -> Variant:
     """The student's first variant of an assignment item (draw 0), not yet added to a session."""
     if item.assignment is None:  # practice items are stored with their variant at creation
         raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
-    instance = draw(item, seed_for(item, user_id, 0))
-    return Variant(item_id=item.id, user_id=user_id, draw_number=0, instance=instance)
+    return _draw_zero(item, user_id)
 
 
 def first_practice_draw(item: Item, user_id: int) -> Variant:
     """The student's first variant of a new practice item (draw 0), not yet added to a session."""
+    return _draw_zero(item, user_id)
+
+
+def _draw_zero(item: Item, user_id: int) -> Variant:
     instance = draw(item, seed_for(item, user_id, 0))
     return Variant(item_id=item.id, user_id=user_id, draw_number=0, instance=instance)
 

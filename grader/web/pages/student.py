@@ -176,7 +176,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
     session = get_session()
     drawn = variants.drawn_for(session, item, user.id)  # the numbers shown and the draw the forms send
     past = item_submissions(item, user)
-    row = item_rows([item], user)[0]
+    score = attempts_and_scores([item], user)[item.id].score  # the limit is read once, below
     answered = draws.answered(session, item, user, past)
     allowed = extensions.allowance(session, item, user.id)  # their own, extended or not
     used = sum(submissions.is_attempt(s) for s in past)
@@ -191,7 +191,7 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "attempts_used": used,
         "attempts_left": allowed.attempts_left(used),
         "given_back": redraws.given_back_last(session, item, user.id) if answered.redrawn else 0,
-        "score": row.score,
+        "score": score,
         # the summary speaks of the question on the page: answers to an earlier draw are history
         "last_attempt": submission_view(answered.current[-1], user) if answered.current else None,
         "redrawn": answered.redrawn,

@@ -252,20 +252,36 @@ def _add_derivations(
         )
 
 
-def another_version(session: so.Session, item: Item) -> Variant:
+class StaleVersion(ValueError):
+    """Another version was asked from a page (or a call) that showed one that is gone already:
+    a second click, another tab. A student who asked once gets one new version."""
+
+    def __init__(self, replacing: int, current: int) -> None:
+        super().__init__(
+            f"version {replacing} is no longer the current one ({current} is): nothing was drawn"
+        )
+
+
+def another_version(session: so.Session, item: Item, replacing: int | None = None) -> Variant:
     """A fresh instance of a practice item for the set's student, drawn from the set's seed
     and never the current one again; a part of a derivation takes every part along to one new
     shared instance (flushed; the caller commits). Their earlier answers stay as they were,
     each with the instance it answered.
 
-    Raises ``ValueError`` for an item of no practice set: an assignment's items are re-drawn
-    by its instructors only (:func:`grader.service.variants.redraw`).
+    ``replacing``: the version the asker was shown; :class:`StaleVersion` when it is no longer
+    the current one. Raises ``ValueError`` for an item of no practice set: an assignment's
+    items are re-drawn by its instructors only (:func:`grader.service.variants.redraw`).
     """
     if item.practice_set is None:
         raise ValueError(f"item {item.id} is not a practice item")
-    # a submission to the current version that checked its draw is stored before this one moves
-    submissions.lock_user(session, item.practice_set.user_id)
-    return variants.redraw(session, item, item.practice_set.user_id)
+    user_id = item.practice_set.user_id
+    # a submission to the current version that checked its draw is stored before this one
+    # moves, and two askers at once are checked one after the other
+    submissions.lock_user(session, user_id)
+    current = variants.find(session, item, user_id)
+    if replacing is not None and current is not None and replacing != current.draw_number:
+        raise StaleVersion(replacing, current.draw_number)
+    return variants.redraw(session, item, user_id)
 
 
 def standing(session: so.Session, items: list[Item], user_id: int) -> dict[int, gradebook.Cell]:

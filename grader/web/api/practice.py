@@ -142,15 +142,9 @@ def redraw_practice_derivation(derivation_id: int, json: PracticeRedrawIn) -> Re
 
 
 def _another_version(session: so.Session, item: Item, replacing: int | None) -> Variant:
-    assert item.practice_set is not None
-    current = variants.find(session, item, item.practice_set.user_id)
-    if current is None:
-        raise LookupError(f"practice item {item.id} has no instance")
-    if replacing is not None and replacing != current.draw_number:
-        raise ApiError(
-            409, "stale_version",
-            f"version {replacing} is no longer the current one ({current.draw_number} is): nothing was drawn",
-        )
-    variant = practice.another_version(session, item)
+    try:
+        variant = practice.another_version(session, item, replacing)
+    except practice.StaleVersion as stale:
+        raise ApiError(409, "stale_version", str(stale)) from None
     session.commit()
     return variant

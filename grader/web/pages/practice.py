@@ -10,7 +10,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 import exercises
 from exercises.derivations import PRESETS, letter
-from grader.service import practice, practice_derivations, variants
+from grader.service import practice, practice_derivations
 from grader.service.db import get_session
 from grader.service.models import Derivation, Item, PracticeSet, User
 from grader.web.pages import draws
@@ -150,12 +150,11 @@ def _another_version(item: Item, user: User) -> None:
     """Draw another version, unless the page it was asked from showed one that is gone already
     (a second click, another tab): a student who asked once gets one new version."""
     session = get_session()
-    current = variants.find(session, item, user.id)
-    seen = draws.sent_draw(request.form)
-    if current is not None and seen is not None and seen != current.draw_number:
+    try:
+        practice.another_version(session, item, draws.sent_draw(request.form))
+    except practice.StaleVersion:
         flash("This question had a new version already: here it is.", "info")
         return
-    practice.another_version(session, item)
     session.commit()
     flash("Another version: the given values are new. Your earlier answers stay in your history, "
           "marked as answers to an earlier question.", "success")

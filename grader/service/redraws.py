@@ -46,6 +46,7 @@ GIVE_BACK_DEFAULT = True
 #: the choice as the API and the form name it
 GIVE_BACK, KEEP = "give_back", "keep"
 CHOICES = {GIVE_BACK: True, KEEP: False}
+DEFAULT_CHOICE = GIVE_BACK if GIVE_BACK_DEFAULT else KEEP
 
 
 @dataclass(frozen=True)

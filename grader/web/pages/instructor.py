@@ -242,7 +242,6 @@ def _confirm_page(
             Submission.item_id == item.id, Submission.user_id == student.id
         )
     )
-    default = redraws.GIVE_BACK if redraws.GIVE_BACK_DEFAULT else redraws.KEEP
     page = render_template(
         "instructor/redraw.html",
         item=item,
@@ -253,7 +252,7 @@ def _confirm_page(
         answers=answers,
         parts=[redraws.attempts(session, part, student.id) for part in redraws.parts(item)],
         part_letter=derivations.part_letter,
-        choice=choice if choice in redraws.CHOICES else default,
+        choice=choice if choice in redraws.CHOICES else redraws.DEFAULT_CHOICE,
         error=error,
     )
     return page, status
@@ -263,8 +262,7 @@ def _confirm_page(
 def redraw(item_id: int, user_id: int) -> Response | tuple[str, int]:
     item, student = _redraw_target(item_id, user_id)
     session = get_session()
-    default = redraws.GIVE_BACK if redraws.GIVE_BACK_DEFAULT else redraws.KEEP
-    choice = request.form.get("earlier_attempts", default)
+    choice = request.form.get("earlier_attempts", redraws.DEFAULT_CHOICE)
     if choice not in redraws.CHOICES:
         return _confirm_page(item, student, error="Choose whether the attempts used are given back or kept.",
                              status=400)

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from exercises.base import MAX_SIZE
 from grader.judge.verdict import ANSWER_FORMS, AnswerForm
+from grader.service import redraws
 from grader.web.api.schemas.base import Id, Layout, RequestModel, in_utc
 
 
@@ -107,7 +108,7 @@ EarlierAttempts = Literal["give_back", "keep"]
 class RedrawIn(RequestModel):
     user_id: Id
     earlier_attempts: EarlierAttempts = Field(
-        default="give_back",
+        default=redraws.DEFAULT_CHOICE,
         description="the attempts used on the earlier question: give_back (the student has the "
         "item's full limit, and their extension's extra, on the new one) or keep (they stay used); "
         "for a part of a derivation, on each part",

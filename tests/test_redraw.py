@@ -3,6 +3,7 @@ with the draw it answered, and the summary about the question on the page only."
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import uuid
@@ -132,8 +133,8 @@ def right(build: Builder, item_id: int, user_id: int) -> str:
 
 
 def text_of(page: str) -> str:
-    """The page's words, its tags and line breaks gone."""
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    """The page's words, its tags, line breaks and character references gone."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def cell(client: FlaskClient, school: dict[str, Any], item_id: int) -> dict[str, Any]:  # noqa: F811
@@ -213,6 +214,31 @@ def test_given_back_leaves_the_full_allowance_with_the_extension_and_no_more(
     post(client, confirm_path, {"earlier_attempts": "give_back"}, confirm_path)
     own = client.get(f"/api/v1/items/{item}", headers=alice.headers).get_json()
     assert (own["attempts_used"], own["attempts_left"], own["max_attempts"]) == (9, 5, 14)
+
+
+def test_no_attempts_left_names_the_students_own_limit_on_the_page_and_the_api(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any]
+) -> None:
+    """Given back (and extended), the student's limit is more than the item's: the refusal
+    says which, and of what it is made."""
+    item, alice = quiz["item"], quiz["alice"]
+    with build.sessionmaker.begin() as session:
+        extensions.grant(session, session.get(Assignment, quiz["quiz_id"]), alice.id, extra_attempts=1)
+    client.post(f"/api/v1/items/{item}/redraw", json={"user_id": alice.id}, headers=quiz["teacher"].headers)
+    for _ in range(3):
+        assert api_submit(client, alice, item, WRONG).status_code == 201
+    log_in(client, "alice")
+    loaded = client.get(f"/items/{item}").get_data(as_text=True)  # one attempt left: a form
+    assert "attempts used: 6, left: <strong>1</strong>" in loaded
+    assert api_submit(client, alice, item, WRONG).status_code == 201  # meanwhile, another tab
+
+    said = "all 7 attempts at this item are used (the item's 3, 1 from an extension and 3 given back"
+    refused = api_submit(client, alice, item, WRONG)
+    assert refused.status_code == 409 and said in refused.get_json()["error"]["message"]
+    page = post(client, f"/items/{item}/submit", {"answer": WRONG, "format": "json", "draw": "1"},
+                f"/items/{item}")
+    assert page.status_code == 409 and said in text_of(page.get_data(as_text=True))
+    assert "all 3 attempts" not in page.get_data(as_text=True)
 
 
 def test_an_unknown_choice_is_refused_and_nothing_redrawn(

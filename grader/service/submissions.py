@@ -157,7 +157,7 @@ def submit(
             check_rate(session, user.id, per_minute, now)
         allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit
         if allowed.attempts_left(attempts) == 0:
-            raise NoAttemptsLeft(f"all {allowed.per_question} attempts at this item are used")
+            raise NoAttemptsLeft(all_used(allowed))
         if instance is None:
             variant = variants.first_draw(item, user.id)
             session.add(variant)
@@ -182,6 +182,19 @@ def submit(
         session.rollback()
         raise
     return submission
+
+
+def all_used(allowed: extensions.Allowance) -> str:
+    """The refusal of an answer with no attempt left: the student's own limit, and what it is
+    made of where it is more than the item's (one question's limit would read as a miscount)."""
+    more = [f"{allowed.extra_attempts} from an extension"] if allowed.extra_attempts else []
+    if allowed.given_back:
+        more.append(f"{allowed.given_back} given back by a re-draw")
+    limit = allowed.max_attempts
+    if not more or limit is None:
+        return f"all {limit} attempts at this item are used"
+    parts = [f"the item's {limit - allowed.extra_attempts - allowed.given_back}", *more]
+    return f"all {limit} attempts at this item are used ({', '.join(parts[:-1])} and {parts[-1]})"
 
 
 def check_rate(session: so.Session, user_id: int, per_minute: int, now: datetime) -> None:

@@ -399,6 +399,32 @@ def test_a_form_loaded_before_a_redraw_is_refused_and_keeps_the_answer(
     assert "correct, full marks" in client.get(path).get_data(as_text=True)
 
 
+def test_a_form_from_before_a_kept_redraw_with_no_attempts_left_says_so(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    """No attempt left on the new question (the earlier ones kept): no form is shown, so the
+    refusal does not speak of the answer's box."""
+    item, alice = school["items"][1], school["alice"]  # softmax, one attempt
+    path = f"/items/{item}"
+    log_in(client, "alice")
+    assert 'name="draw" value="0"' in client.get(path).get_data(as_text=True)
+    assert api_submit(client, alice, item, WRONG).status_code == 201  # its one attempt, in another tab
+    with build.sessionmaker.begin() as session:
+        redraws.redraw(session, session.get(Item, item), alice.id, give_back=False)
+
+    response = post(client, f"{path}/submit", {"answer": WRONG, "format": "json", "draw": "0"}, path)
+    shown = response.get_data(as_text=True)
+    page = text_of(shown)
+    assert response.status_code == 409
+    assert "the given values changed after this page was loaded" in page
+    assert "No attempt was used, and none is left on this item" in page
+    assert "still in its box" not in page and "<textarea" not in shown
+    assert given_values(shown) == given_values(client.get(path).get_data(as_text=True))
+    assert own_submissions(build, alice.id) == 1
+
+
 def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
     client: FlaskClient,
     build: Builder,

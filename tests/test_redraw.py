@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.service import derivations, extensions, redraws, regrade, submissions, variants
-from grader.service.models import Assignment, Derivation, Item, Submission, User
+from grader.service.models import Assignment, Derivation, GradingJob, Item, Submission, User
 from grader.service.queue import GradingQueue
 from tests.conftest import Account, Builder
 from tests.test_pages import (  # noqa: F401  (school is a fixture)
@@ -359,6 +359,72 @@ def test_attempts_left_are_never_negative_nor_more_than_one_questions_allowance(
             assert left is not None and 0 <= left <= 2 + extra
             if step == "give_back":
                 assert left == 2 + extra
+
+
+# ---- an answer still being graded at the re-draw ----------------------------------------
+
+UNREADABLE = "[1, 0,"  # no answer at all: graded without a score, it uses no attempt
+
+
+def answer(
+    build: Builder, queue: GradingQueue, user_id: int, item_id: int, text: str, *, graded: bool
+) -> int:
+    """Store an answer (graded now, or left to be graded); its job's id."""
+    with build.sessionmaker() as session:
+        stored = submissions.submit(session, session.get(User, user_id), session.get(Item, item_id), text,
+                                    "json", queue=queue, per_minute=1000)
+        if graded:
+            queue.grade_now(stored.job)
+        return stored.job.id
+
+
+def grade_job(build: Builder, queue: GradingQueue, job_id: int) -> None:
+    with build.sessionmaker() as session:
+        job = session.get(GradingJob, job_id)
+        assert job is not None and job.submission is not None
+        session.commit()  # graded outside any transaction, as a request's answer is
+        assert queue.grade_now(job) is not None
+
+
+def give_back(build: Builder, item_id: int, user_id: int) -> None:
+    with build.sessionmaker.begin() as session:
+        redraws.redraw(session, session.get(Item, item_id), user_id, give_back=True)
+
+
+@pytest.mark.parametrize("verdict", [UNREADABLE, WRONG])
+@pytest.mark.parametrize("redraw_first", [False, True])
+def test_an_answer_graded_after_the_redraw_is_given_back_as_if_graded_before(
+    build: Builder, people: dict[str, Any], verdict: str, redraw_first: bool
+) -> None:
+    """Two answers graded and one still being graded when the attempts are given back: the
+    third is given back if its verdict makes it an attempt, and is none if it is unreadable;
+    either way the student has exactly the item's limit on the new question, whichever came
+    first, the verdict or the re-draw."""
+    alice = people["alice"]
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3, "max_attempts": 3}])
+    queue = GradingQueue(build.sessionmaker)
+    for _ in range(2):
+        answer(build, queue, alice.id, item_id, WRONG, graded=True)
+    pending = answer(build, queue, alice.id, item_id, verdict, graded=False)
+    if redraw_first:
+        give_back(build, item_id, alice.id)
+        grade_job(build, queue, pending)
+    else:
+        grade_job(build, queue, pending)
+        give_back(build, item_id, alice.id)
+
+    used = 3 if verdict == WRONG else 2
+    with build.sessionmaker() as session:
+        item = session.get(Item, item_id)
+        allowed = extensions.allowance(session, item, alice.id)
+        assert submissions.attempts_used(session, item_id, alice.id) == used
+        assert (allowed.given_back, allowed.max_attempts) == (used, 3 + used)
+        assert allowed.attempts_left(used) == 3
+        assert redraws.attempts(session, item, alice.id).used == 0  # none on the new question yet
+    for _ in range(3):
+        answer(build, queue, alice.id, item_id, WRONG, graded=True)
+    with pytest.raises(submissions.NoAttemptsLeft, match=f"all {3 + used} attempts"):
+        answer(build, queue, alice.id, item_id, WRONG, graded=True)
 
 
 # ---- a page loaded before a re-draw ------------------------------------------------------

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 
 from grader.judge.verdict import FORM_OF_FORMAT, Verdict
 from grader.service import derivations, extensions, variants
+from grader.service.extensions import IS_ATTEMPT
 from grader.service.jobs import VERDICT_COLUMNS
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from grader.service.remote.web import RemoteQueue
 
 RATE_WINDOW = timedelta(minutes=1)
-
-#: whether a submission is an attempt: pending, or graded with a score (an answer that could
-#: not be read is graded without one; see jobs.verdict_columns)
-IS_ATTEMPT = sa.or_(Submission.graded_at.is_(None), Submission.score.is_not(None))
 
 # Built once, with bound parameters: SQLAlchemy caches their compilation.
 ATTEMPTS = sa.select(sa.func.count(Submission.id)).where(
@@ -108,7 +105,8 @@ def lock_user(session: so.Session, user_id: int) -> None:
 
 
 def is_attempt(submission: Submission) -> bool:
-    """Whether ``submission`` uses an attempt (the rule of :data:`IS_ATTEMPT`, in Python)."""
+    """Whether ``submission`` uses an attempt (the rule of :data:`~grader.service.extensions.IS_ATTEMPT`,
+    in Python)."""
     return submission.graded_at is None or submission.score is not None
 
 

@@ -491,6 +491,46 @@ def test_a_form_from_before_a_kept_redraw_with_no_attempts_left_says_so(
     assert own_submissions(build, alice.id) == 1
 
 
+def digests_of(page: str) -> list[str]:
+    """The instance digests a page's answer forms send, in order."""
+    return re.findall(r'name="instance_digest" value="([0-9a-f]{16})"', page)
+
+
+def test_a_form_whose_item_changed_on_the_same_draw_is_refused_and_keeps_the_answer(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    """Never re-drawn, the first draw follows the item's sizes until it is stored: the instructor
+    changes them (nobody has answered) while the page is open, and its answer to the old numbers,
+    still draw 0, is refused by their digest, as after a re-draw."""
+    item, alice = school["items"][1], school["alice"]  # softmax, one attempt
+    path = f"/items/{item}"
+    log_in(client, "alice")
+    loaded = client.get(path).get_data(as_text=True)
+    (digest,) = set(digests_of(loaded))
+    assert loaded.count(f'name="instance_digest" value="{digest}"') == 3  # each answer form
+    typed = json.dumps(reference(build, item, alice.id).tolist())
+    with build.sessionmaker.begin() as session:
+        session.get(Item, item).K = 4
+
+    sent = {"answer": typed, "format": "json", "draw": "0", "instance_digest": digest}
+    response = post(client, f"{path}/submit", sent, path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "the given values changed after this page was loaded" in page and "No attempt was used" in page
+    assert f">{typed}</textarea>" in page
+    assert given_values(page) == given_values(client.get(path).get_data(as_text=True)) != given_values(loaded)
+    assert 'name="draw" value="0"' in page and f'name="instance_digest" value="{digest}"' not in page
+    assert "attempts used: 0, left: <strong>1</strong>" in page and own_submissions(build, alice.id) == 0
+
+    reworked = json.dumps(reference(build, item, alice.id).tolist())
+    digest = digests_of(page)[0]
+    sent = {"answer": reworked, "format": "json", "draw": "0", "instance_digest": digest}
+    assert post(client, f"{path}/submit", sent, path).status_code == 302
+    assert "correct, full marks" in client.get(path).get_data(as_text=True)
+
+
 def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
     client: FlaskClient,
     build: Builder,
@@ -519,3 +559,13 @@ def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
     assert own_submissions(build, alice.id) == 0
     response = post(client, f"{path}/parts/a/submit", {"answer": typed, "format": "json", "draw": "1"}, path)
     assert response.status_code == 302 and own_submissions(build, alice.id) == 1
+
+    # numbers other than those the part's form was shown, on the same draw: refused alike
+    digests = digests_of(client.get(path).get_data(as_text=True))
+    assert len(digests) == 3
+    other = {"answer": typed, "format": "json", "draw": "1", "instance_digest": "0" * 16}
+    response = post(client, f"{path}/parts/b/submit", other, path)
+    assert response.status_code == 409 and own_submissions(build, alice.id) == 1
+    assert "the given values changed after this page was loaded" in response.get_data(as_text=True)
+    sent = {**other, "instance_digest": digests[1]}
+    assert post(client, f"{path}/parts/b/submit", sent, path).status_code == 302

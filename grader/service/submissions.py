@@ -78,15 +78,19 @@ class FormNotAccepted(Refused):
 
 class StaleDraw(Refused):
     """An answer to numbers the student no longer has: the item was re-drawn since its page
-    (or the caller) showed draw ``sent``; ``current`` is the draw they have now."""
+    (or the caller) showed draw ``sent``, or, ``sent`` being ``current``, the numbers of that
+    draw changed (see :func:`grader.service.variants.digest`); ``current`` is the draw they have now."""
 
     code = "stale_version"  # as the practice re-draws name a version that is gone
 
     def __init__(self, sent: int, current: int) -> None:
+        if sent == current:
+            which = f"other numbers than those of draw {current} now (the item was changed since)"
+        else:
+            which = f"draw {sent}, and draw {current} is the current one"
         super().__init__(
-            f"the question's numbers changed: this answer is to draw {sent}, and draw {current} is "
-            "the current one. Nothing was stored and no attempt was used; get the item again for "
-            "its new numbers"
+            f"the question's numbers changed: this answer is to {which}. Nothing was stored and no "
+            "attempt was used; get the item again for its new numbers"
         )
         self.sent = sent
         self.current = current
@@ -121,6 +125,7 @@ def submit(
     per_minute: int,
     now: datetime | None = None,
     draw_number: int | None = None,
+    instance_digest: str | None = None,
 ) -> Submission:
     """Store the answer to ``item`` with its grading job (leased to ``queue``), and commit.
 
@@ -134,7 +139,8 @@ def submit(
     ``draw_number``: the draw of the instance the answer was given to, as its page or the
     caller was shown it; when the item has been re-drawn since, :class:`StaleDraw`. It is
     checked in that same transaction, and re-draws lock the user's row too, so none comes
-    between the check and the store.
+    between the check and the store. ``instance_digest``: the digest of the instance it was
+    shown (:func:`grader.service.variants.digest`); another one is :class:`StaleDraw` too.
     """
     now = now or utcnow()
     try:
@@ -151,15 +157,18 @@ def submit(
         current_draw = stored_draw or 0  # none stored yet: the first draw is the one shown
         if draw_number is not None and draw_number != current_draw:
             raise StaleDraw(draw_number, current_draw)
+        first = variants.first_draw(item, user.id) if instance is None else None
+        if first is not None:
+            instance = first.instance
+        if instance_digest is not None and instance_digest != variants.digest(instance):
+            raise StaleDraw(current_draw, current_draw)
         if recent >= per_minute:
             check_rate(session, user.id, per_minute, now)
         allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit
         if allowed.attempts_left(attempts) == 0:
             raise NoAttemptsLeft(all_used(allowed))
-        if instance is None:
-            variant = variants.first_draw(item, user.id)
-            session.add(variant)
-            instance = variant.instance
+        if first is not None:
+            session.add(first)
         submission = Submission(
             item=item,  # what is shown of it follows its assignment, already loaded
             user_id=user.id,

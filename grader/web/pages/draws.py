@@ -41,6 +41,15 @@ def sent_draw(form: Mapping[str, str]) -> int | None:
     return None
 
 
+def sent_digest(form: Mapping[str, str]) -> str | None:
+    """The digest of the instance a page's form showed, from its ``instance_digest`` field
+    (see :func:`grader.service.variants.digest`): None when it sent none, or not a digest."""
+    seen = form.get("instance_digest", "")
+    if len(seen) == variants.DIGEST_CHARS and all(c in "0123456789abcdef" for c in seen):
+        return seen
+    return None
+
+
 @dataclass(frozen=True)
 class Answered:
     """A student's submissions to one item, seen against the draw they have now."""

@@ -200,6 +200,7 @@ def _exercise_page(
         "redrawn": answered.redrawn,
         "earlier_answers": answered.earlier,
         "draw_number": drawn.draw_number,
+        "instance_digest": drawn.digest,
     }
     if stale:  # said once the attempts left on the new values are known: no form without one
         form["form_error"] = draws.stale_answer(view["attempts_left"])
@@ -225,7 +226,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
         submission = submissions.submit(
             session, user, item, answer, fmt,
             queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
-            draw_number=draws.sent_draw(request.form),
+            draw_number=draws.sent_draw(request.form), instance_digest=draws.sent_digest(request.form),
         )
     except submissions.StaleDraw:
         return _exercise_page(item, user, 409, stale=True, **form)

@@ -53,8 +53,12 @@ def test_request_bodies_are_described_from_the_models(client):
     schema_ref = body["content"]["application/json"]["schema"]["$ref"]
     name = schema_ref.rsplit("/", 1)[-1]
     described = document["components"]["schemas"][name]
-    assert set(described["properties"]) == {"item_id", "answer", "format", "draw_number"}
-    assert set(described["required"]) == {"item_id", "answer", "format"}  # draw_number is optional
+    assert set(described["properties"]) == {"item_id", "answer", "format", "draw_number", "instance_digest"}
+    assert set(described["required"]) == {"item_id", "answer", "format"}  # the draw's two are optional
+    assert "sizes" in described["properties"]["instance_digest"]["description"]
+    item = document["components"]["schemas"][name.replace("SubmissionIn", "ItemOut")]
+    assert "instance_digest" in item["properties"] and "instance_digest" in item["properties"]["draw_number"][
+        "description"]
 
 
 def test_schema_names_do_not_depend_on_the_module_inside_the_schemas_package(client):

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import exercises
-from grader.service.models import GradingJob, Submission
+from grader.service.models import GradingJob, Item, Submission
 from tests.conftest import sqlite_only
 
 ITEMS = [
@@ -426,3 +426,39 @@ def test_a_draw_number_is_a_whole_number_of_a_draw(client, homework, draw_number
     alice, item_id = homework["alice"], homework["item_ids"][0]
     response = submit_to_draw(client, alice, item_id, "[1]", draw_number)
     assert response.status_code == 422 and "draw_number" in response.get_json()["error"]["message"]
+
+
+def test_an_answer_to_numbers_changed_on_the_same_draw_is_a_409_by_their_digest(client, homework, build):
+    """An item's first draw, not yet stored, follows its sizes: changed since the caller read it
+    (nobody had answered), the answer to the old numbers is refused, as one to an earlier draw."""
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    shown = item_view(client, alice, item_id)
+    assert shown["draw_number"] == 0 and len(shown["instance_digest"]) == 16
+    with build.sessionmaker.begin() as session:  # the instructor makes it larger
+        session.get(Item, item_id).K = 4
+    response = client.post("/api/v1/submissions", headers=alice.headers, json={
+        "item_id": item_id, "answer": right_answer(shown["instance"]), "format": "json",
+        "draw_number": 0, "instance_digest": shown["instance_digest"],
+    })
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "stale_version"
+    assert "numbers changed" in response.get_json()["error"]["message"]
+    assert client.get("/api/v1/submissions", headers=alice.headers).get_json()["submissions"] == []
+    now = item_view(client, alice, item_id)
+    assert now["draw_number"] == 0 and now["instance_digest"] != shown["instance_digest"]
+    assert now["attempts_used"] == 0 and len(now["instance"]["z"]) == 4
+    answered = client.post("/api/v1/submissions", headers=alice.headers, json={
+        "item_id": item_id, "answer": right_answer(now["instance"]), "format": "json",
+        "draw_number": 0, "instance_digest": now["instance_digest"],
+    })
+    assert answered.status_code == 201 and answered.get_json()["verdict"]["correct"] is True
+    listed = client.get(f"/api/v1/assignments/{homework['assignment_id']}", headers=alice.headers).get_json()
+    assert listed["items"][0]["instance_digest"] == now["instance_digest"]
+
+
+@pytest.mark.parametrize("digest", ["", "0123", "0123456789ABCDEF", "g" * 16, "0" * 17, 12345])
+def test_an_instance_digest_is_sixteen_hex_digits(client, homework, digest):
+    alice, item_id = homework["alice"], homework["item_ids"][0]
+    response = client.post("/api/v1/submissions", headers=alice.headers, json={
+        "item_id": item_id, "answer": "[1]", "format": "json", "instance_digest": digest,
+    })
+    assert response.status_code == 422 and "instance_digest" in response.get_json()["error"]["message"]

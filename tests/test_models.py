@@ -268,11 +268,17 @@ def empty_database(request, tmp_path) -> str:
     return server.url(name)
 
 
+#: the re-draws' table as 0011 made it (the model's has grown since)
+REDRAWS_0011 = sa.table(
+    "redraws", *(sa.column(name, sa.Integer()) for name in
+                 ("id", "item_id", "user_id", "draw_number", "attempts_used", "attempts_given_back")),
+    sa.column("gave_back", sa.Boolean()), sa.column("created_at", sa.DateTime(timezone=True)),
+)
+
+
 def test_the_redraws_migration_adds_its_table_and_takes_it_away(empty_database):
     """0011 on a database in use: what was stored stays, re-draws are recorded, going back
     drops them only, and the newest schema is the models' on this database too."""
-    from grader.service.instructor_models import Redraw
-
     url = empty_database
     db.migrate(url, "0010")
     engine = db.make_engine(url, poolclass=sa.NullPool)
@@ -288,10 +294,12 @@ def test_the_redraws_migration_adds_its_table_and_takes_it_away(empty_database):
         db.migrate(url, "0011")
         with so.Session(engine) as session, session.begin():
             item_id = session.scalar(sa.select(Item.id))
-            session.add(Redraw(item_id=item_id, user_id=student_id, draw_number=1, attempts_used=3,
-                               attempts_given_back=3, gave_back=True))
+            session.execute(REDRAWS_0011.insert().values(
+                item_id=item_id, user_id=student_id, draw_number=1, attempts_used=3, attempts_given_back=3,
+                gave_back=True, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            ))
         with so.Session(engine) as session:
-            assert session.scalar(sa.select(Redraw.attempts_given_back)) == 3
+            assert session.scalar(sa.select(REDRAWS_0011.c.attempts_given_back)) == 3
         db.migrate(url, "0010", down=True)
         assert "redraws" not in sa.inspect(engine).get_table_names()
         with so.Session(engine) as session:
@@ -300,5 +308,46 @@ def test_the_redraws_migration_adds_its_table_and_takes_it_away(empty_database):
         db.migrate(url, "head")
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_re_draws_made_before_0013_keep_the_submissions_made_before_them(empty_database):
+    """0013: each re-draw already made is given the newest of the student's submissions to the
+    item stored by then (the attempts it gave back), and going back keeps every re-draw."""
+    from grader.service.instructor_models import Redraw
+
+    url = empty_database
+    db.migrate(url, "0012")
+    engine = db.make_engine(url, poolclass=sa.NullPool)
+    redrawn_at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    try:
+        with so.Session(engine) as session, session.begin():
+            student = User(name="ivy", full_name="Ivy", role="student")
+            course = Course(code="M1", title="Migrations")
+            items = [Item(kind="softmax", K=3, position=0), Item(kind="softmax", K=3, position=1)]
+            course.assignments = [Assignment(title="Quiz", seed=1, items=items)]
+            session.add_all([student, course])
+            session.flush()
+            answered = [
+                Submission(item_id=items[0].id, user_id=student.id, instance={}, answer="[1]", format="json",
+                           submitted_at=redrawn_at + timedelta(minutes=minutes))
+                for minutes in (-2, -1, 1)  # two before the re-draw, one after
+            ]
+            session.add_all(answered)
+            session.flush()
+            for item in items:  # the second item, never answered, re-drawn all the same
+                session.execute(REDRAWS_0011.insert().values(
+                    item_id=item.id, user_id=student.id, draw_number=1, attempts_used=2,
+                    attempts_given_back=2, gave_back=True, created_at=redrawn_at,
+                ))
+            before = answered[1].id
+        db.migrate(url, "0013")
+        with so.Session(engine) as session:
+            kept = session.scalars(sa.select(Redraw.last_submission_id).order_by(Redraw.item_id)).all()
+            assert kept == [before, 0]
+        db.migrate(url, "0012", down=True)
+        with engine.connect() as connection:
+            assert connection.scalar(sa.select(sa.func.count()).select_from(REDRAWS_0011)) == 2
     finally:
         engine.dispose()

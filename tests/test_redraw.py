@@ -3,6 +3,7 @@ with the draw it answered, and the summary about the question on the page only."
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import uuid
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.service import derivations, extensions, redraws, regrade, submissions, variants
-from grader.service.models import Assignment, Derivation, Item, Submission, User
+from grader.service.models import Assignment, Derivation, GradingJob, Item, Submission, User
 from grader.service.queue import GradingQueue
 from tests.conftest import Account, Builder
 from tests.test_pages import (  # noqa: F401  (school is a fixture)
@@ -132,8 +133,8 @@ def right(build: Builder, item_id: int, user_id: int) -> str:
 
 
 def text_of(page: str) -> str:
-    """The page's words, its tags and line breaks gone."""
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    """The page's words, its tags, line breaks and character references gone."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def cell(client: FlaskClient, school: dict[str, Any], item_id: int) -> dict[str, Any]:  # noqa: F811
@@ -213,6 +214,31 @@ def test_given_back_leaves_the_full_allowance_with_the_extension_and_no_more(
     post(client, confirm_path, {"earlier_attempts": "give_back"}, confirm_path)
     own = client.get(f"/api/v1/items/{item}", headers=alice.headers).get_json()
     assert (own["attempts_used"], own["attempts_left"], own["max_attempts"]) == (9, 5, 14)
+
+
+def test_no_attempts_left_names_the_students_own_limit_on_the_page_and_the_api(
+    client: FlaskClient, build: Builder, quiz: dict[str, Any]
+) -> None:
+    """Given back (and extended), the student's limit is more than the item's: the refusal
+    says which, and of what it is made."""
+    item, alice = quiz["item"], quiz["alice"]
+    with build.sessionmaker.begin() as session:
+        extensions.grant(session, session.get(Assignment, quiz["quiz_id"]), alice.id, extra_attempts=1)
+    client.post(f"/api/v1/items/{item}/redraw", json={"user_id": alice.id}, headers=quiz["teacher"].headers)
+    for _ in range(3):
+        assert api_submit(client, alice, item, WRONG).status_code == 201
+    log_in(client, "alice")
+    loaded = client.get(f"/items/{item}").get_data(as_text=True)  # one attempt left: a form
+    assert "attempts used: 6, left: <strong>1</strong>" in loaded
+    assert api_submit(client, alice, item, WRONG).status_code == 201  # meanwhile, another tab
+
+    said = "all 7 attempts at this item are used (the item's 3, 1 from an extension and 3 given back"
+    refused = api_submit(client, alice, item, WRONG)
+    assert refused.status_code == 409 and said in refused.get_json()["error"]["message"]
+    page = post(client, f"/items/{item}/submit", {"answer": WRONG, "format": "json", "draw": "1"},
+                f"/items/{item}")
+    assert page.status_code == 409 and said in text_of(page.get_data(as_text=True))
+    assert "all 3 attempts" not in page.get_data(as_text=True)
 
 
 def test_an_unknown_choice_is_refused_and_nothing_redrawn(
@@ -335,6 +361,72 @@ def test_attempts_left_are_never_negative_nor_more_than_one_questions_allowance(
                 assert left == 2 + extra
 
 
+# ---- an answer still being graded at the re-draw ----------------------------------------
+
+UNREADABLE = "[1, 0,"  # no answer at all: graded without a score, it uses no attempt
+
+
+def answer(
+    build: Builder, queue: GradingQueue, user_id: int, item_id: int, text: str, *, graded: bool
+) -> int:
+    """Store an answer (graded now, or left to be graded); its job's id."""
+    with build.sessionmaker() as session:
+        stored = submissions.submit(session, session.get(User, user_id), session.get(Item, item_id), text,
+                                    "json", queue=queue, per_minute=1000)
+        if graded:
+            queue.grade_now(stored.job)
+        return stored.job.id
+
+
+def grade_job(build: Builder, queue: GradingQueue, job_id: int) -> None:
+    with build.sessionmaker() as session:
+        job = session.get(GradingJob, job_id)
+        assert job is not None and job.submission is not None
+        session.commit()  # graded outside any transaction, as a request's answer is
+        assert queue.grade_now(job) is not None
+
+
+def give_back(build: Builder, item_id: int, user_id: int) -> None:
+    with build.sessionmaker.begin() as session:
+        redraws.redraw(session, session.get(Item, item_id), user_id, give_back=True)
+
+
+@pytest.mark.parametrize("verdict", [UNREADABLE, WRONG])
+@pytest.mark.parametrize("redraw_first", [False, True])
+def test_an_answer_graded_after_the_redraw_is_given_back_as_if_graded_before(
+    build: Builder, people: dict[str, Any], verdict: str, redraw_first: bool
+) -> None:
+    """Two answers graded and one still being graded when the attempts are given back: the
+    third is given back if its verdict makes it an attempt, and is none if it is unreadable;
+    either way the student has exactly the item's limit on the new question, whichever came
+    first, the verdict or the re-draw."""
+    alice = people["alice"]
+    _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3, "max_attempts": 3}])
+    queue = GradingQueue(build.sessionmaker)
+    for _ in range(2):
+        answer(build, queue, alice.id, item_id, WRONG, graded=True)
+    pending = answer(build, queue, alice.id, item_id, verdict, graded=False)
+    if redraw_first:
+        give_back(build, item_id, alice.id)
+        grade_job(build, queue, pending)
+    else:
+        grade_job(build, queue, pending)
+        give_back(build, item_id, alice.id)
+
+    used = 3 if verdict == WRONG else 2
+    with build.sessionmaker() as session:
+        item = session.get(Item, item_id)
+        allowed = extensions.allowance(session, item, alice.id)
+        assert submissions.attempts_used(session, item_id, alice.id) == used
+        assert (allowed.given_back, allowed.max_attempts) == (used, 3 + used)
+        assert allowed.attempts_left(used) == 3
+        assert redraws.attempts(session, item, alice.id).used == 0  # none on the new question yet
+    for _ in range(3):
+        answer(build, queue, alice.id, item_id, WRONG, graded=True)
+    with pytest.raises(submissions.NoAttemptsLeft, match=f"all {3 + used} attempts"):
+        answer(build, queue, alice.id, item_id, WRONG, graded=True)
+
+
 # ---- a page loaded before a re-draw ------------------------------------------------------
 
 
@@ -373,6 +465,72 @@ def test_a_form_loaded_before_a_redraw_is_refused_and_keeps_the_answer(
     assert "correct, full marks" in client.get(path).get_data(as_text=True)
 
 
+def test_a_form_from_before_a_kept_redraw_with_no_attempts_left_says_so(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    """No attempt left on the new question (the earlier ones kept): no form is shown, so the
+    refusal does not speak of the answer's box."""
+    item, alice = school["items"][1], school["alice"]  # softmax, one attempt
+    path = f"/items/{item}"
+    log_in(client, "alice")
+    assert 'name="draw" value="0"' in client.get(path).get_data(as_text=True)
+    assert api_submit(client, alice, item, WRONG).status_code == 201  # its one attempt, in another tab
+    with build.sessionmaker.begin() as session:
+        redraws.redraw(session, session.get(Item, item), alice.id, give_back=False)
+
+    response = post(client, f"{path}/submit", {"answer": WRONG, "format": "json", "draw": "0"}, path)
+    shown = response.get_data(as_text=True)
+    page = text_of(shown)
+    assert response.status_code == 409
+    assert "the given values changed after this page was loaded" in page
+    assert "No attempt was used, and none is left on this item" in page
+    assert "still in its box" not in page and "<textarea" not in shown
+    assert given_values(shown) == given_values(client.get(path).get_data(as_text=True))
+    assert own_submissions(build, alice.id) == 1
+
+
+def digests_of(page: str) -> list[str]:
+    """The instance digests a page's answer forms send, in order."""
+    return re.findall(r'name="instance_digest" value="([0-9a-f]{16})"', page)
+
+
+def test_a_form_whose_item_changed_on_the_same_draw_is_refused_and_keeps_the_answer(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    """Never re-drawn, the first draw follows the item's sizes until it is stored: the instructor
+    changes them (nobody has answered) while the page is open, and its answer to the old numbers,
+    still draw 0, is refused by their digest, as after a re-draw."""
+    item, alice = school["items"][1], school["alice"]  # softmax, one attempt
+    path = f"/items/{item}"
+    log_in(client, "alice")
+    loaded = client.get(path).get_data(as_text=True)
+    (digest,) = set(digests_of(loaded))
+    assert loaded.count(f'name="instance_digest" value="{digest}"') == 3  # each answer form
+    typed = json.dumps(reference(build, item, alice.id).tolist())
+    with build.sessionmaker.begin() as session:
+        session.get(Item, item).K = 4
+
+    sent = {"answer": typed, "format": "json", "draw": "0", "instance_digest": digest}
+    response = post(client, f"{path}/submit", sent, path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "the given values changed after this page was loaded" in page and "No attempt was used" in page
+    assert f">{typed}</textarea>" in page
+    assert given_values(page) == given_values(client.get(path).get_data(as_text=True)) != given_values(loaded)
+    assert 'name="draw" value="0"' in page and f'name="instance_digest" value="{digest}"' not in page
+    assert "attempts used: 0, left: <strong>1</strong>" in page and own_submissions(build, alice.id) == 0
+
+    reworked = json.dumps(reference(build, item, alice.id).tolist())
+    digest = digests_of(page)[0]
+    sent = {"answer": reworked, "format": "json", "draw": "0", "instance_digest": digest}
+    assert post(client, f"{path}/submit", sent, path).status_code == 302
+    assert "correct, full marks" in client.get(path).get_data(as_text=True)
+
+
 def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
     client: FlaskClient,
     build: Builder,
@@ -401,3 +559,13 @@ def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
     assert own_submissions(build, alice.id) == 0
     response = post(client, f"{path}/parts/a/submit", {"answer": typed, "format": "json", "draw": "1"}, path)
     assert response.status_code == 302 and own_submissions(build, alice.id) == 1
+
+    # numbers other than those the part's form was shown, on the same draw: refused alike
+    digests = digests_of(client.get(path).get_data(as_text=True))
+    assert len(digests) == 3
+    other = {"answer": typed, "format": "json", "draw": "1", "instance_digest": "0" * 16}
+    response = post(client, f"{path}/parts/b/submit", other, path)
+    assert response.status_code == 409 and own_submissions(build, alice.id) == 1
+    assert "the given values changed after this page was loaded" in response.get_data(as_text=True)
+    sent = {**other, "instance_digest": digests[1]}
+    assert post(client, f"{path}/parts/b/submit", sent, path).status_code == 302

@@ -33,12 +33,14 @@ def queue(build) -> GradingQueue:
     return GradingQueue(build.sessionmaker)
 
 
-def submit(build, queue, account, item_id, when, per_minute=100, draw_number=None) -> int:
+def submit(
+    build, queue, account, item_id, when, per_minute=100, draw_number=None, instance_digest=None
+) -> int:
     with build.sessionmaker() as session:
         user, item = session.get(User, account.id), session.get(Item, item_id)
         submission = submissions.submit(
             session, user, item, "[1, 0, 0]", "json", queue=queue, per_minute=per_minute, now=when,
-            draw_number=draw_number,
+            draw_number=draw_number, instance_digest=instance_digest,
         )
         return submission.id
 
@@ -146,6 +148,41 @@ def test_the_draw_is_checked_before_the_attempts_are_counted(build, people, item
         submit(build, queue, alice, limited, utcnow(), draw_number=0)
     with pytest.raises(submissions.NoAttemptsLeft):
         submit(build, queue, alice, limited, utcnow(), draw_number=1)
+
+
+def shown(build, item_id: int, user_id: int) -> variants.Drawn:
+    with build.sessionmaker() as session:
+        return variants.drawn_for(session, session.get(Item, item_id), user_id)
+
+
+@pytest.mark.parametrize("stored_first", [False, True])
+def test_an_answer_to_a_first_draw_whose_item_changed_since_is_refused(
+    build, people, item_ids, queue, stored_first
+):
+    """Draw 0, not yet stored, follows the item's sizes: changed while the student had it open,
+    the answer to the old numbers is refused by their digest, though its draw number is still 0.
+    Once stored (another student's answer does not store it), a change no longer moves it."""
+    alice, bob, item_id = people["alice"], people["bob"], item_ids[1]
+    if stored_first:
+        submit(build, queue, alice, item_id, utcnow())
+    before = shown(build, item_id, alice.id)
+    submit(build, queue, bob, item_id, utcnow())  # someone else answered: not alice's first draw
+    with build.sessionmaker.begin() as session:
+        session.get(Item, item_id).K = 4
+    after = shown(build, item_id, alice.id)
+    assert after.draw_number == before.draw_number == 0
+    if stored_first:
+        assert after == before
+        submit(build, queue, alice, item_id, utcnow(), draw_number=0, instance_digest=before.digest)
+        return
+    assert after.instance != before.instance and after.digest != before.digest
+    held = count(build, Submission)
+    with pytest.raises(submissions.StaleDraw) as refused:
+        submit(build, queue, alice, item_id, utcnow(), draw_number=0, instance_digest=before.digest)
+    assert refused.value.code == "stale_version" and "no attempt was used" in refused.value.message
+    assert count(build, Submission) == held and shown(build, item_id, alice.id) == after
+    stored = submit(build, queue, alice, item_id, utcnow(), draw_number=0, instance_digest=after.digest)
+    assert build.get(Submission, stored).instance == after.instance
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

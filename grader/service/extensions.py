@@ -20,6 +20,10 @@ import sqlalchemy.orm as so
 from grader.service.instructor_models import Extension, Redraw
 from grader.service.models import Assignment, Item, Submission
 
+#: whether a submission is an attempt: pending, or graded with a score (an answer that could
+#: not be read is graded without one; see jobs.verdict_columns)
+IS_ATTEMPT = sa.or_(Submission.graded_at.is_(None), Submission.score.is_not(None))
+
 
 @dataclass(frozen=True)
 class Allowance:
@@ -67,13 +71,29 @@ def _combine(
 
 
 def _given_back(session: so.Session, item_ids: list[int], user_ids: list[int]) -> dict[tuple[int, int], int]:
-    """The attempts re-draws gave back, per (user, item) that has any."""
-    rows = session.execute(
-        sa.select(Redraw.user_id, Redraw.item_id, sa.func.sum(Redraw.attempts_given_back))
-        .where(Redraw.item_id.in_(item_ids), Redraw.user_id.in_(user_ids))
+    """The attempts re-draws gave back, per (user, item) that has any: every attempt stored
+    before the latest re-draw that gave them back, as it counts now.
+
+    Counted now, not when re-drawn: an answer still being graded at the re-draw is given back
+    once its verdict makes it an attempt, and an unreadable one, which uses no attempt, is not
+    given back as well. So the limit is the same whether the verdict or the re-draw came first.
+    Each give-back gives back what the ones before it had not (a kept question's attempts
+    included), so the latest one's count is the sum of them all.
+    """
+    latest = (
+        sa.select(Redraw.user_id, Redraw.item_id, sa.func.max(Redraw.last_submission_id).label("last_id"))
+        .where(Redraw.item_id.in_(item_ids), Redraw.user_id.in_(user_ids), Redraw.gave_back)
         .group_by(Redraw.user_id, Redraw.item_id)
+        .subquery()
     )
-    return {(user_id, item_id): int(total or 0) for user_id, item_id, total in rows}
+    rows = session.execute(
+        sa.select(Submission.user_id, Submission.item_id, sa.func.count(Submission.id))
+        .join(latest, sa.and_(Submission.user_id == latest.c.user_id, Submission.item_id == latest.c.item_id,
+                              Submission.id <= latest.c.last_id))
+        .where(IS_ATTEMPT)
+        .group_by(Submission.user_id, Submission.item_id)
+    )
+    return {(user_id, item_id): int(total) for user_id, item_id, total in rows}
 
 
 def allowances(

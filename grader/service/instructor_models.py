@@ -80,11 +80,15 @@ class Redraw(Base):
     )
     #: the draw the student was given
     draw_number: so.Mapped[int]
-    #: the attempts that counted against the student's limit on the earlier question
+    #: the attempts that counted against the student's limit on the earlier question, as the
+    #: instructor was shown them (an answer then being graded counted as one)
     attempts_used: so.Mapped[int]
-    #: those the instructor gave back (0: kept)
+    #: those the instructor gave back (0: kept), as counted then: the limit reads the attempts
+    #: up to :attr:`last_submission_id` as they count now, once every verdict is in
     attempts_given_back: so.Mapped[int]
     gave_back: so.Mapped[bool]
+    #: the newest of the student's submissions to the item at the re-draw (0: none yet)
+    last_submission_id: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     #: the instructor (None once their account is gone)
     by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -16,6 +16,13 @@ Why a record of its own rather than the data there was:
   change the limit of every student re-drawn before, and a regrade, which counts the first
   attempts up to the limit, would drop the answers to the new question.
 
+An answer still being graded at the re-draw counts as used, as it does everywhere until its
+verdict is in; given back, it stays given back if its verdict makes it an attempt, and if it
+turns out unreadable (no attempt) it is not given back as well: the limit reads the attempts
+before the re-draw as they count now (see :func:`grader.service.extensions.allowance`), so it
+is the same whether the verdict or the re-draw came first. The record keeps the count the
+instructor was shown.
+
 The submissions are never touched: the gradebook counts every attempt and scores by the
 assignment's policy over both questions' answers, the history marks which question each
 answered, the statistics and the LMS scores read them as before, and a regrade counts the
@@ -31,7 +38,7 @@ import sqlalchemy.orm as so
 
 from grader.service import extensions, submissions, variants
 from grader.service.instructor_models import Redraw
-from grader.service.models import Item, Variant
+from grader.service.models import Item, Submission, Variant
 
 #: What a re-draw does with the attempts used on the earlier question unless the instructor
 #: says otherwise: give them back. A re-draw is asked for because the question was bad (a
@@ -106,6 +113,14 @@ def redraw(
         raise ValueError(f"item {item.id} is a practice item: only assignment items are re-drawn")
     submissions.lock_user(session, user_id)  # no submission of theirs comes between
     before = [attempts(session, part, user_id) for part in parts(item)]
+    last: dict[int, int] = {
+        item_id: newest
+        for item_id, newest in session.execute(
+            sa.select(Submission.item_id, sa.func.max(Submission.id))
+            .where(Submission.item_id.in_([part.item.id for part in before]), Submission.user_id == user_id)
+            .group_by(Submission.item_id)
+        )
+    }
     variant = variants.redraw(session, item, user_id)
     records = []
     for part in before:
@@ -117,6 +132,7 @@ def redraw(
             attempts_given_back=part.used if give_back else 0,
             gave_back=give_back,
             by_id=by_id,
+            last_submission_id=last.get(part.item.id, 0),
         )
         session.add(record)
         records.append(record)
@@ -125,12 +141,17 @@ def redraw(
 
 
 def given_back_last(session: so.Session, item: Item, user_id: int) -> int:
-    """The attempts the student's latest re-draw of ``item`` gave back (0: kept, or none)."""
+    """The attempts the student's latest re-draw of ``item`` gave back (0: kept, or none), as
+    they count now: those stored since the re-draw that gave back before it."""
+    records = of_student(session, [item.id], user_id)
+    if not records or not records[-1].gave_back:
+        return 0
+    since = max((record.last_submission_id for record in records[:-1] if record.gave_back), default=0)
     return session.scalar(
-        sa.select(Redraw.attempts_given_back)
-        .where(Redraw.item_id == item.id, Redraw.user_id == user_id)
-        .order_by(Redraw.created_at.desc(), Redraw.id.desc())
-        .limit(1)
+        sa.select(sa.func.count(Submission.id)).where(
+            Submission.item_id == item.id, Submission.user_id == user_id, extensions.IS_ATTEMPT,
+            Submission.id > since, Submission.id <= records[-1].last_submission_id,
+        )
     ) or 0
 
 

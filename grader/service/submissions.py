@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 
 from grader.judge.verdict import FORM_OF_FORMAT, Verdict
 from grader.service import derivations, extensions, variants
+from grader.service.extensions import IS_ATTEMPT
 from grader.service.jobs import VERDICT_COLUMNS
 from grader.service.models import Assignment, Item, Submission, User, Variant, utcnow
 from grader.service.queue import GradingQueue
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from grader.service.remote.web import RemoteQueue
 
 RATE_WINDOW = timedelta(minutes=1)
-
-#: whether a submission is an attempt: pending, or graded with a score (an answer that could
-#: not be read is graded without one; see jobs.verdict_columns)
-IS_ATTEMPT = sa.or_(Submission.graded_at.is_(None), Submission.score.is_not(None))
 
 # Built once, with bound parameters: SQLAlchemy caches their compilation.
 ATTEMPTS = sa.select(sa.func.count(Submission.id)).where(
@@ -81,15 +78,19 @@ class FormNotAccepted(Refused):
 
 class StaleDraw(Refused):
     """An answer to numbers the student no longer has: the item was re-drawn since its page
-    (or the caller) showed draw ``sent``; ``current`` is the draw they have now."""
+    (or the caller) showed draw ``sent``, or, ``sent`` being ``current``, the numbers of that
+    draw changed (see :func:`grader.service.variants.digest`); ``current`` is the draw they have now."""
 
     code = "stale_version"  # as the practice re-draws name a version that is gone
 
     def __init__(self, sent: int, current: int) -> None:
+        if sent == current:
+            which = f"other numbers than those of draw {current} now (the item was changed since)"
+        else:
+            which = f"draw {sent}, and draw {current} is the current one"
         super().__init__(
-            f"the question's numbers changed: this answer is to draw {sent}, and draw {current} is "
-            "the current one. Nothing was stored and no attempt was used; get the item again for "
-            "its new numbers"
+            f"the question's numbers changed: this answer is to {which}. Nothing was stored and no "
+            "attempt was used; get the item again for its new numbers"
         )
         self.sent = sent
         self.current = current
@@ -108,7 +109,8 @@ def lock_user(session: so.Session, user_id: int) -> None:
 
 
 def is_attempt(submission: Submission) -> bool:
-    """Whether ``submission`` uses an attempt (the rule of :data:`IS_ATTEMPT`, in Python)."""
+    """Whether ``submission`` uses an attempt (the rule of :data:`~grader.service.extensions.IS_ATTEMPT`,
+    in Python)."""
     return submission.graded_at is None or submission.score is not None
 
 
@@ -123,6 +125,7 @@ def submit(
     per_minute: int,
     now: datetime | None = None,
     draw_number: int | None = None,
+    instance_digest: str | None = None,
 ) -> Submission:
     """Store the answer to ``item`` with its grading job (leased to ``queue``), and commit.
 
@@ -136,7 +139,8 @@ def submit(
     ``draw_number``: the draw of the instance the answer was given to, as its page or the
     caller was shown it; when the item has been re-drawn since, :class:`StaleDraw`. It is
     checked in that same transaction, and re-draws lock the user's row too, so none comes
-    between the check and the store.
+    between the check and the store. ``instance_digest``: the digest of the instance it was
+    shown (:func:`grader.service.variants.digest`); another one is :class:`StaleDraw` too.
     """
     now = now or utcnow()
     try:
@@ -153,15 +157,18 @@ def submit(
         current_draw = stored_draw or 0  # none stored yet: the first draw is the one shown
         if draw_number is not None and draw_number != current_draw:
             raise StaleDraw(draw_number, current_draw)
+        first = variants.first_draw(item, user.id) if instance is None else None
+        if first is not None:
+            instance = first.instance
+        if instance_digest is not None and instance_digest != variants.digest(instance):
+            raise StaleDraw(current_draw, current_draw)
         if recent >= per_minute:
             check_rate(session, user.id, per_minute, now)
         allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit
         if allowed.attempts_left(attempts) == 0:
-            raise NoAttemptsLeft(f"all {allowed.per_question} attempts at this item are used")
-        if instance is None:
-            variant = variants.first_draw(item, user.id)
-            session.add(variant)
-            instance = variant.instance
+            raise NoAttemptsLeft(all_used(allowed))
+        if first is not None:
+            session.add(first)
         submission = Submission(
             item=item,  # what is shown of it follows its assignment, already loaded
             user_id=user.id,
@@ -182,6 +189,19 @@ def submit(
         session.rollback()
         raise
     return submission
+
+
+def all_used(allowed: extensions.Allowance) -> str:
+    """The refusal of an answer with no attempt left: the student's own limit, and what it is
+    made of where it is more than the item's (one question's limit would read as a miscount)."""
+    more = [f"{allowed.extra_attempts} from an extension"] if allowed.extra_attempts else []
+    if allowed.given_back:
+        more.append(f"{allowed.given_back} given back by a re-draw")
+    limit = allowed.max_attempts
+    if not more or limit is None:
+        return f"all {limit} attempts at this item are used"
+    parts = [f"the item's {limit - allowed.extra_attempts - allowed.given_back}", *more]
+    return f"all {limit} attempts at this item are used ({', '.join(parts[:-1])} and {parts[-1]})"
 
 
 def check_rate(session: so.Session, user_id: int, per_minute: int, now: datetime) -> None:

@@ -27,6 +27,8 @@ from grader.judge.compare import TYPED, agrees
 from grader.service.models import Assignment, Enrolment, Item, Variant
 
 SEED_BITS = 63
+#: hex digits of an instance's digest (see :func:`digest`)
+DIGEST_CHARS = 16
 #: draw numbers a re-draw passes over, at most, for one whose numbers differ from the current ones
 MAX_SKIPPED_DRAWS = 64
 VARIANTS = Variant.__table__
@@ -49,6 +51,17 @@ class Drawn:
 
     instance: dict[str, Any]
     draw_number: int
+
+    @property
+    def digest(self) -> str:
+        return digest(self.instance)
+
+
+def digest(instance: dict[str, Any]) -> str:
+    """A short digest of ``instance``, which forms send back beside its draw number: an
+    assignment item's first draw, not stored until answered, follows the item's sizes, so the
+    same draw number may stand for other numbers once an instructor has changed them."""
+    return hashlib.sha256(_key(instance).encode()).hexdigest()[:DIGEST_CHARS]
 
 
 def variant_seed(assignment_seed: int, user_id: int, item_id: int, draw_number: int) -> int:

@@ -99,7 +99,7 @@ def submit_part(derivation_id: int, letter: str, json: PartAnswerIn) -> tuple[Su
         submission = submissions.submit(
             session, user, parts[letter], json.answer, json.format,
             queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
-            draw_number=json.draw_number,
+            draw_number=json.draw_number, instance_digest=json.instance_digest,
         )
     except submissions.RateLimited as refused:
         retry = {"Retry-After": str(refused.retry_after)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import exercises
-from grader.service import submissions
+from grader.service import submissions, variants
 from grader.service.models import Assignment, Item, Submission, User
 from grader.service.queue import grading_queue
 from grader.web.api.access import teaches
@@ -45,6 +45,7 @@ def item_out(
         reason=item.reason,
         instance=instance,
         draw_number=draw_number,
+        instance_digest=variants.digest(instance) if draw_number is not None and instance else None,
         statement=statement.text if statement else None,
         statement_latex=statement.latex if statement else None,
         attempts_used=attempts_used,

@@ -63,7 +63,7 @@ def submit() -> tuple[SubmissionOut, int]:
         submission = submissions.submit(
             session, user, item, json.answer, json.format,
             queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
-            draw_number=json.draw_number,
+            draw_number=json.draw_number, instance_digest=json.instance_digest,
         )
     except submissions.RateLimited as refused:
         raise ApiError(

@@ -72,6 +72,7 @@ def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) ->
             "changed_since": view.changed_since,
             "earlier_answers": answered.earlier,  # to the values before a re-draw
             "draw_number": drawn[view.item.id].draw_number,
+            "instance_digest": drawn[view.item.id].digest,
         })
     shared = derivations.shared_instance(derivation, instances)
     draw_number = drawn[derivation.parts[0].id].draw_number  # every part is on the same draw
@@ -106,7 +107,7 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
         submission = submissions.submit(
             get_session(), user, parts[letter], answer, fmt,
             queue=grading_queue(), per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
-            draw_number=draws.sent_draw(request.form),
+            draw_number=draws.sent_draw(request.form), instance_digest=draws.sent_digest(request.form),
         )
     except submissions.StaleDraw:
         return _page(derivation, user, 409, form_error=draws.STALE_ANSWER, **form)

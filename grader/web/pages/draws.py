@@ -17,8 +17,19 @@ STALE_ANSWER = (
     "so your answer was to the old ones. No attempt was used. The new values are shown now, and your "
     "answer is still in its box, to rework with them."
 )
+#: the same, when no attempt is left on the new question (the earlier ones kept): no form is shown
+STALE_ANSWER_NONE_LEFT = (
+    "Not stored: the given values changed after this page was loaded (a new version of the question), "
+    "so your answer was to the old ones. No attempt was used, and none is left on this item: the new "
+    "values are shown now."
+)
 #: digits of the largest draw number a form may send (ids and draws are 32-bit integers)
 MAX_DRAW_DIGITS = 10
+
+
+def stale_answer(attempts_left: int | None) -> str:
+    """What a page says of an answer to values since re-drawn, by the attempts left on the new ones."""
+    return STALE_ANSWER_NONE_LEFT if attempts_left == 0 else STALE_ANSWER
 
 
 def sent_draw(form: Mapping[str, str]) -> int | None:
@@ -27,6 +38,15 @@ def sent_draw(form: Mapping[str, str]) -> int | None:
     seen = form.get("draw", "")
     if seen.isascii() and seen.isdigit() and len(seen) <= MAX_DRAW_DIGITS:
         return int(seen)
+    return None
+
+
+def sent_digest(form: Mapping[str, str]) -> str | None:
+    """The digest of the instance a page's form showed, from its ``instance_digest`` field
+    (see :func:`grader.service.variants.digest`): None when it sent none, or not a digest."""
+    seen = form.get("instance_digest", "")
+    if len(seen) == variants.DIGEST_CHARS and all(c in "0123456789abcdef" for c in seen):
+        return seen
     return None
 
 

@@ -172,7 +172,10 @@ def exercise(item_id: int) -> tuple[str, int]:
     return _exercise_page(item, user)
 
 
-def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tuple[str, int]:
+def _exercise_page(
+    item: Item, user: User, status: int = 200, *, stale: bool = False, **form: Any
+) -> tuple[str, int]:
+    """The item's page; ``stale``: it answers a form whose values were since re-drawn."""
     session = get_session()
     drawn = variants.drawn_for(session, item, user.id)  # the numbers shown and the draw the forms send
     past = item_submissions(item, user)
@@ -197,7 +200,10 @@ def _exercise_page(item: Item, user: User, status: int = 200, **form: Any) -> tu
         "redrawn": answered.redrawn,
         "earlier_answers": answered.earlier,
         "draw_number": drawn.draw_number,
+        "instance_digest": drawn.digest,
     }
+    if stale:  # said once the attempts left on the new values are known: no form without one
+        form["form_error"] = draws.stale_answer(view["attempts_left"])
     return render_template("student/exercise.html", view=view, **form), status
 
 
@@ -220,10 +226,10 @@ def submit(item_id: int) -> Response | tuple[str, int]:
         submission = submissions.submit(
             session, user, item, answer, fmt,
             queue=queue, per_minute=current_app.config["SUBMISSIONS_PER_MINUTE"],
-            draw_number=draws.sent_draw(request.form),
+            draw_number=draws.sent_draw(request.form), instance_digest=draws.sent_digest(request.form),
         )
     except submissions.StaleDraw:
-        return _exercise_page(item, user, 409, form_error=draws.STALE_ANSWER, **form)
+        return _exercise_page(item, user, 409, stale=True, **form)
     except submissions.RateLimited as refused:
         return _exercise_page(item, user, 429, form_error=f"Not stored: {refused.message}.", **form)
     except submissions.Refused as refused:

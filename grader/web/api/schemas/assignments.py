@@ -77,7 +77,14 @@ class ItemOut(BaseModel):
     draw_number: int | None = Field(
         default=None,
         description="the draw of the caller's own instance (0 until it is drawn again): send it with an "
-                    "answer, and an answer to numbers drawn again since is refused",
+                    "answer, and an answer to numbers drawn again since is refused; send `instance_digest` "
+                    "too, for numbers changed on the same draw",
+    )
+    instance_digest: str | None = Field(
+        default=None,
+        description="a short digest of the caller's own instance: send it with an answer, and an answer "
+                    "to numbers changed since is refused even on the same draw (an item's first draw "
+                    "follows its sizes until the caller's first answer stores it)",
     )
     statement: str | None = None
     statement_latex: str | None = None

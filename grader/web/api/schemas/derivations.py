@@ -13,7 +13,12 @@ from grader.judge.follow_through import SHARE_DEFAULT
 from grader.judge.verdict import ANSWER_FORMS, AnswerForm, AnswerFormat
 from grader.web.api.schemas.assignments import ItemOut, forms_in_order
 from grader.web.api.schemas.base import MAX_ANSWER_CHARS, MAX_ID, RequestModel
-from grader.web.api.schemas.submissions import DRAW_NUMBER_IN, SubmissionOut
+from grader.web.api.schemas.submissions import (
+    DRAW_NUMBER_IN,
+    INSTANCE_DIGEST_IN,
+    InstanceDigest,
+    SubmissionOut,
+)
 
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
@@ -66,6 +71,7 @@ class PartAnswerIn(RequestModel):
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
     format: AnswerFormat
     draw_number: int | None = Field(default=None, ge=0, le=MAX_ID, description=DRAW_NUMBER_IN)
+    instance_digest: InstanceDigest | None = Field(default=None, description=INSTANCE_DIGEST_IN)
 
 
 class PartOut(BaseModel):

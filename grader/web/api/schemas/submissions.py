@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader.judge.verdict import AnswerFormat, Verdict
+from grader.service import variants
 from grader.web.api.schemas.base import MAX_ANSWER_CHARS, MAX_ID, Id, RequestModel
 
 #: what an answer's optional draw number means (an item's part of a derivation takes it too)
@@ -17,6 +18,15 @@ DRAW_NUMBER_IN = (
     "`stale_version` and nothing is stored, no attempt used; left out, the answer is to whatever "
     "instance is current"
 )
+#: what an answer's optional instance digest means (an item's part of a derivation takes it too)
+INSTANCE_DIGEST_IN = (
+    "the digest of the instance the answer is to, as the item's `instance_digest` gave it: when "
+    "the numbers of that draw have changed since (an instructor changed the item's sizes before "
+    "its first draw was stored, which the draw number does not show), 409 `stale_version` as "
+    "for `draw_number`; left out, not checked"
+)
+#: an instance's digest, as grader.service.variants.digest writes it
+InstanceDigest = Annotated[str, Field(pattern=f"^[0-9a-f]{{{variants.DIGEST_CHARS}}}$")]
 
 
 class SubmissionIn(RequestModel):
@@ -24,6 +34,7 @@ class SubmissionIn(RequestModel):
     answer: str = Field(max_length=MAX_ANSWER_CHARS)
     format: AnswerFormat
     draw_number: int | None = Field(default=None, ge=0, le=MAX_ID, description=DRAW_NUMBER_IN)
+    instance_digest: InstanceDigest | None = Field(default=None, description=INSTANCE_DIGEST_IN)
 
 
 class SubmissionQuery(RequestModel):

@@ -569,3 +569,34 @@ def test_a_derivation_part_from_before_a_redraw_is_refused_and_keeps_the_answer(
     assert "the given values changed after this page was loaded" in response.get_data(as_text=True)
     sent = {**other, "instance_digest": digests[1]}
     assert post(client, f"{path}/parts/b/submit", sent, path).status_code == 302
+
+
+def test_a_derivation_part_from_before_a_kept_redraw_with_no_attempts_left_says_so(
+    client: FlaskClient,
+    build: Builder,
+    school: dict[str, Any],  # noqa: F811
+) -> None:
+    """A part whose one attempt was used before a re-draw that kept it: the refusal of an answer
+    to the old values says none is left, not that the answer is there to rework."""
+    alice = school["alice"]
+    with build.sessionmaker.begin() as session:
+        derivation = derivations.create(session, session.get(Assignment, school["assignment_id"]),
+                                        "cross_entropy", n=2, K=3, max_attempts=1)
+        did, first = derivation.id, derivation.parts[0].id
+    path = f"/derivations/{did}"
+    log_in(client, "alice")
+    assert client.get(path).get_data(as_text=True).count('name="draw" value="0"') == 3
+    assert api_submit(client, alice, first, "[0.2, 0.3, 0.5]").status_code == 201  # in another tab
+    with build.sessionmaker.begin() as session:
+        redraws.redraw(session, session.get(Derivation, did).parts[0], alice.id, give_back=False)
+
+    sent = {"answer": "[0.2, 0.3, 0.5]", "format": "json", "draw": "0"}
+    for letter, left_none in (("a", True), ("b", False)):
+        response = post(client, f"{path}/parts/{letter}/submit", sent, path)
+        shown = response.get_data(as_text=True)
+        form = text_of(shown.split(f'id="part-{letter}"', 1)[1].split("</form>", 1)[0])
+        assert response.status_code == 409
+        assert "the given values changed after this page was loaded" in form
+        assert ("none is left on this item" in form) is left_none
+        assert ("to rework with them" in form) is not left_none
+    assert own_submissions(build, alice.id) == 1

@@ -10,9 +10,9 @@ import exercises
 from exercises import InstanceError
 from grader.judge.answers.detect import detect_format
 from grader.judge.verdict import FORMATS
-from grader.service import derivations, submissions, variants
+from grader.service import derivations, extensions, submissions, variants
 from grader.service.db import get_session
-from grader.service.models import Derivation, User
+from grader.service.models import Derivation, Item, User
 from grader.service.queue import grading_queue
 from grader.web.api import access
 from grader.web.api.schemas import MAX_ID
@@ -110,7 +110,7 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
             draw_number=draws.sent_draw(request.form), instance_digest=draws.sent_digest(request.form),
         )
     except submissions.StaleDraw:
-        return _page(derivation, user, 409, form_error=draws.STALE_ANSWER, **form)
+        return _page(derivation, user, 409, form_error=_stale_answer(parts[letter], user), **form)
     except submissions.RateLimited as refused:
         return _page(derivation, user, 429, form_error=f"Not stored: {refused.message}.", **form)
     except submissions.Refused as refused:
@@ -121,6 +121,12 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
     flash(f"Your answer to part ({letter}) is stored.", "success")
     target = url_for("pages.derivation_page", derivation_id=derivation.id, _anchor=f"part-{letter}")
     return redirect(target)  # type: ignore[return-value]
+
+
+def _stale_answer(part: Item, user: User) -> str:
+    """What the page says of an answer to values since re-drawn, by the attempts left on the part."""
+    used = sum(submissions.is_attempt(s) for s in item_submissions(part, user))
+    return draws.stale_answer(extensions.allowance(get_session(), part, user.id).attempts_left(used))
 
 
 def _answer_problem(answer: str, fmt: str) -> str | None:

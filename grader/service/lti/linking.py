@@ -36,10 +36,11 @@ def may_link(session: so.Session, user: User) -> bool:
     return user.password_hash is None and bool(identities(session, user))
 
 
-def link(session: so.Session, lms_user: User, target: User) -> AccountMerge:
+def link(session: so.Session, lms_user: User, target: User, confirmed: str | None = None) -> AccountMerge:
     """Merge ``lms_user`` and all it holds into ``target`` (whose password the caller has
-    checked); the caller commits, or rolls back on any error. Raises :class:`CannotLink`
-    before anything is written."""
+    checked); the caller commits, or rolls back on any error. Raises :class:`CannotLink`,
+    and :class:`merging.HoldingsChanged` when what it holds is no longer the ``confirmed``
+    fingerprint, before anything is written."""
     moving = identities(session, lms_user)
     if not moving or lms_user.password_hash is not None:
         raise CannotLink("this account was not made by an LMS launch: there is nothing to join")
@@ -51,6 +52,6 @@ def link(session: so.Session, lms_user: User, target: User) -> AccountMerge:
     )) is not None:
         raise CannotLink(f"{target.name} is joined to another user of this LMS already")
     try:
-        return merging.merge(session, lms_user, target)
+        return merging.merge(session, lms_user, target, confirmed)
     except merging.ItemsBothAnswered as refused:
         raise CannotLink(str(refused)) from refused

@@ -85,6 +85,14 @@ class ItemsBothAnswered(ValueError):
         self.names = names
 
 
+class HoldingsChanged(ValueError):
+    """What the LMS account holds is no longer what its user confirmed (``held``: what it is now)."""
+
+    def __init__(self, held: Holdings) -> None:
+        super().__init__("what the account holds changed since it was shown")
+        self.held = held
+
+
 def user_references() -> set[str]:
     """Every ``table.column`` of the schema that refers to a user."""
     return {
@@ -318,17 +326,26 @@ def _left_behind(session: so.Session, user_id: int) -> list[str]:
     return left
 
 
-def merge(session: so.Session, lms_user: User, target: User) -> AccountMerge:
+def merge(
+    session: so.Session, lms_user: User, target: User, confirmed: str | None = None
+) -> AccountMerge:
     """Move everything ``lms_user`` holds to ``target`` by the rule of this module, close
     ``lms_user`` and record it; flushes, the caller commits (or rolls back: a failure midway
-    leaves both accounts as they were). Raises :class:`ItemsBothAnswered` before writing
-    anything, and :class:`Unhandled` when the schema has a user reference with no rule."""
+    leaves both accounts as they were).
+
+    ``confirmed``: the :attr:`Holdings.fingerprint` its user was shown and confirmed;
+    :class:`HoldingsChanged` when the account holds something else by the time both are
+    locked. Raises that, and :class:`ItemsBothAnswered`, before writing anything, and
+    :class:`Unhandled` when the schema has a user reference with no rule.
+    """
     unhandled = user_references() - USER_REFERENCES.keys()
     if unhandled:
         raise Unhandled(f"no rule for what a join does with {', '.join(sorted(unhandled))}")
     for user_id in sorted((lms_user.id, target.id)):  # one order: two joins at once never deadlock
         submissions.lock_user(session, user_id)  # no submission or re-draw comes between
     held = holdings(session, lms_user)
+    if confirmed is not None and confirmed != held.fingerprint:
+        raise HoldingsChanged(held)
     sorted_out = plan(session, lms_user, target)
     lms_id, target_id = lms_user.id, target.id
 

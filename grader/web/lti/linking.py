@@ -45,12 +45,14 @@ def join_account() -> Response | str | tuple[str, int]:
             else "That user name and password do not match. Check them and try again."
         )
         return render_template("lti/join_account.html", held=held, error=error, name=name), 401
-    if request.form.get("holdings") != held.fingerprint:
+    try:
+        # compared under the accounts' locks: an answer from another tab may come between
+        linking.link(session, user, target, confirmed=request.form.get("holdings", ""))
+    except merging.HoldingsChanged as changed:
+        session.rollback()
         error = ("Not joined: what this account holds changed since the page was shown (an answer "
                  "from another tab?). Check what will move below, then confirm again.")
-        return render_template("lti/join_account.html", held=held, error=error, name=name), 409
-    try:
-        linking.link(session, user, target)
+        return render_template("lti/join_account.html", held=changed.held, error=error, name=name), 409
     except linking.CannotLink as refused:
         session.rollback()
         return render_template("lti/join_account.html", held=held, error=f"Not joined: {refused}.",

@@ -197,11 +197,12 @@ def plan(session: so.Session, lms_user: User, target: User) -> Plan:
     parts: dict[int, list[Item]] = {}
     users = (lms_user.id, target.id)
     answered = session.execute(
-        sa.select(Item, Submission.user_id).distinct()
-        .join(Submission, Submission.item_id == Item.id)
+        sa.select(Submission.item_id, Submission.user_id).distinct()  # ids: no DISTINCT over JSON columns
+        .join(Item, Item.id == Submission.item_id)
         .where(Submission.user_id.in_(users), Item.assignment_id.is_not(None))
-    )
-    for item, user_id in answered:
+    ).all()
+    for item_id, user_id in answered:
+        item = session.get_one(Item, item_id)
         key = variants.draw_key(item)
         parts.setdefault(key, list(item.derivation.parts) if item.derivation else [item])
         sides.setdefault(key, {}).setdefault(user_id, _Side()).answered = True

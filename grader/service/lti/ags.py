@@ -144,6 +144,27 @@ def request_all(session: so.Session, link: LtiResourceLink, *, unqueued_only: bo
     return len(users)
 
 
+def queue_scores(session: so.Session, user_id: int, assignment_ids: set[int]) -> int:
+    """Queue the student's score on each link of these assignments that has a line item, on
+    the platforms that know the student (answers joined into their account: see
+    :mod:`grader.service.lti.merging`); how many. The caller commits."""
+    if not assignment_ids:
+        return 0
+    link_ids = session.scalars(
+        sa.select(_links.c.id)
+        .join(_idents, sa.and_(_idents.c.platform_id == _links.c.platform_id, _idents.c.user_id == user_id))
+        .where(_links.c.assignment_id.in_(sorted(assignment_ids)), _links.c.lineitem_url.is_not(None))
+        .order_by(_links.c.id)
+    ).all()
+    fresh = _fresh(utcnow())
+    connection = session.connection()
+    for link_id in link_ids:
+        _mark_waiting(connection, link_id, user_id, fresh)
+    if link_ids:
+        wake.set()
+    return len(link_ids)
+
+
 @dataclass(frozen=True)
 class Score:
     """One student's standing on an assignment, as AGS sends it."""

@@ -2,7 +2,7 @@
 LMS's users, courses and resource links and ours, and the scores waiting to be sent back.
 
 The tables are built by the migration ``0004_lti``, like every other (``0009`` adds a
-link's line item claim).
+link's line item claim, ``0014`` the record of accounts joined).
 """
 
 from __future__ import annotations
@@ -153,3 +153,32 @@ class LtiGradeSync(Base):
 
     link: so.Mapped[LtiResourceLink] = so.relationship()
     user: so.Mapped[User] = so.relationship()
+
+
+class AccountMerge(Base):
+    """An account the LMS made, joined into the account its user had here before (see
+    :mod:`grader.service.lti.merging`): who, when, and what moved, for the instructors.
+
+    The account merged away stays, empty and closed (no password, LMS identity, enrolment or
+    token, its sessions ended), so that its id is never another user's; ``from_user_id`` is
+    unique: an account is merged away once.
+    """
+
+    __tablename__ = "account_merges"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    from_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    #: the merged-away account's name, as it was (kept should its row ever go)
+    from_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    into_user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    merged_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: the courses whose records moved: the merge shows on the student's timeline there
+    course_ids: so.Mapped[list[Any]]
+    #: what moved, counted, and what was left out (see merging.Moved)
+    moved: so.Mapped[dict[str, Any]]
+
+    into_user: so.Mapped[User] = so.relationship(foreign_keys=[into_user_id])

@@ -8,6 +8,7 @@ from spectree import Response
 from grader.judge import labels
 from grader.service import gradebook
 from grader.service.db import get_session
+from grader.service.lti import merging
 from grader.service.models import User
 from grader.web.api import bp
 from grader.web.api.access import course_role, instructed_course, instructed_item, load
@@ -21,6 +22,7 @@ from grader.web.api.schemas import (
     GradebookItemOut,
     GradebookOut,
     ItemStatsOut,
+    JoinedAccountOut,
     StudentRowOut,
     TimelineOut,
 )
@@ -121,5 +123,9 @@ def get_timeline(course_id: int, user_id: int) -> TimelineOut:
         course_id=course.id,
         submissions=[
             submission_out(s, viewer) for s in gradebook.timeline(session, course.id, student.id)
+        ],
+        joined_accounts=[
+            JoinedAccountOut(from_name=m.from_name, merged_at=m.merged_at, moved=m.moved)
+            for m in merging.merges_of(session, student.id, course.id)
         ],
     )

@@ -1,5 +1,6 @@
 """An account the LMS made, joined to the account its user had here before (see
-:mod:`grader.service.lti.linking`): they log in to the older one to prove it theirs."""
+:mod:`grader.service.lti.linking`): the page counts what will move, and they log in to the
+older one to prove it theirs and confirm."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 
 from grader.service import accounts
 from grader.service.db import get_session
-from grader.service.lti import linking
+from grader.service.lti import linking, merging
 from grader.web.auth import login_user
 from grader.web.limits import login_per_account, login_per_address
 from grader.web.lti import bp
@@ -31,8 +32,9 @@ def join_account() -> Response | str | tuple[str, int]:
     session = get_session()
     if not linking.may_link(session, user):
         abort(403, "Only an account your LMS made is joined to another one.")
+    held = merging.holdings(session, user)
     if request.method == "GET":
-        return render_template("lti/join_account.html")
+        return render_template("lti/join_account.html", held=held)
     name = request.form.get("name", "").strip()[:MAX_NAME]
     password = request.form.get("password", "")[:MAX_PASSWORD]
     target = accounts.authenticate(session, name, password) if name and password else None
@@ -42,13 +44,22 @@ def join_account() -> Response | str | tuple[str, int]:
             if not name or not password
             else "That user name and password do not match. Check them and try again."
         )
-        return render_template("lti/join_account.html", error=error, name=name), 401
+        return render_template("lti/join_account.html", held=held, error=error, name=name), 401
     try:
-        linking.link(session, user, target)
+        # compared under the accounts' locks: an answer from another tab may come between
+        linking.link(session, user, target, confirmed=request.form.get("holdings", ""))
+    except merging.HoldingsChanged as changed:
+        session.rollback()
+        error = ("Not joined: what this account holds changed since the page was shown (an answer "
+                 "from another tab?). Check what will move below, then confirm again.")
+        return render_template("lti/join_account.html", held=changed.held, error=error, name=name), 409
     except linking.CannotLink as refused:
         session.rollback()
-        return render_template("lti/join_account.html", error=f"Not joined: {refused}.", name=name), 409
+        return render_template("lti/join_account.html", held=held, error=f"Not joined: {refused}.",
+                               name=name), 409
     session.commit()
     login_user(target)
-    flash(f"Joined: your LMS opens {target.name} from now on, in every course it sends you to.", "success")
+    moved = f" with {held.answers} answer{'' if held.answers == 1 else 's'}" if held.answers else ""
+    flash(f"Joined{moved}: your LMS opens {target.name} from now on, in every course it sends you to.",
+          "success")
     return redirect(url_for("pages.index"))  # type: ignore[return-value]

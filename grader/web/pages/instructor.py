@@ -13,6 +13,7 @@ import exercises
 from grader.judge import labels
 from grader.service import derivations, gradebook, redraws, variants
 from grader.service.db import get_session
+from grader.service.lti import merging
 from grader.service.models import Course, Enrolment, Item, Submission, User
 from grader.web import charts
 from grader.web.api import access
@@ -213,6 +214,7 @@ def timeline(course_id: int, user_id: int) -> str:
             (record, items[record.item_id], None if record.by_id is None else by.get(record.by_id))
             for record in redrawn
         ],
+        joined=merging.merges_of(session, student.id, course.id),
         item_title=item_title,
     )
 

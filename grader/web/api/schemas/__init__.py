@@ -88,6 +88,7 @@ from grader.web.api.schemas.reports import (
     GradebookItemOut,
     GradebookOut,
     ItemStatsOut,
+    JoinedAccountOut,
     StudentRowOut,
     TimelineOut,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "ItemOut",
     "ItemSpec",
     "ItemStatsOut",
+    "JoinedAccountOut",
     "KindOut",
     "KindsOut",
     "Layout",

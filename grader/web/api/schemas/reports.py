@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -76,7 +77,22 @@ class ItemStatsOut(BaseModel):
     code_errors: list[str] = Field(description="the codes above about code, not mathematics")
 
 
+class JoinedAccountOut(BaseModel):
+    """An account the LMS made, joined by the student into this one, and what moved."""
+
+    from_name: str = Field(description="the joined account's user name, closed since")
+    merged_at: datetime
+    moved: dict[str, Any] = Field(
+        description="counts of what moved (answers, practice sets, instances, extensions, re-draws, "
+        "enrolments, LMS scores), the items whose unanswered instance was left out, "
+        "and the merged scores sent to the LMS"
+    )
+
+
 class TimelineOut(BaseModel):
     user: UserOut
     course_id: int
     submissions: list[SubmissionOut]
+    joined_accounts: list[JoinedAccountOut] = Field(
+        default=[], description="accounts the LMS made, joined into this one, concerning this course"
+    )

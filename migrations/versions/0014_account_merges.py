@@ -1,11 +1,8 @@
 """Account merges: an account the LMS made, joined into the one its user had, with what moved
 
 Revision ID: 0014
-Revises: 0012
-Create Date: 2026-12-10 09:00:00.000000
-
-Numbered 0014 and revising 0012: a 0013 written beside it takes its place before it when
-both are merged (this one then revises 0013).
+Revises: 0013
+Create Date: 2026-12-02 12:00:00.000000
 """
 
 from collections.abc import Sequence
@@ -15,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0014'
-down_revision: str | None = '0012'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -169,12 +169,16 @@ def test_infrastructure_failures_are_retried_then_keep_the_attempt(
     items = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
     assert items["attempts_used"] == 1  # the retries used none of the student's attempts
 
+    assert client.get("/api/v1/queue", headers=teacher.headers).get_json()["failed"] == 1
+
     monkeypatch.setattr(jobs, "grade", real_grade)
     regraded = client.post(f"/api/v1/submissions/{submission_id}/regrade", headers=teacher.headers)
     assert regraded.status_code == 200
     drain(database_url)
     seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
     assert (seen["status"], seen["verdict"]["correct"]) == ("graded", True)
+    # graded now: the failed task of its first grading is history, not a failure to look at
+    assert client.get("/api/v1/queue", headers=teacher.headers).get_json()["failed"] == 0
 
 
 def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
@@ -322,3 +326,4 @@ def test_the_queues_upkeep_goes_ahead_of_a_backlog(app, build, database_url, cap
     lines = [record.getMessage() for record in caplog.records]
     started = [line for line in lines if line.startswith("Starting job")]
     assert len(started) >= 31 and "refresh_queue_statistics" in started[0], started[:3]
+

@@ -277,8 +277,8 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
     Each of procrastinate's queries is one call of its SQL functions. Its own pool lends
     a connection after a ping and runs each query in a transaction of its own: a ping,
     BEGIN, the call and COMMIT. Here the connections are in autocommit, and a connection
-    is pinged only after it sat idle, when the server may have closed it (as the
-    service's SQLAlchemy engines do: :func:`grader.service.db.ping_after_idle`).
+    is pinged only after it sat idle, when the server may have closed it, by the rule of
+    the service's SQLAlchemy engines (:func:`grader.service.db.sat_idle`).
     """
     returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
@@ -289,7 +289,7 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
         returned[connection] = time.monotonic()
 
     async def check(connection: psycopg.AsyncConnection[Any]) -> None:
-        if time.monotonic() - returned.get(connection, 0.0) > db.IDLE_PING_SECONDS:
+        if db.sat_idle(returned.get(connection)):
             await psycopg_pool.AsyncConnectionPool.check_connection(connection)
 
     # the worker's loop fetches, each running task closes its job, and beats and polls run beside

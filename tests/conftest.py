@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -24,12 +25,19 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from grader.sandbox import slots
 from grader.service import accounts, db
 from grader.service.models import Assignment, Course, Enrolment, Item, User
 from grader.service.queue import grading_queue
 from grader.web import create_app
 
 SERVER_URL = os.environ.get("GRADER_TEST_DATABASE_URL")
+# The suite's sandbox slots are held outside the host's /run, in a folder that every test run
+# of this host shares: a slot is a uid, and two runs at once must still hold theirs apart. Set
+# here, before any test, so that every process a test starts inherits it.
+os.environ[slots.LOCKS_DIR_VARIABLE] = str(
+    Path(tempfile.gettempdir()) / f"grader-sandbox-slots-tests-{os.geteuid()}"
+)
 sqlite_only = pytest.mark.skipif(SERVER_URL is not None, reason="checks the SQLite tuning")
 
 

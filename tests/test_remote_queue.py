@@ -169,12 +169,16 @@ def test_infrastructure_failures_are_retried_then_keep_the_attempt(
     items = client.get(f"/api/v1/items/{item_id}", headers=alice.headers).get_json()
     assert items["attempts_used"] == 1  # the retries used none of the student's attempts
 
+    assert client.get("/api/v1/queue", headers=teacher.headers).get_json()["failed"] == 1
+
     monkeypatch.setattr(jobs, "grade", real_grade)
     regraded = client.post(f"/api/v1/submissions/{submission_id}/regrade", headers=teacher.headers)
     assert regraded.status_code == 200
     drain(database_url)
     seen = client.get(f"/api/v1/submissions/{submission_id}", headers=alice.headers).get_json()
     assert (seen["status"], seen["verdict"]["correct"]) == ("graded", True)
+    # graded now: the failed task of its first grading is history, not a failure to look at
+    assert client.get("/api/v1/queue", headers=teacher.headers).get_json()["failed"] == 0
 
 
 def test_the_page_shows_grading_and_asks_for_the_verdict_until_it_is_there(
@@ -322,3 +326,67 @@ def test_the_queues_upkeep_goes_ahead_of_a_backlog(app, build, database_url, cap
     lines = [record.getMessage() for record in caplog.records]
     started = [line for line in lines if line.startswith("Starting job")]
     assert len(started) >= 31 and "refresh_queue_statistics" in started[0], started[:3]
+
+
+STALLED_AND_ENDED = sa.text("SELECT task_name, status::text FROM procrastinate_jobs ORDER BY id")
+
+
+def test_a_lost_workers_gradings_run_again_and_its_upkeep_tasks_are_dropped(app, build, database_url):
+    """A worker killed (or cut from its database) mid-task leaves its tasks ``doing``: a grading
+    is run again; an upkeep task, which its next round runs anyway, does not stay for ever."""
+    import asyncio
+
+    from procrastinate import JobContext
+
+    defer_backlog(app, build, 1)
+    config = worker.WorkerConfig(database_url, concurrency=1, stalled_seconds=1)
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    tasks = worker.build_app(config, worker.Grader(config, engine))
+
+    async def lose_a_worker_then_look() -> None:
+        async with tasks.open_async():
+            manager = tasks.job_manager
+            for name in ("refresh_queue_statistics", "retry_stalled_gradings"):
+                await tasks.tasks[name].defer_async(timestamp=0)
+            lost = await manager.register_worker()
+            while await manager.fetch_job(queues=["grading"], worker_id=lost) is not None:
+                pass  # all three taken, and never finished
+            with engine.begin() as connection:  # its heartbeats stopped an hour ago
+                connection.execute(sa.text("UPDATE procrastinate_workers "
+                                           "SET last_heartbeat = now() - interval '1 hour'"))
+            look = tasks.tasks["retry_stalled_gradings"]
+            await look.func(JobContext(app=tasks, job=None, start_timestamp=0, abort_reason=lambda: None),
+                            timestamp=0)
+
+    try:
+        asyncio.run(lose_a_worker_then_look())
+        with engine.connect() as connection:
+            assert connection.execute(STALLED_AND_ENDED).all() == [("grade_submission", "todo")]
+    finally:
+        engine.dispose()
+
+
+def test_tasks_that_ended_long_ago_are_removed(app, build, database_url):
+    defer_backlog(app, build, 3)
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    config = worker.WorkerConfig(database_url, concurrency=1)
+    tasks = worker.build_app(config, worker.Grader(config, engine))
+    try:
+        with engine.begin() as connection:
+            ids = connection.scalars(sa.text("SELECT id FROM procrastinate_jobs ORDER BY id")).all()
+            # the first failed a week and more ago, the second an hour ago; the third waits
+            connection.execute(sa.text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id <= :id"),
+                               {"id": ids[1]})
+            ago = [{"id": ids[0], "hours": worker.ENDED_KEPT_HOURS + 1}, {"id": ids[1], "hours": 1}]
+            connection.execute(sa.text("UPDATE procrastinate_events SET at = now() - "
+                                       "make_interval(hours => :hours) WHERE job_id = :id"), ago)
+        with tasks.open():
+            tasks.tasks["remove_old_tasks"].defer(timestamp=0)
+        tasks.run_worker(queues=["grading"], wait=False, install_signal_handlers=False, listen_notify=False,
+                         concurrency=1, delete_jobs="successful",
+                         additional_context={"grader": worker.Grader(config, engine)})
+        with engine.connect() as connection:
+            left = connection.execute(sa.text("SELECT id, status::text FROM procrastinate_jobs ORDER BY id"))
+            assert left.all() == [(ids[1], "failed")]  # the third was graded: a task of nothing stored
+    finally:
+        engine.dispose()

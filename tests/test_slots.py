@@ -144,3 +144,20 @@ def test_a_pool_has_one_daemon_per_core_its_process_may_run_on():
     assert pinned.stdout.strip() == "1"
     free = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert int(free.stdout) == min(len(os.sched_getaffinity(0)), 8)
+
+
+def test_the_lock_folder_is_the_one_the_setting_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(slots.LOCKS_DIR_VARIABLE, str(tmp_path / "locks"))
+    held = slots.claim(2)
+    try:
+        assert (tmp_path / "locks" / f"block-{held.first // slots.SLOTS_PER_BLOCK}.lock").exists()
+    finally:
+        held.release()
+
+
+def test_the_suite_leaves_nothing_in_the_hosts_run_folder():
+    """The suite names a folder of its own (conftest), which its workers and servers inherit."""
+    assert not slots.locks_dir().is_relative_to(slots.RUN_DIR)
+    code = "from grader.sandbox import slots; print(slots.locks_dir())"
+    started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert started.stdout.strip() == str(slots.locks_dir())

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from grader.service import submissions
 from grader.service.models import GradingJob, Item, Submission, User
 from grader.service.queue import grading_queue
+from grader.service.remote.database import QUEUE_NAME, TASK_NAME
 from tests.conftest import alive, wait_for
 from tests.test_remote_queue import ITEMS, defer_backlog, post, right_answer
 
@@ -113,6 +114,65 @@ def test_a_worker_takes_the_statistics_of_the_backlog_it_finds(app, build, worke
     text = log.read_text()
     # before its first fetch: that one, and every one after, plans for the backlog's size
     assert -1 < text.find("statistics are taken again") < text.find("Starting job grade_submission"), text
+
+
+ANALYZED = sa.text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'")
+COUNTED = sa.text("SELECT reltuples FROM pg_class WHERE oid = 'procrastinate_jobs'::regclass")
+# the heart of procrastinate's fetch (procrastinate_fetch_job_v2, less its lock and FOR UPDATE):
+# the first task to do, by priority then age
+FETCH = ("SELECT id FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = ANY(ARRAY['grading']) "
+         "AND (scheduled_at IS NULL OR scheduled_at <= now()) ORDER BY priority DESC, id ASC LIMIT 1")
+
+
+def test_a_running_worker_takes_the_statistics_of_a_deep_backlog_again(app, build, workers, database_url):
+    """A deadline's backlog arrives while a worker runs: the worker's periodic upkeep, not
+    autovacuum nor its start, takes the statistics again, and the fetch plans for the backlog."""
+    backlog = 3000
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ANALYZE procrastinate_jobs"))  # as a quiet queue's last were
+    workers.start(2)
+    assert wait_for(lambda: ready(workers), 30)
+    with engine.connect() as connection:
+        analyzed = connection.scalar(ANALYZED)  # autovacuum's are counted apart
+    # The backlog stays while the worker runs: its gradings share a procrastinate lock, so one at
+    # a time is taken, and that one waits for this lock; the other task the worker may run at
+    # once is the upkeep's.
+    holder = engine.connect()
+    holder.execute(sa.text("LOCK TABLE grading_jobs IN EXCLUSIVE MODE"))
+    try:
+        with build.sessionmaker.begin() as session:
+            connection = session.connection().connection.driver_connection
+            grading_queue(app).app.configure_task(
+                TASK_NAME, queue=QUEUE_NAME, lock="one at a time", connection=connection
+            ).batch_defer(*({"submission_id": 10**6 + n} for n in range(backlog)))
+            # stale, as the quiet queue left them (asked before the commit: before the worker sees it)
+            assert todo_estimate(session.connection()) < 0.1 * backlog
+
+        def analyzed_again() -> bool:
+            with engine.connect() as connection:
+                return connection.scalar(ANALYZED) > analyzed
+
+        assert wait_for(analyzed_again, 20), (workers.folder / "worker0.log").read_text()[-3000:]
+        with engine.connect() as connection:
+            assert backlog <= connection.scalar(COUNTED) <= backlog + 5  # and the upkeep's own
+            plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {FETCH}").scalars())
+            assert todo_estimate(connection) >= 0.9 * backlog
+        # the first by the index's order, where stale statistics had it sort every task to do
+        assert "Index Scan using procrastinate_jobs_priority_idx_v1" in plan, plan
+        assert "statistics are taken again" in (workers.folder / "worker0.log").read_text()
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+
+
+def todo_estimate(connection: sa.Connection) -> float:
+    """The planner's estimate of the tasks to do."""
+    explained = connection.exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) SELECT id FROM procrastinate_jobs WHERE status = 'todo'"
+    ).scalar_one()
+    return explained[0]["Plan"]["Plan Rows"]
 
 
 def test_a_worker_stops_on_sigterm(workers):

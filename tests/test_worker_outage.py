@@ -16,6 +16,7 @@ from grader.service.models import GradingJob, Submission
 from grader.service.remote.database import ensure_schema
 from tests.conftest import wait_for
 from tests.postgres import PostgresServer
+from tests.test_db_connections import PID
 from tests.test_remote_queue import ITEMS, post, right_answer
 from tests.test_worker import Workers, ready
 
@@ -196,3 +197,54 @@ def test_a_worker_stopped_by_a_failed_side_task_starts_again(app, client, build,
     assert post(client, alice, item_id, answer).status_code == 202
     assert wait_for(lambda: graded(build) == 1, 60), log_file.read_text()
     assert worker.poll() is None, log_file.read_text()
+
+
+def test_the_task_pool_pings_a_connection_only_after_it_sat_idle(postgres_url, monkeypatch):
+    """procrastinate's connections follow the service's rule (db.sat_idle): one the pool has
+    just opened, or one in steady use, is lent as it is; one that sat idle is pinged first,
+    and replaced where the server had closed it."""
+    import asyncio
+
+    import psycopg_pool
+
+    from grader.service.remote import worker
+
+    pinged: list[int] = []
+    check = psycopg_pool.AsyncConnectionPool.check_connection
+
+    async def counted(connection: Any) -> None:
+        pinged.append(connection.info.backend_pid)
+        await check(connection)
+
+    monkeypatch.setattr(psycopg_pool.AsyncConnectionPool, "check_connection", staticmethod(counted))
+
+    async def lent(pool: psycopg_pool.AsyncConnectionPool) -> int:
+        async with pool.connection() as connection:
+            return (await (await connection.execute(PID)).fetchone())[0]
+
+    async def scenario() -> None:
+        async with worker.task_pool(postgres_url, concurrency=1) as pool:
+            await pool.wait()
+            first = {await lent(pool), await lent(pool)}
+            assert pinged == []  # just opened, then in steady use
+            monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # every one has sat idle
+            ended = closed_all_but_this(postgres_url)
+            assert first <= ended
+            assert await lent(pool) not in ended
+            assert set(pinged) & ended  # found closed by its ping, not by the task's query
+
+    asyncio.run(scenario())
+
+
+def closed_all_but_this(url: str) -> set[int]:
+    """Ends every other connection to the database (as an administrator would); their pids."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            ended = connection.execute(sa.text(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+            return {pid for pid, done in ended if done}
+    finally:
+        engine.dispose()

@@ -23,6 +23,9 @@ from grader.sandbox.launch import SandboxUnavailable
 SLOTS_PER_BLOCK = 8  # the largest default pool (see pool.default_size)
 MAX_BLOCKS = 64  # 512 slots: uids SLOT_UID_BASE to SLOT_UID_BASE + 511
 RUN_DIR = Path("/run")
+#: the environment variable that names the lock folder instead (every grader of a host that
+#: shares its slot uids must name the same one)
+LOCKS_DIR_VARIABLE = "GRADER_SANDBOX_SLOTS_DIR"
 
 
 class SlotsTaken(SandboxUnavailable):
@@ -30,9 +33,13 @@ class SlotsTaken(SandboxUnavailable):
 
 
 def locks_dir() -> Path:
-    """Where this host's graders hold their blocks: under /run for root, whose slots are uids
-    of their own (/run is the host's, where a service's /tmp may be private to it); else
-    the user's own folder of the temporary directory, since their daemons share their uid."""
+    """Where this host's graders hold their blocks: the folder :data:`LOCKS_DIR_VARIABLE`
+    names; else under /run for root, whose slots are uids of their own (/run is the host's,
+    where a service's /tmp may be private to it); else the user's own folder of the
+    temporary directory, since their daemons share their uid."""
+    named = os.environ.get(LOCKS_DIR_VARIABLE)
+    if named:
+        return Path(named)
     if os.geteuid() == 0 and RUN_DIR.is_dir():
         return RUN_DIR / "grader-sandbox-slots"
     return Path(tempfile.gettempdir()) / f"grader-sandbox-slots-{os.geteuid()}"

@@ -24,7 +24,7 @@ from grader.service import settings, storage
 MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = settings.SQLITE_BUSY_TIMEOUT_MS_DEFAULT
 EXTENSION = "grader.service.db"
-#: a pooled connection idle longer than this is pinged before it is lent again
+#: a pooled connection idle longer than this is pinged before it is lent again (see sat_idle)
 IDLE_PING_SECONDS = 5.0
 
 
@@ -77,6 +77,17 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, *,
     return engine
 
 
+def sat_idle(returned_at: float | None) -> bool:
+    """Whether a pooled connection given back at ``returned_at`` (``time.monotonic()``) sat
+    idle long enough that the server may have closed it, and is pinged before it is lent
+    again. A connection the pool has just opened (None) is lent as it is.
+
+    The one rule of the service's two pools: SQLAlchemy's (:func:`ping_after_idle`) and
+    the worker's psycopg pool for procrastinate (``remote.worker.task_pool``).
+    """
+    return returned_at is not None and time.monotonic() - returned_at > IDLE_PING_SECONDS
+
+
 def ping_after_idle(engine: sa.Engine) -> None:
     """Ping a pooled connection before lending it only when it sat idle, when the server
     may have closed it; a connection in steady use is lent as it is.
@@ -93,8 +104,7 @@ def ping_after_idle(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
+        if not sat_idle(record.info.get("idle_since")):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)

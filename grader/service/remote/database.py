@@ -126,7 +126,7 @@ class QueueStatus:
 
     waiting: int  # tasks to do, scheduled ones included
     running: int
-    failed: int
+    failed: int  # gradings given up on, until an instructor regrades them
     oldest_waiting_since: datetime | None
     live_workers: int
 
@@ -136,7 +136,9 @@ WORKERS = sa.table("procrastinate_workers", sa.column("id"), sa.column("last_hea
 
 
 def queue_status(connection: sa.Connection, stalled_seconds: float) -> QueueStatus:
-    """Depth, oldest waiting task and live workers, read from procrastinate's tables."""
+    """Depth, oldest waiting task and live workers, read from procrastinate's tables; the
+    gradings given up on from the grader's own. Only the grading task counts: the queue's
+    upkeep is no work waiting for an operator."""
     status = sa.cast(JOBS.c.status, sa.Text)  # enums of procrastinate's: compared as text
     counts = dict(
         connection.execute(
@@ -150,6 +152,9 @@ def queue_status(connection: sa.Connection, stalled_seconds: float) -> QueueStat
         .select_from(JOBS.join(EVENTS, EVENTS.c.job_id == JOBS.c.id))
         .where(status == "todo", JOBS.c.task_name == TASK_NAME, sa.cast(EVENTS.c.type, sa.Text) == "deferred")
     )
+    # procrastinate's failed tasks are no count of that: a regrade defers a new task and leaves
+    # the old one failed, and a grading whose instance is unusable fails without its task failing
+    failed = connection.scalar(sa.select(sa.func.count()).where(GradingJob.state == "failed"))
     live = connection.scalar(
         sa.select(sa.func.count()).where(
             WORKERS.c.last_heartbeat
@@ -159,7 +164,7 @@ def queue_status(connection: sa.Connection, stalled_seconds: float) -> QueueStat
     return QueueStatus(
         waiting=counts.get("todo", 0),
         running=counts.get("doing", 0),
-        failed=counts.get("failed", 0),
+        failed=failed or 0,
         oldest_waiting_since=oldest,
         live_workers=live or 0,
     )

@@ -4,7 +4,9 @@ Any machine that reaches the database may run one or several. procrastinate fetc
 the tasks, runs up to ``concurrency`` at once (sync tasks in threads), retries a
 failed one with backoff, and stops on SIGTERM after the tasks it holds. Workers send
 heartbeats; a worker that stops sending them (killed, its machine lost) has its
-tasks retried by the others (procrastinate's "retry stalled jobs" recipe).
+gradings retried by the others (procrastinate's "retry stalled jobs" recipe), and its
+upkeep tasks dropped; procrastinate's builtin ``remove_old_jobs`` clears the tasks
+that ended long ago.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import procrastinate
+import procrastinate.builtin_tasks
 import psycopg
 import psycopg_pool
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from procrastinate.jobs import Job
+from procrastinate.jobs import Job, Status
 
 from exercises import InstanceError
 from grader.sandbox import pool as sandbox_pool
@@ -46,6 +49,10 @@ T = TypeVar("T")
 
 STALLED_CHECK_CRON = "* * * * * */5"  # every five seconds (the sixth field is seconds)
 STATISTICS_CRON = STALLED_CHECK_CRON  # a backlog's statistics: see database.refresh_statistics
+OLD_JOBS_CRON = "41 * * * *"  # hourly
+# tasks that failed (or were aborted) stay, for an operator's look, this long: the grading
+# job row keeps what a failure says, the task's row only when it ended
+ENDED_KEPT_HOURS = 7 * 24
 # procrastinate fetches by priority, then in order: the queue's own upkeep goes ahead of a
 # backlog of gradings, else it would wait for the backlog it is there to look after
 UPKEEP_PRIORITY = 10
@@ -125,7 +132,8 @@ class Grader:
 
 
 def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
-    """The worker's procrastinate app: the grading task and the periodic retry of stalled ones."""
+    """The worker's procrastinate app: the grading task and the queue's periodic upkeep (stalled
+    tasks, statistics, old tasks)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(config.database_url)))
 
     @app.task(name=TASK_NAME, queue=QUEUE_NAME, pass_context=True, retry=grader.strategy)
@@ -139,11 +147,15 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
         manager = context.app.job_manager
         try:
             stalled = await manager.get_stalled_jobs(
-                task_name=TASK_NAME, seconds_since_heartbeat=config.stalled_seconds
+                queue=QUEUE_NAME, seconds_since_heartbeat=config.stalled_seconds
             )
             for job in stalled:
-                log.warning("task %s of a lost worker is run again", job.id)
-                await manager.retry_job(job)
+                if job.task_name == TASK_NAME:
+                    log.warning("task %s of a lost worker is run again", job.id)
+                    await manager.retry_job(job)
+                else:  # the queue's upkeep: its next round runs in a few seconds anyway
+                    log.warning("upkeep task %s (%s) of a lost worker is dropped", job.id, job.task_name)
+                    await manager.finish_job(job, Status.FAILED, delete_job=True)
         except Exception as error:
             _upkeep_skipped_if_lost("the retry of a lost worker's tasks", error)
 
@@ -155,6 +167,20 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
             grader.run_step(_refresh_statistics)  # a connection of before a restart: a fresh one
         except Exception as error:
             _upkeep_skipped_if_lost("the look at the queue's statistics", error)
+
+    @app.periodic(cron=OLD_JOBS_CRON)
+    @app.task(name="remove_old_tasks", queue=QUEUE_NAME, queueing_lock="remove_old_tasks",
+              pass_context=True, priority=UPKEEP_PRIORITY)
+    async def remove_old_tasks(context: procrastinate.JobContext, timestamp: int) -> None:
+        # procrastinate's documented recipe (its builtin task is on a queue of its own, which
+        # no grader worker takes); successful tasks are deleted as they end (run's delete_jobs)
+        try:
+            await procrastinate.builtin_tasks.remove_old_jobs(
+                context, max_hours=ENDED_KEPT_HOURS, queue=QUEUE_NAME,
+                remove_failed=True, remove_cancelled=True, remove_aborted=True,
+            )
+        except Exception as error:
+            _upkeep_skipped_if_lost("the removal of old tasks", error)
 
     return app
 
@@ -251,8 +277,8 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
     Each of procrastinate's queries is one call of its SQL functions. Its own pool lends
     a connection after a ping and runs each query in a transaction of its own: a ping,
     BEGIN, the call and COMMIT. Here the connections are in autocommit, and a connection
-    is pinged only after it sat idle, when the server may have closed it (as the
-    service's SQLAlchemy engines do: :func:`grader.service.db.ping_after_idle`).
+    is pinged only after it sat idle, when the server may have closed it, by the rule of
+    the service's SQLAlchemy engines (:func:`grader.service.db.sat_idle`).
     """
     returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
@@ -263,7 +289,7 @@ def task_pool(database_url: str, concurrency: int) -> psycopg_pool.AsyncConnecti
         returned[connection] = time.monotonic()
 
     async def check(connection: psycopg.AsyncConnection[Any]) -> None:
-        if time.monotonic() - returned.get(connection, 0.0) > db.IDLE_PING_SECONDS:
+        if db.sat_idle(returned.get(connection)):
             await psycopg_pool.AsyncConnectionPool.check_connection(connection)
 
     # the worker's loop fetches, each running task closes its job, and beats and polls run beside

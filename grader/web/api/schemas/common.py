@@ -27,7 +27,7 @@ class QueueOut(BaseModel):
     queue: Literal["local", "procrastinate"]
     waiting: int = Field(description="submissions waiting to be graded")
     running: int
-    failed: int = Field(description="given up on until regraded (procrastinate: tasks failed)")
+    failed: int = Field(description="gradings given up on until regraded")
     oldest_waiting_since: datetime | None = Field(description="procrastinate only")
     live_workers: int | None = Field(description="`grader worker` processes alive (procrastinate only)")
 

@@ -180,7 +180,8 @@
       }
       wrap.tabIndex = 0;
       if (!wrap.hasAttribute("role")) {
-        const caption = wrap.querySelector("caption");
+        // named by its table's caption or its chart's title: two regions of one name are one too many
+        const caption = wrap.querySelector("caption, svg > title");
         wrap.setAttribute("role", "region");
         wrap.setAttribute("aria-label", (caption ? caption.textContent : "Table") + ", scrolls sideways");
       }

@@ -1,0 +1,235 @@
+"""The pages against WCAG 2.1 AA in a real browser: axe-core on each page a student or an
+instructor uses, at a laptop's and at a phone's width.
+
+axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
+installed with the test dependencies. A page fails on a serious or critical violation of the
+rules axe tags WCAG 2.0 and 2.1 A and AA, or best practice; the others are named in the
+failure's message beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+import exercises
+from grader.service import db, derivations, practice, variants
+from grader.service.models import Assignment, Item
+from grader.web import create_app
+from tests.conftest import Builder
+from tests.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LAPTOP,
+    PASSWORD,
+    PHONE,
+    log_in,
+    serving,
+    sync_api,
+)
+
+pytestmark = pytest.mark.browser
+
+axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
+AXE = axe_playwright.Axe()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+FAILING_IMPACTS = ("serious", "critical")
+LEASE_SECONDS = 3  # a submission left "grading" by this process: the server's sweep takes it after
+FOCUS_RING_CONTRAST = 3.0  # WCAG 1.4.11, non-text contrast
+TAB_STOPS_AT_MOST = 150
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A course with a matrix item, a function item and a derivation; Alice has answered both
+    items wrongly and has a practice set, Bob has answered nothing."""
+    folder = tmp_path_factory.mktemp("browser-a11y")
+    url = f"sqlite:///{folder / 'grader.sqlite'}"
+    db.upgrade_database(url)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(folder),
+                      "JOB_LEASE_SECONDS": LEASE_SECONDS})
+    build = Builder(app)
+    teacher = build.user("teacher", "instructor", password=PASSWORD, full_name="Ada Teacher")
+    alice = build.user("alice", password=PASSWORD, full_name="Alice Liddell")
+    bob = build.user("bob", password=PASSWORD, full_name="Bob Byte")
+    course_id = build.course(teacher, [alice, bob])
+    assignment_id, items = build.assignment(
+        course_id, [{"kind": "layer_jacobian", "n": 3, "K": 4}, {"kind": "softmax", "K": 4}]
+    )
+    with build.sessionmaker.begin() as session:
+        layer = exercises.get("layer_jacobian")
+        references = {
+            user.id: layer.reference(variants.instance_for(session, session.get(Item, items[0]), user.id))
+            for user in (alice, bob)
+        }
+        derivation = derivations.create(session, session.get(Assignment, assignment_id), "softmax_layer",
+                                        n=2, K=3)
+        derivation_id = derivation.id
+        practice.create_set(session, alice.id, None, 2, seed=3, presets=["cross_entropy"])
+    db.database(app).dispose()
+
+    with serving(url, folder, GRADER_JOB_SWEEP_SECONDS="1") as base:
+        nan_softmax = "import numpy as np\n\ndef softmax(z):\n    return np.full(len(z), np.nan)\n"
+        for answer, item, fmt in (
+            (json.dumps(references[alice.id].T.round(6).tolist()), items[0], "json"),  # a transpose
+            (nan_softmax, items[1], "python"),
+        ):
+            stored = requests.post(f"{base}/api/v1/submissions", headers=alice.headers, timeout=60,
+                                   json={"item_id": item, "answer": answer, "format": fmt})
+            assert stored.status_code in (200, 201), stored.text
+        yield {
+            "base": base, "app": app, "course": course_id, "assignment": assignment_id,
+            "matrix_item": items[0], "code_item": items[1], "derivation": derivation_id,
+            "alice": alice.id, "bob": bob.id, "references": references,
+        }
+    db.database(app).dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _logged_in(browser: Any, site: dict[str, Any], name: str) -> Iterator[Any]:
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    log_in(page, site["base"], name)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def student(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    yield from _logged_in(browser, site, "alice")
+
+
+@pytest.fixture(scope="module")
+def instructor(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    yield from _logged_in(browser, site, "teacher")
+
+
+@pytest.fixture
+def bob(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    yield from _logged_in(browser, site, "bob")
+
+
+def axe(page: Any, rules: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """axe's violations on the page as it is: the serious or critical ones, and the others."""
+    run_only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+    results = AXE.run(page, options={"runOnly": run_only, "resultTypes": ["violations"]})
+    failing, others = [], []
+    for found in results.response["violations"]:
+        targets = ", ".join(" ".join(node["target"]) for node in found["nodes"][:4])
+        line = f"{found['id']} ({found['impact']}, {len(found['nodes'])}×): {found['help']} [{targets}]"
+        (failing if found["impact"] in FAILING_IMPACTS else others).append(line)
+    return failing, others
+
+
+def _preview_matrix(page: Any) -> None:
+    page.get_by_label("Your answer").fill("[[1, 2, 3], [4, 5, 6]]")
+    page.get_by_role("button", name="Preview how it is read").click()
+    page.locator("#preview-out").get_by_text("no attempt was used").wait_for()
+
+
+def _submit_empty(page: Any) -> None:
+    page.get_by_label("A function softmax(z)").fill("   ")
+    page.get_by_role("button", name="Submit code for grading").click()
+    page.get_by_role("alert").wait_for()
+
+
+def _preview_assignment(page: Any) -> None:
+    page.get_by_label("Title").fill("Quiz")
+    page.get_by_label("Kind").select_option("softmax_jacobian")
+    page.get_by_role("button", name="Preview as a student sees it").click()
+    page.locator("#preview article").first.wait_for()
+
+
+# name: (who, the page's address, what is done on it before it is checked)
+PAGES: dict[str, tuple[str, str, Callable[[Any], None] | None]] = {
+    "student-dashboard": ("student", "/", None),
+    "item-matrix-verdict": ("student", "/items/{matrix_item}", None),
+    "item-matrix-preview": ("student", "/items/{matrix_item}", _preview_matrix),
+    "item-function-verdict": ("student", "/items/{code_item}", None),
+    "item-not-stored": ("student", "/items/{code_item}", _submit_empty),
+    "history": ("student", "/items/{matrix_item}/history", None),
+    "derivation": ("student", "/derivations/{derivation}", None),
+    "practice": ("student", "/practice", None),
+    "instructor-courses": ("instructor", "/", None),
+    "course": ("instructor", "/courses/{course}", None),
+    "gradebook": ("instructor", "/courses/{course}/gradebook", None),
+    "item-report": ("instructor", "/items/{matrix_item}/report", None),
+    "analysis": ("instructor", "/assignments/{assignment}/analysis", None),
+    "timeline": ("instructor", "/courses/{course}/students/{alice}", None),
+    "assignment-form": ("instructor", "/courses/{course}/assignments/new", None),
+    "assignment-preview": ("instructor", "/courses/{course}/assignments/new", _preview_assignment),
+}
+
+# The shadows at the edges of a box that scrolls sideways, and a matrix's brackets, are drawn
+# as gradients: axe leaves the contrast of the text over them undecided. Without them, the text
+# is over the colours it is read on, which axe measures.
+WITHOUT_DRAWN_EDGES = """() => {
+  for (const box of document.querySelectorAll(".table-wrap, math mtable")) {
+    box.style.backgroundImage = "none";
+  }
+}"""
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_axe_finds_nothing_serious(name: str, request: pytest.FixtureRequest, site: dict[str, Any]) -> None:
+    who, path, before = PAGES[name]
+    page = request.getfixturevalue(who)
+    page.set_viewport_size(LAPTOP)
+    page.goto(site["base"] + path.format(**site))
+    if before:
+        before(page)
+    found = {}
+    try:
+        for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+            page.set_viewport_size(viewport)
+            page.wait_for_function("() => new Promise(requestAnimationFrame)")  # site.js's resize
+            found[width] = axe(page)
+        page.evaluate(WITHOUT_DRAWN_EDGES)
+        found["contrast of the text in tables and matrices"] = axe(page, ["color-contrast"])
+    finally:
+        page.set_viewport_size(LAPTOP)
+    failing = {where: lines for where, (lines, _) in found.items() if lines}
+    others = {where: lines for where, (_, lines) in found.items() if lines}
+    assert not failing, json.dumps({"failing": failing, "also": others}, indent=1, ensure_ascii=False)
+
+
+def test_the_login_page_and_its_error(browser: Any, site: dict[str, Any]) -> None:
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = context.new_page()
+        page.goto(f"{site['base']}/login")
+        assert axe(page)[0] == []
+        page.get_by_label("User name").fill("alice")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("alert").wait_for()
+        assert axe(page)[0] == []
+    finally:
+        context.close()
+
+
+def test_regions_that_scroll_sideways_have_names_of_their_own(instructor: Any, site: dict[str, Any]) -> None:
+    """On a phone the item analysis has a table of each item's groups that scrolls: each region is
+    named by its table, and each table's caption says which item it is about."""
+    instructor.set_viewport_size(PHONE)
+    try:
+        instructor.goto(f"{site['base']}/assignments/{site['assignment']}/analysis")
+        names = instructor.locator(".table-wrap[role=region]").evaluate_all(
+            "boxes => boxes.map(box => box.getAttribute('aria-label'))"
+        )
+        assert len(names) >= 2 and len(set(names)) == len(names), names
+        assert "By the instance's parameters: item 1, scrolls sideways" in names
+        assert axe(instructor, ["landmark-unique"]) == ([], [])
+    finally:
+        instructor.set_viewport_size(LAPTOP)

@@ -1,5 +1,6 @@
 """The pages against WCAG 2.1 AA in a real browser: axe-core on each page a student or an
-instructor uses, at a laptop's and at a phone's width.
+instructor uses, at a laptop's and at a phone's width; then what axe cannot judge: a focus ring
+that can be seen at every stop of the Tab key, and no stop that keeps the keyboard.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -10,6 +11,7 @@ failure's message beside them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -233,3 +235,74 @@ def test_regions_that_scroll_sideways_have_names_of_their_own(instructor: Any, s
         assert axe(instructor, ["landmark-unique"]) == ([], [])
     finally:
         instructor.set_viewport_size(LAPTOP)
+
+
+def luminance(colour: str) -> float:
+    """The relative luminance of a CSS rgb() or rgba() colour (WCAG 2.1)."""
+    red, green, blue = (float(v) / 255 for v in re.findall(r"[\d.]+", colour)[:3])
+    linear = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((luminance(one), luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+# The focused element, its focus ring, and the colour under the ring: that of the first element
+# with a background found just outside the element, at its left side (or its top).
+FOCUS_STOP = """() => {
+  const focused = document.activeElement;
+  if (!focused || focused === document.body) { return null; }
+  const box = focused.getBoundingClientRect(), style = getComputedStyle(focused);
+  const [x, y] = box.left >= 4 ? [box.left - 3.5, box.top + box.height / 2] : [box.left + 4, box.top - 3.5];
+  let under = "rgb(255, 255, 255)";
+  for (const element of document.elementsFromPoint(Math.max(x, 0), Math.max(y, 0))) {
+    if (element === focused || focused.contains(element)) { continue; }
+    const colour = getComputedStyle(element).backgroundColor;
+    if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") { under = colour; break; }
+  }
+  const again = focused.hasAttribute("data-tab-stop-seen");
+  focused.setAttribute("data-tab-stop-seen", "");
+  return {
+    what: focused.outerHTML.slice(0, 90),
+    again: again,
+    tabIndents: focused.matches("textarea[data-tab-indents]"),
+    ring: style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth),
+    colour: style.outlineColor,
+    under: under,
+  };
+}"""
+
+
+@pytest.mark.parametrize(("who", "path"), [
+    ("student", "/items/{code_item}"),
+    ("student", "/items/{matrix_item}"),
+    ("instructor", "/courses/{course}/gradebook"),
+    ("instructor", "/courses/{course}/assignments/new"),
+])
+def test_every_tab_stop_shows_its_focus_and_none_keeps_the_keyboard(
+    who: str, path: str, request: pytest.FixtureRequest, site: dict[str, Any]
+) -> None:
+    """Tab from the top of the page to its end: each stop shows a focus ring of 2 px or more at
+    3:1 against what is under it, and none is reached twice (the code box lets go after Escape)."""
+    page = request.getfixturevalue(who)
+    page.goto(site["base"] + path.format(**site))
+    seen: list[str] = []
+    faint: list[str] = []
+    for _ in range(TAB_STOPS_AT_MOST):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(FOCUS_STOP)
+        if stop is None:  # past the last stop, out of the page
+            break
+        # a date's fields are stops of one element, in a row; an element met again after others is a loop
+        assert not stop["again"] or stop["what"] == seen[-1], f"the keyboard is kept at {stop['what']}"
+        seen.append(stop["what"])
+        if stop["ring"] < 2 or contrast(stop["colour"], stop["under"]) < FOCUS_RING_CONTRAST:
+            faint.append(f"{stop['what']}: {stop['ring']}px {stop['colour']} on {stop['under']}")
+        if stop["tabIndents"]:
+            page.keyboard.press("Escape")  # then Tab leaves the code box
+    else:
+        raise AssertionError(f"Tab did not leave the page in {TAB_STOPS_AT_MOST} presses")
+    assert len(seen) > 5
+    assert not faint, "\n".join(faint)

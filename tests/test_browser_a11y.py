@@ -1,6 +1,7 @@
 """The pages against WCAG 2.1 AA in a real browser: axe-core on each page a student or an
 instructor uses, at a laptop's and at a phone's width; then what axe cannot judge: a focus ring
-that can be seen at every stop of the Tab key, and no stop that keeps the keyboard.
+that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
+given with the keyboard alone and its verdict focused.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -29,6 +30,7 @@ from tests.test_browser import (
     LAPTOP,
     PASSWORD,
     PHONE,
+    expect,
     log_in,
     serving,
     sync_api,
@@ -235,6 +237,55 @@ def test_regions_that_scroll_sideways_have_names_of_their_own(instructor: Any, s
         assert axe(instructor, ["landmark-unique"]) == ([], [])
     finally:
         instructor.set_viewport_size(LAPTOP)
+
+
+def tab_to(page: Any, selector: str, at_most: int = 20) -> int:
+    """Press Tab until the element ``selector`` has the focus; how many presses it took."""
+    for presses in range(1, at_most + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement === document.querySelector(s)", selector):
+            return presses
+    raise AssertionError(f"{selector} was not reached in {at_most} presses of Tab")
+
+
+def test_an_answer_with_the_keyboard_alone(bob: Any, site: dict[str, Any]) -> None:
+    """Tab to the box, type, Tab to the button, Enter: the focus is then on the verdict, which
+    a screen reader reads out, and the next Tab goes on from it."""
+    bob.goto(f"{site['base']}/items/{site['matrix_item']}")
+    bob.keyboard.press("Tab")
+    expect(bob.get_by_role("link", name="Skip to the content")).to_be_focused()
+    bob.keyboard.press("Enter")
+    tab_to(bob, "#answer")
+    bob.keyboard.insert_text(json.dumps(site["references"][site["bob"]].round(6).tolist()))
+    assert tab_to(bob, "#answer-heading ~ form button[type=submit]", at_most=3) == 3  # format, preview
+    bob.keyboard.press("Enter")
+    bob.wait_for_url(f"{site['base']}/items/{site['matrix_item']}#verdict")
+    verdict = bob.locator("#verdict")
+    expect(verdict).to_be_focused()
+    expect(verdict).to_have_attribute("aria-live", "polite")
+    expect(verdict.get_by_role("heading")).to_have_text("Your last answer: correct, full marks (100%)")
+    bob.keyboard.press("Tab")  # on from the verdict, not from the top of the page
+    assert bob.evaluate("document.getElementById('verdict').compareDocumentPosition(document.activeElement)"
+                        " & Node.DOCUMENT_POSITION_FOLLOWING")
+
+
+def test_an_answer_not_stored_puts_the_focus_in_its_box(bob: Any, site: dict[str, Any]) -> None:
+    bob.goto(f"{site['base']}/items/{site['code_item']}")
+    code = bob.get_by_label("A function softmax(z)")
+    code.fill("   ")
+    bob.get_by_role("button", name="Submit code for grading").click()
+    expect(code).to_be_focused()
+    expect(code).to_have_attribute("aria-invalid", "true")
+    expect(code).to_have_accessible_description(re.compile("The answer is empty"))
+
+
+def test_a_derivations_part_puts_the_focus_on_its_verdict(bob: Any, site: dict[str, Any]) -> None:
+    bob.goto(f"{site['base']}/derivations/{site['derivation']}")
+    bob.get_by_label("Your answer to (a)").fill("[0.2, 0.3, 0.5]")
+    bob.get_by_role("button", name="Submit (a) for grading").click()
+    bob.wait_for_url(re.compile("#part-a$"))
+
+    expect(bob.locator("#verdict-a")).to_be_focused()
 
 
 def luminance(colour: str) -> float:

@@ -194,3 +194,16 @@
     pending = window.requestAnimationFrame(markScrolling);
   });
 })();
+
+// A page reached by submitting an answer (its address ends in the verdict's anchor, or the
+// anchor of a derivation's part) puts the focus on the verdict: a screen reader reads it out,
+// and the next Tab goes on from there. A verdict's own anchor gets it from the browser; a
+// part's would give it to the page as a whole, once the page has loaded, hence the wait.
+(function () {
+  "use strict";
+  const target = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
+  const verdict = target && !target.matches(".verdict") ? target.querySelector(".verdict") : null;
+  if (verdict) {
+    window.addEventListener("load", function () { verdict.focus(); });
+  }
+})();

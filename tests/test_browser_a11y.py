@@ -1,7 +1,8 @@
 """The pages against WCAG 2.1 AA in a real browser: axe-core on each page a student or an
 instructor uses, at a laptop's and at a phone's width; then what axe cannot judge: a focus ring
 that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
-given with the keyboard alone and its verdict focused.
+given with the keyboard alone and its verdict focused; a preview read out and a wide one that
+scrolls from the keyboard.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -286,6 +287,28 @@ def test_a_derivations_part_puts_the_focus_on_its_verdict(bob: Any, site: dict[s
     bob.wait_for_url(re.compile("#part-a$"))
 
     expect(bob.locator("#verdict-a")).to_be_focused()
+
+
+def test_a_preview_is_announced_and_a_wide_one_scrolls_from_the_keyboard(
+    bob: Any, site: dict[str, Any]
+) -> None:
+    bob.set_viewport_size(PHONE)
+    try:
+        bob.goto(f"{site['base']}/items/{site['matrix_item']}")
+        out = bob.locator("#preview-out")
+        # a live region must be rendered before its content changes, or the change is not read
+        assert out.evaluate("box => box.childNodes.length === 0 && getComputedStyle(box).display") != "none"
+        answer = json.dumps(site["references"][site["bob"]].round(3).tolist())
+        bob.get_by_role("textbox", name="Your answer").fill(answer)
+        bob.get_by_role("button", name="Preview how it is read").click()
+        expect(out.locator(".scroll-hint")).to_have_text(
+            "Wider than the screen: scroll sideways to see all 12 columns")
+        wide = out.locator(".table-wrap")
+        expect(wide).to_have_attribute("tabindex", "0")
+        expect(wide).to_have_attribute("aria-label", "Your answer as read, scrolls sideways")
+        assert axe(bob)[0] == []
+    finally:
+        bob.set_viewport_size(LAPTOP)
 
 
 def luminance(colour: str) -> float:

@@ -89,6 +89,7 @@
         if (!response.ok) { throw new Error(response.status + " " + response.statusText + "; reload the page"); }
         return response.text().then(function (html) {
           out.innerHTML = html;  // rendered and escaped by the server's template
+          document.dispatchEvent(new CustomEvent("grader:content"));  // a wide matrix says it scrolls
         });
       }).catch(function (error) {
         out.textContent = "The preview failed (" + error.message + "); you can still submit.";
@@ -188,6 +189,8 @@
     });
   }
   markScrolling();
+  // a box filled after the page loaded: an answer's preview, a verdict that was being graded
+  document.addEventListener("grader:content", markScrolling);
   let pending = null;
   window.addEventListener("resize", function () {
     if (pending) { window.cancelAnimationFrame(pending); }

@@ -2,7 +2,7 @@
 instructor uses, at a laptop's and at a phone's width; then what axe cannot judge: a focus ring
 that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
-scrolls from the keyboard.
+scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -19,10 +19,12 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 
 import exercises
-from grader.service import db, derivations, practice, variants
-from grader.service.models import Assignment, Item
+from grader.service import db, derivations, practice, submissions, variants
+from grader.service.models import Assignment, Item, User
+from grader.service.queue import grading_queue
 from grader.web import create_app
 from tests.conftest import Builder
 from tests.test_browser import (
@@ -31,6 +33,7 @@ from tests.test_browser import (
     LAPTOP,
     PASSWORD,
     PHONE,
+    SOFTMAX_CODE,
     expect,
     log_in,
     serving,
@@ -287,6 +290,27 @@ def test_a_derivations_part_puts_the_focus_on_its_verdict(bob: Any, site: dict[s
     bob.wait_for_url(re.compile("#part-a$"))
 
     expect(bob.locator("#verdict-a")).to_be_focused()
+
+
+def test_grading_then_the_verdict_are_announced_in_one_live_region(bob: Any, site: dict[str, Any]) -> None:
+    """An answer still being graded: its box says so in a live region, and the verdict is put
+    in that same region when it is ready, so that a screen reader announces it."""
+    app: Flask = site["app"]
+    with db.database(app).sessionmaker() as session:
+        submissions.submit(  # stored and leased here, never graded here: the server's sweep takes it
+            session, session.get(User, site["bob"]), session.get(Item, site["code_item"]), SOFTMAX_CODE,
+            "python", queue=grading_queue(app), per_minute=100,
+        )
+    bob.goto(f"{site['base']}/items/{site['code_item']}")
+    box = bob.locator("#verdict")
+    expect(box.get_by_role("heading")).to_have_text("Your last answer: grading…")
+    expect(box).to_have_attribute("aria-live", "polite")
+    region = box.element_handle()
+    expect(box.get_by_role("heading")).to_have_text("Your last answer: correct, full marks (100%)",
+                                                    timeout=(LEASE_SECONDS + 30) * 1000)
+    assert region.evaluate("box => box.isConnected && box === document.getElementById('verdict')")
+    assert region.get_attribute("aria-live") == "polite" and region.get_attribute("data-grading") is None
+    assert "correct" in region.get_attribute("class")
 
 
 def test_a_preview_is_announced_and_a_wide_one_scrolls_from_the_keyboard(

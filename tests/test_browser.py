@@ -101,10 +101,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def serving(url: str, folder: Path) -> Iterator[str]:
-    """`grader serve` on ``url`` and a free port, until the block ends; its base address."""
+def serving(url: str, folder: Path, **settings: str) -> Iterator[str]:
+    """`grader serve` on ``url`` and a free port, until the block ends; its base address.
+
+    ``settings``: more of the server's environment, e.g. ``GRADER_JOB_SWEEP_SECONDS="1"``.
+    """
     env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_INSTANCE_PATH": str(folder),
-           "GRADER_SECRET_KEY": "browser-test"}
+           "GRADER_SECRET_KEY": "browser-test", **settings}
     port = free_port()
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(

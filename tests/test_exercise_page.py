@@ -1,11 +1,13 @@
 """The exercise page's verdict as a student reads it: mistakes in plain words, a failing function
-call shown as matrices with NaN written as NaN."""
+call shown as matrices with NaN written as NaN; an answer that is not stored says why at its box."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from grader.judge import labels
@@ -106,3 +108,34 @@ def test_a_number_where_a_matrix_is_due_says_so(
     assert "returned a single number (0.5); a 3 x 3 matrix is due" in page
     failed = page.split('class="failed-instance"')[1].split("</details>")[0]
     assert "Your function returned a single number" in failed and "<td>0.5</td>" in failed
+
+
+def textarea(page: str, box: str) -> str:
+    """The opening tag of the answer box ``box`` (its id)."""
+    found = re.search(rf'<textarea id="{box}"[^>]*>', page)
+    assert found, box
+    return found.group(0)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "box"), [("auto", "answer"), ("json", "answer"), ("formula", "formula"), ("python", "code")]
+)
+def test_an_answer_not_stored_says_why_at_its_own_box(
+    client: FlaskClient,
+    school: dict[str, Any],  # noqa: F811
+    fmt: str,
+    box: str,
+) -> None:
+    log_in(client, "alice")
+    item = school["items"][0]  # a layer's Jacobian: answered with a matrix, a formula or code
+    path = f"/items/{item}"
+    response = post(client, f"{path}/submit", {"answer": "   ", "format": fmt}, token_from=path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert page.count("The answer is empty") == 1
+    assert f'<p class="field-error" role="alert" id="{box}-error">The answer is empty' in page
+    tag = textarea(page, box)
+    assert f'aria-describedby="{box}-hint {box}-error"' in tag
+    assert 'aria-invalid="true"' in tag and " autofocus" in tag  # the box to fix has the focus
+    for other in {"answer", "formula", "code"} - {box}:
+        assert "aria-invalid" not in textarea(page, other) and "autofocus" not in textarea(page, other)

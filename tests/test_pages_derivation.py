@@ -82,6 +82,16 @@ def test_bad_answers_get_a_message_or_a_verdict(client, layer_steps, answer, fmt
     assert response.status_code == status
 
 
+def test_an_answer_not_stored_says_why_at_its_part(client, layer_steps):
+    log_in(client, "alice")
+    page = submit(client, layer_steps["id"], "b", "  ").get_data(as_text=True)
+    assert '<p class="field-error" role="alert" id="answer-b-error">The answer is empty' in page
+    box = page.split('<textarea id="answer-b"', 1)[1].split(">", 1)[0]
+    assert 'aria-describedby="answer-b-hint answer-b-error"' in box
+    assert 'aria-invalid="true"' in box and " autofocus" in box
+    assert "aria-invalid" not in page.split('<textarea id="answer-a"', 1)[1].split(">", 1)[0]
+
+
 @pytest.mark.parametrize(("who", "path", "status"), [
     ("eve", "/derivations/{id}", 404),
     ("teacher", "/derivations/{id}", 403),

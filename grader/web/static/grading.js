@@ -1,5 +1,7 @@
 // A verdict still being graded is shown when it is ready, without reloading the page: the
 // submission is asked for now and then, and once graded the page's own box is put in place.
+// The box is a live region: it stays the same element and only its content changes, since a
+// screen reader announces a change inside a live region it knows, not a new region put in.
 "use strict";
 
 (function () {
@@ -13,7 +15,13 @@
       .then(function (html) {
         const page = new DOMParser().parseFromString(html, "text/html");
         const fresh = page.getElementById(box.id);
-        if (fresh) { box.replaceWith(document.importNode(fresh, true)); }
+        if (!fresh) { return; }
+        box.className = fresh.className;
+        box.removeAttribute("data-grading");
+        box.replaceChildren.apply(box, Array.prototype.map.call(fresh.childNodes, function (node) {
+          return document.importNode(node, true);
+        }));
+        document.dispatchEvent(new CustomEvent("grader:content"));  // a wide matrix says it scrolls
       });
   }
 

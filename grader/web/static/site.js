@@ -89,6 +89,7 @@
         if (!response.ok) { throw new Error(response.status + " " + response.statusText + "; reload the page"); }
         return response.text().then(function (html) {
           out.innerHTML = html;  // rendered and escaped by the server's template
+          document.dispatchEvent(new CustomEvent("grader:content"));  // a wide matrix says it scrolls
         });
       }).catch(function (error) {
         out.textContent = "The preview failed (" + error.message + "); you can still submit.";
@@ -180,16 +181,32 @@
       }
       wrap.tabIndex = 0;
       if (!wrap.hasAttribute("role")) {
-        const caption = wrap.querySelector("caption");
+        // named by its table's caption or its chart's title: two regions of one name are one too many
+        const caption = wrap.querySelector("caption, svg > title");
         wrap.setAttribute("role", "region");
         wrap.setAttribute("aria-label", (caption ? caption.textContent : "Table") + ", scrolls sideways");
       }
     });
   }
   markScrolling();
+  // a box filled after the page loaded: an answer's preview, a verdict that was being graded
+  document.addEventListener("grader:content", markScrolling);
   let pending = null;
   window.addEventListener("resize", function () {
     if (pending) { window.cancelAnimationFrame(pending); }
     pending = window.requestAnimationFrame(markScrolling);
   });
+})();
+
+// A page reached by submitting an answer (its address ends in the verdict's anchor, or the
+// anchor of a derivation's part) puts the focus on the verdict: a screen reader reads it out,
+// and the next Tab goes on from there. A verdict's own anchor gets it from the browser; a
+// part's would give it to the page as a whole, once the page has loaded, hence the wait.
+(function () {
+  "use strict";
+  const target = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
+  const verdict = target && !target.matches(".verdict") ? target.querySelector(".verdict") : null;
+  if (verdict) {
+    window.addEventListener("load", function () { verdict.focus(); });
+  }
 })();

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
 from grader import server
 from grader.server import config
-from grader.service import db, jobs
+from grader.service import db, jobs, rate_limits
 from grader.service.models import GradingJob
 from grader.service.queue import GradingQueue
 from tests.conftest import SERVER_URL
@@ -52,6 +55,21 @@ def test_starting_migrates_the_database(configured_database):
     assert db.current_revision(configured_database) is None
     config.on_starting(server=None)
     assert db.current_revision(configured_database) is not None
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_starting_several_processes_makes_their_counters_file_first(configured_database, workers):
+    """Processes opening a new SQLite file together race to switch it to WAL, and the loser
+    was refused at once: a server of two processes on a fresh database could fail to boot."""
+    counters = Path(sa.make_url(configured_database).database + rate_limits.COUNTERS_SUFFIX)
+    config.on_starting(server=SimpleNamespace(cfg=SimpleNamespace(workers=workers)))
+    if workers == 1:  # its counters stay in its memory
+        assert not counters.exists()
+        return
+    with sqlite3.connect(counters) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    assert rate_limits.COUNTERS.name in tables
 
 
 def test_starting_queues_again_what_was_left_running(monkeypatch, build, people, database_url):

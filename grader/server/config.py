@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.sandbox import pool as sandbox_pool
-from grader.service import db, jobs, settings
+from grader.service import db, jobs, rate_limits, settings
 from grader.service.lti import ags as lti_ags
 from grader.service.queue import grading_queue
 
@@ -71,8 +71,11 @@ def _session_factory() -> tuple[sa.Engine, so.sessionmaker[so.Session]]:
 
 
 def on_starting(server: Any) -> None:
-    """The master, before it binds: migrate, and queue again what a crash left running."""
+    """The master, before it binds: migrate, make the file of the rate limits' counters that
+    its processes share on SQLite, and queue again what a crash left running."""
     db.upgrade_database(settings.database_url())
+    if server is not None and server.cfg.workers > 1:
+        rate_limits.prepare_counters(settings.database_url())
     if settings.Settings().queue == "procrastinate":  # the workers' queue keeps its own tasks
         from grader.service.remote.database import adopt_orphans, ensure_schema
 

@@ -33,12 +33,31 @@ COUNTERS_SUFFIX = "-rate-limits"
 def counters_engine(database: db.Database) -> sa.Engine:
     """Where the counters are kept: the service's own database; on SQLite, a file beside it
     (``grader.sqlite-rate-limits``), which every process of the machine shares."""
-    url = sa.make_url(database.url)
+    url = counters_url(database.url)
+    return database.engine if url is None else _counters_file(url)
+
+
+def counters_url(database_url: str) -> str | None:
+    """The counters' own file on SQLite (None elsewhere: they are in the database)."""
+    url = sa.make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return database.engine
+        return None
     if not url.database or url.database == ":memory:":
         raise ValueError("database:// on SQLite needs a database file, beside which the counters are kept")
-    engine = db.make_engine(url.set(database=url.database + COUNTERS_SUFFIX).render_as_string(False))
+    return url.set(database=url.database + COUNTERS_SUFFIX).render_as_string(False)
+
+
+def prepare_counters(database_url: str) -> None:
+    """Make the counters' file on SQLite, in WAL mode, before the processes that share it start:
+    processes opening a new file together race to switch it to WAL, and SQLite refuses the
+    loser at once ("database is locked"), before any busy timeout."""
+    url = counters_url(database_url)
+    if url is not None:
+        _counters_file(url).dispose()
+
+
+def _counters_file(url: str) -> sa.Engine:
+    engine = db.make_engine(url)
     with engine.begin() as connection:  # processes starting together: each may try
         connection.execute(sa.schema.CreateTable(COUNTERS, if_not_exists=True))
     return engine

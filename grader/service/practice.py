@@ -22,7 +22,7 @@ import sqlalchemy.orm as so
 import exercises
 from exercises.derivations import PRESETS, preset
 from grader.judge import labels
-from grader.service import derivations, gradebook, practice_derivations, submissions, variants
+from grader.service import derivations, extensions, gradebook, practice_derivations, submissions, variants
 from grader.service.models import Item, PracticeSet, Submission, Variant
 
 HISTORY_LIMIT = 300  # the most recent graded submissions that count
@@ -302,7 +302,7 @@ def standing(session: so.Session, items: list[Item], user_id: int) -> dict[int, 
         return table
     rows = session.execute(
         sa.select(Submission.item_id, Submission.score).where(
-            Submission.user_id == user_id, Submission.item_id.in_(table), submissions.IS_ATTEMPT,
+            Submission.user_id == user_id, Submission.item_id.in_(table), extensions.IS_ATTEMPT,
         )
     )
     for item_id, score in rows:

@@ -262,3 +262,25 @@ def postgres_url(postgres: Any, postgres_template: str) -> Iterator[str]:
 
 # keep User importable for tests that look rows up through the builder
 __all__ = ["Account", "Builder", "User", "alive", "bearer", "newest_revision", "sqlite_only", "wait_for"]
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's (make system-deps)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless chromium for a module of page tests (test_browser*.py), driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

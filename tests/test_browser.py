@@ -28,22 +28,12 @@ import exercises
 from grader.service import db, variants
 from grader.service.models import Item
 from grader.web import create_app
-from tests.conftest import Builder
+from tests.conftest import CHROMIUM, Builder
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "browser-password"
@@ -137,14 +127,6 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> Non
         except requests.RequestException:  # refused, or accepted before a worker is ready
             time.sleep(0.2)
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

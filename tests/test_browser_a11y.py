@@ -28,8 +28,6 @@ from grader.service.queue import grading_queue
 from grader.web import create_app
 from tests.conftest import Builder
 from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LAPTOP,
     PASSWORD,
     PHONE,
@@ -37,7 +35,6 @@ from tests.test_browser import (
     expect,
     log_in,
     serving,
-    sync_api,
 )
 
 pytestmark = pytest.mark.browser
@@ -95,14 +92,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "alice": alice.id, "bob": bob.id, "references": references,
         }
     db.database(app).dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _logged_in(browser: Any, site: dict[str, Any], name: str) -> Iterator[Any]:

@@ -21,14 +21,11 @@ from grader.service.models import Assignment
 from grader.web import create_app
 from tests.conftest import Builder
 from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LAPTOP,
     PASSWORD,
     expect,
     log_in,
     serving,
-    sync_api,
 )
 
 pytestmark = pytest.mark.browser
@@ -60,14 +57,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         W, x = np.array(shared["W"]), np.array(shared["x"])
         yield {"base": base, "id": did, "parts": parts, "W": W, "x": x,
                "practice_id": practice_id, "pia": pia.headers}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

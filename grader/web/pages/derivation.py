@@ -125,8 +125,9 @@ def submit_part(derivation_id: int, letter: str) -> Response | tuple[str, int]:
 
 def _stale_answer(part: Item, user: User) -> str:
     """What the page says of an answer to values since re-drawn, by the attempts left on the part."""
-    used = sum(submissions.is_attempt(s) for s in item_submissions(part, user))
-    return draws.stale_answer(extensions.allowance(get_session(), part, user.id).attempts_left(used))
+    session = get_session()
+    used = submissions.attempts_used(session, part.id, user.id)
+    return draws.stale_answer(extensions.allowance(session, part, user.id).attempts_left(used))
 
 
 def _answer_problem(answer: str, fmt: str) -> str | None:

@@ -366,6 +366,70 @@ def test_a_lost_workers_gradings_run_again_and_its_upkeep_tasks_are_dropped(app,
         engine.dispose()
 
 
+WAITING_ON_A_LOCK = sa.text("SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+
+
+@pytest.mark.parametrize("task_name", ["grade_submission", "refresh_queue_statistics"])
+def test_two_workers_looking_at_once_take_a_lost_workers_task_once(app, build, database_url, caplog,
+                                                                   task_name):
+    """Two workers' checks find the same stalled task at the same moment: one runs it again (a
+    grading) or drops it (an upkeep task), the other finds that done, and neither fails."""
+    import asyncio
+
+    from procrastinate import JobContext
+
+    config = worker.WorkerConfig(database_url, concurrency=1, stalled_seconds=1)
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    first, second = (worker.build_app(config, worker.Grader(config, engine)) for _ in range(2))
+    if task_name == "grade_submission":
+        defer_backlog(app, build, 1)
+    caplog.set_level(logging.INFO, logger=worker.log.name)
+
+    async def look(tasks) -> None:
+        context = JobContext(app=tasks, job=None, start_timestamp=0, abort_reason=lambda: None)
+        await tasks.tasks["retry_stalled_gradings"].func(context, timestamp=0)
+
+    async def lose_a_worker_then_look_twice_at_once() -> None:
+        async with first.open_async(), second.open_async():
+            if task_name != "grade_submission":
+                await first.tasks[task_name].defer_async(timestamp=0)
+            lost = await first.job_manager.register_worker()
+            taken = await first.job_manager.fetch_job(queues=["grading"], worker_id=lost)
+            assert taken is not None and taken.task_name == task_name
+            with engine.begin() as connection:  # its heartbeats stopped an hour ago
+                connection.execute(sa.text("UPDATE procrastinate_workers "
+                                           "SET last_heartbeat = now() - interval '1 hour'"))
+            # the task's row held: both checks find it stalled, and both reach it before either
+            # has changed it
+            with engine.connect() as holder, engine.connect() as observer:
+                holder.execute(sa.text("SELECT id FROM procrastinate_jobs WHERE id = :id FOR UPDATE"),
+                               {"id": taken.id})
+                both = asyncio.gather(look(first), look(second))
+                for _ in range(200):
+                    await asyncio.sleep(0.05)
+                    if observer.scalar(WAITING_ON_A_LOCK) == 2:
+                        break
+                else:
+                    raise AssertionError("the two checks never both reached the task")
+                holder.commit()
+                await both
+
+    try:
+        asyncio.run(lose_a_worker_then_look_twice_at_once())
+        with engine.connect() as connection:
+            left = connection.execute(sa.text(
+                "SELECT task_name, status::text, attempts FROM procrastinate_jobs ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    if task_name == "grade_submission":
+        assert left == [("grade_submission", "todo", 1)]  # run again once
+    else:
+        assert left == []  # dropped
+    assert any("another worker" in record.getMessage() and record.levelno == logging.INFO
+               for record in caplog.records)
+
+
 def test_tasks_that_ended_long_ago_are_removed(app, build, database_url):
     defer_backlog(app, build, 3)
     engine = sa.create_engine(database_url, poolclass=sa.NullPool)

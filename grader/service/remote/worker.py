@@ -30,6 +30,7 @@ import psycopg_pool
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from procrastinate.jobs import Job, Status
+from procrastinate.manager import JobManager
 
 from exercises import InstanceError
 from grader.sandbox import pool as sandbox_pool
@@ -150,12 +151,19 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
                 queue=QUEUE_NAME, seconds_since_heartbeat=config.stalled_seconds
             )
             for job in stalled:
-                if job.task_name == TASK_NAME:
-                    log.warning("task %s of a lost worker is run again", job.id)
-                    await manager.retry_job(job)
-                else:  # the queue's upkeep: its next round runs in a few seconds anyway
-                    log.warning("upkeep task %s (%s) of a lost worker is dropped", job.id, job.task_name)
-                    await manager.finish_job(job, Status.FAILED, delete_job=True)
+                try:
+                    if job.task_name == TASK_NAME:
+                        await manager.retry_job(job)
+                        log.warning("task %s of a lost worker is run again", job.id)
+                    else:  # the queue's upkeep: its next round runs in a few seconds anyway
+                        await manager.finish_job(job, Status.FAILED, delete_job=True)
+                        log.warning("upkeep task %s (%s) of a lost worker is dropped", job.id, job.task_name)
+                except procrastinate.exceptions.ConnectorException as error:
+                    # procrastinate refuses to retry or finish a task that is no longer running:
+                    # another worker's check, at the same moment, took care of it first
+                    if database_lost(error) or not await _moved_on(manager, job):
+                        raise
+                    log.info("task %s of a lost worker was taken care of by another worker", job.id)
         except Exception as error:
             _upkeep_skipped_if_lost("the retry of a lost worker's tasks", error)
 
@@ -183,6 +191,13 @@ def build_app(config: WorkerConfig, grader: Grader) -> procrastinate.App:
             _upkeep_skipped_if_lost("the removal of old tasks", error)
 
     return app
+
+
+async def _moved_on(manager: JobManager, job: Job) -> bool:
+    """Whether stalled ``job`` is no longer the one its lost worker was running: gone, waiting
+    again, ended, or taken by another worker."""
+    now = list(await manager.list_jobs_async(id=job.id))
+    return not now or now[0].status != Status.DOING.value or now[0].worker_id != job.worker_id
 
 
 def _upkeep_skipped_if_lost(what: str, error: Exception) -> None:

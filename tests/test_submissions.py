@@ -99,6 +99,41 @@ def test_attempts_run_out_per_item_and_user(build, people, item_ids, queue):
     assert count(build, Submission) == 3
 
 
+
+@pytest.fixture
+def draws(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The items whose instance was drawn, in order."""
+    drawn: list[int] = []
+    draw = variants.draw
+
+    def counted(item: Item, seed: int):
+        drawn.append(item.id)
+        return draw(item, seed)
+
+    monkeypatch.setattr(variants, "draw", counted)
+    return drawn
+
+
+def test_a_refused_answer_draws_no_instance(build, people, item_ids, queue, draws):
+    """A refusal costs the server no draw: the student's first instance is drawn only for an
+    answer the rules accept, however many are refused."""
+    alice, limited, unlimited = people["alice"], item_ids[0], item_ids[1]
+    start = utcnow()
+    submit(build, queue, alice, limited, start, per_minute=2)
+    submit(build, queue, alice, limited, start, per_minute=2)
+    assert draws == [limited]
+    for _ in range(3):  # a first answer to the other item, over the rate
+        with pytest.raises(submissions.RateLimited):
+            submit(build, queue, alice, unlimited, start, per_minute=2)
+    with build.sessionmaker.begin() as session:  # no instance stored, whatever the reason
+        session.execute(sa.delete(Variant))
+    with pytest.raises(submissions.NoAttemptsLeft):
+        submit(build, queue, alice, limited, start + timedelta(minutes=2), per_minute=2)
+    assert draws == [limited]
+    submit(build, queue, alice, unlimited, start + timedelta(minutes=2), per_minute=2)
+    assert draws == [limited, unlimited]
+
+
 def test_a_late_answer_is_marked_late(build, people, queue):
     due = utcnow() - timedelta(hours=1)
     _, (item_id,) = build.assignment(people["course_id"], [{"kind": "softmax", "K": 3}],

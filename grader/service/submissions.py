@@ -157,16 +157,21 @@ def submit(
         current_draw = stored_draw or 0  # none stored yet: the first draw is the one shown
         if draw_number is not None and draw_number != current_draw:
             raise StaleDraw(draw_number, current_draw)
-        first = variants.first_draw(item, user.id) if instance is None else None
-        if first is not None:
-            instance = first.instance
-        if instance_digest is not None and instance_digest != variants.digest(instance):
-            raise StaleDraw(current_draw, current_draw)
+        first: Variant | None = None  # the student's first instance, when none is stored yet
+        if instance_digest is not None:
+            if instance is None:  # the numbers the page showed are needed to check them
+                first = variants.first_draw(item, user.id)
+                instance = first.instance
+            if instance_digest != variants.digest(instance):
+                raise StaleDraw(current_draw, current_draw)
         if recent >= per_minute:
             check_rate(session, user.id, per_minute, now)
         allowed = extensions.allowance(session, item, user.id)  # the student's own date and limit
         if allowed.attempts_left(attempts) == 0:
             raise NoAttemptsLeft(all_used(allowed))
+        if instance is None:  # drawn only now: a refused answer costs no draw
+            first = variants.first_draw(item, user.id)
+            instance = first.instance
         if first is not None:
             session.add(first)
         submission = Submission(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from exercises.layer import logits_weight_jacobian
 from exercises.softmax import softmax, softmax_jacobian
@@ -62,6 +65,40 @@ def test_follow_through_is_shown_with_its_pointer_and_later_corrections(client, 
     page = client.get(f"/derivations/{did}").get_data(as_text=True)
     assert "follow_through" in page  # (d) keeps its verdict
     assert "again since this answer was graded" in page
+
+
+@contextmanager
+def statements(engine: sa.Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends while the block runs."""
+    sent: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("preset", ["softmax_layer", "cross_entropy"])
+def test_a_view_reads_the_students_answers_once(client, layer_steps, build, preset):
+    """One read of the student's answers serves every part's history and latest answer,
+    however many parts there are."""
+    did = layer_steps["id"]
+    if preset != "softmax_layer":
+        with build.sessionmaker.begin() as session:
+            assignment = session.get(Derivation, did).assignment
+            did = derivations.create(session, assignment, preset).id
+    log_in(client, "alice")
+    for letter in "abc":
+        assert submit(client, did, letter, "[[1, 2], [3, 4]]", "text").status_code == 302
+    with statements(build.engine) as sent:
+        response = client.get(f"/derivations/{did}")
+    assert response.status_code == 200
+    reads = [statement for statement in sent if "FROM submissions" in statement]
+    assert len(reads) == 1, reads
 
 
 def test_a_part_page_links_to_its_derivation(client, layer_steps, build):

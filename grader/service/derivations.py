@@ -103,23 +103,39 @@ def part_letter(item: Item) -> str:
     return letter([part.id for part in item.derivation.parts].index(item.id))
 
 
+def answers_by_part(session: so.Session, parts: list[Item], user_id: int) -> dict[int, list[Submission]]:
+    """The user's submissions to each of ``parts`` (by part id, every part listed), oldest
+    first, read at once."""
+    answers: dict[int, list[Submission]] = {part.id: [] for part in parts}
+    if not parts:
+        return answers
+    rows = session.scalars(
+        sa.select(Submission)
+        .where(Submission.item_id.in_(list(answers)), Submission.user_id == user_id)
+        .order_by(Submission.submitted_at, Submission.id)
+    )
+    for submission in rows:
+        answers[submission.item_id].append(submission)
+    return answers
+
+
 def latest_current(
     session: so.Session, parts: list[Item], user_id: int, instances: Mapping[int, dict[str, Any] | None]
 ) -> dict[int, Submission]:
     """The user's latest answer to each of ``parts`` that has one to its current instance
     (``instances``, by part id): an answer to an earlier draw, before an instructor re-drew the
     derivation or the student asked for another version, is to another question."""
-    if not parts:
-        return {}
-    rows = session.scalars(
-        sa.select(Submission)
-        .where(Submission.item_id.in_([part.id for part in parts]), Submission.user_id == user_id)
-        .order_by(Submission.id.desc())
-    )
+    return _latest_current(answers_by_part(session, parts, user_id), instances)
+
+
+def _latest_current(
+    answers: Mapping[int, list[Submission]], instances: Mapping[int, dict[str, Any] | None]
+) -> dict[int, Submission]:
     found: dict[int, Submission] = {}
-    for submission in rows:
-        if submission.item_id not in found and submission.instance == instances[submission.item_id]:
-            found[submission.item_id] = submission
+    for item_id, submissions in answers.items():
+        current = [submission for submission in submissions if submission.instance == instances[item_id]]
+        if current:
+            found[item_id] = max(current, key=lambda submission: submission.id)
     return found
 
 
@@ -172,19 +188,24 @@ class PartView:
     latest: Submission | None
     #: letters of earlier parts answered again since the latest answer here was graded
     changed_since: list[str] = field(default_factory=list)
+    #: every answer of the student's to the part, oldest first, earlier draws' included
+    answers: list[Submission] = field(default_factory=list)
 
 
 def parts_of(
     session: so.Session, derivation: Derivation, user_id: int, instances: dict[int, dict[str, Any]]
 ) -> list[PartView]:
-    """The parts in order, each with the student's instance, latest answer to it and what
-    changed upstream since; ``instances`` maps each part's id to the student's instance of it."""
+    """The parts in order, each with the student's instance, answers, latest answer to it and
+    what changed upstream since; ``instances`` maps each part's id to the student's instance
+    of it. The student's answers are read once, for all of them."""
     parts = derivation.parts
-    answers = latest_current(session, parts, user_id, instances)
+    answers = answers_by_part(session, parts, user_id)
+    latest = _latest_current(answers, instances)
     views = []
     for i, part in enumerate(parts):
-        own = answers.get(part.id)
-        views.append(PartView(letter(i), part, instances[part.id], own, _changed(own, parts, answers)))
+        own = latest.get(part.id)
+        views.append(PartView(letter(i), part, instances[part.id], own, _changed(own, parts, latest),
+                              answers[part.id]))
     return views
 
 

@@ -20,7 +20,6 @@ from grader.web.limits import runs_functions
 from grader.web.pages import draws
 from grader.web.pages.base import bp, error_page, not_found, page_student, taught_here
 from grader.web.pages.display import instance_view, submission_view, text_problem
-from grader.web.pages.student import item_submissions
 
 # what a part answers in place: everything the judge reads but a function
 TYPED_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "python")
@@ -61,7 +60,7 @@ def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) ->
     parts = []
     for view in derivations.parts_of(session, derivation, user.id, instances):
         exercise = exercises.get(view.item.kind)
-        answered = draws.answered(session, view.item, user, item_submissions(view.item, user))
+        answered = draws.answered(session, view.item, user, view.answers)
         parts.append({
             "letter": view.letter,
             "item": view.item,

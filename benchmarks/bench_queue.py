@@ -20,6 +20,7 @@ and 30% function answers. Figures:
   worker keeps of its own cores, with the database's work off them.
 
     .venv/bin/python benchmarks/bench_queue.py [--submissions 300] [--rounds 3] [--backlog 2000]
+    .venv/bin/python benchmarks/bench_queue.py --floor-only [--backlog 2000]
 """
 
 from __future__ import annotations
@@ -329,6 +330,8 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="of the function answers' comparison")
     parser.add_argument("--backlog", type=int, default=2000, help="submissions waiting at a deadline")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="procrastinate's own floor alone, on --backlog tasks (seconds, not minutes)")
     args = parser.parse_args()
     bin_dir = binaries()
     if bin_dir is None:
@@ -336,8 +339,13 @@ def main() -> int:
         return 1
     server = PostgresServer(bin_dir)
     server.start()
-    folder = Path(tempfile.mkdtemp(prefix="grader-bench-queue-"))
     try:
+        if args.floor_only:
+            floor = procrastinate_floor(server, args.backlog)
+            print(f"procrastinate alone, {args.backlog} tasks that do nothing: {floor.per_second:.0f}/s, "
+                  f"{floor.cpu_ms:.2f} ms of the machine's CPU each")
+            return 0
+        folder = Path(tempfile.mkdtemp(prefix="grader-bench-queue-"))
         print(f"{args.submissions} submissions, {int(FUNCTION_SHARE * 100)}% function answers, "
               f"workers of their default concurrency, {os.cpu_count()} cores")
         for workers in (1, 2):

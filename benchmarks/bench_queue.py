@@ -48,6 +48,7 @@ import sqlalchemy.orm as so
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import floor_tasks
 from live import cpu_ticks
 
 import exercises
@@ -284,22 +285,18 @@ def procrastinate_floor(server: PostgresServer, count: int) -> Drain:
     server.admin("CREATE DATABASE bench_floor")
     url = server.url("bench_floor")
     ensure_schema(url)
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
-
-    @app.task(name="nothing", queue="floor")
-    def nothing(n: int) -> None:
-        """Sync, as the grading task: run in a thread of the worker's."""
-
-    with app.open():
-        for first in range(0, count, 500):
-            nothing.batch_defer(*({"n": n} for n in range(first, min(count, first + 500))))
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    with engine.begin() as connection:
-        refresh_statistics(connection)  # as a grading worker does at its start
-    engine.dispose()
-    started, busy = time.perf_counter(), machine_busy()
-    app.run_worker(queues=["floor"], concurrency=default_concurrency(), wait=False,
-                   delete_jobs="successful", install_signal_handlers=False)
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo(url))
+    with floor_tasks.app.replace_connector(connector) as app:
+        with app.open():
+            for first in range(0, count, 500):
+                floor_tasks.nothing.batch_defer(*({"n": n} for n in range(first, min(count, first + 500))))
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
+        with engine.begin() as connection:
+            refresh_statistics(connection)  # as a grading worker does at its start
+        engine.dispose()
+        started, busy = time.perf_counter(), machine_busy()
+        app.run_worker(queues=["floor"], concurrency=default_concurrency(), wait=False,
+                       delete_jobs="successful", install_signal_handlers=False)
     return Drain(count / (time.perf_counter() - started), (machine_busy() - busy) * 1000 / count)
 
 

@@ -12,7 +12,7 @@ and 30% function answers. Figures:
   job" line in the worker's log, in ms), p50 and p95;
 - function answers through the queue (one worker) against the same sandbox pool
   called directly by as many threads as it has daemons;
-- procrastinate's own floor: a worker of the same concurrency running tasks that do
+- procrastinate's own floor: a worker of the same concurrency and pool running tasks that do
   nothing, and the machine's CPU each costs; with the direct answer's CPU, the
   highest share of the direct throughput any worker of one task per answer can keep.
 - function answers again with PostgreSQL on a core of its own and the worker (or the
@@ -26,6 +26,7 @@ and 30% function answers. Figures:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -58,7 +59,7 @@ from grader.service import accounts, db, submissions, variants
 from grader.service.models import Assignment, Course, Enrolment, GradingJob, Item, Submission, User
 from grader.service.remote.database import conninfo, ensure_schema, refresh_statistics
 from grader.service.remote.web import RemoteQueue
-from grader.service.remote.worker import default_concurrency
+from grader.service.remote.worker import default_concurrency, task_pool
 from tests.postgres import PostgresServer, binaries
 
 FUNCTION_SOURCE = """
@@ -295,9 +296,16 @@ def procrastinate_floor(server: PostgresServer, count: int) -> Drain:
             refresh_statistics(connection)  # as a grading worker does at its start
         engine.dispose()
         started, busy = time.perf_counter(), machine_busy()
-        app.run_worker(queues=["floor"], concurrency=default_concurrency(), wait=False,
-                       delete_jobs="successful", install_signal_handlers=False)
+        asyncio.run(_floor_worker(app, url))
     return Drain(count / (time.perf_counter() - started), (machine_busy() - busy) * 1000 / count)
+
+
+async def _floor_worker(app: procrastinate.App, url: str) -> None:
+    """Run the floor's tasks on the grading worker's own pool (``task_pool``), as it runs them."""
+    pool = task_pool(url, default_concurrency())
+    async with pool, app.open_async(pool=pool):
+        await app.run_worker_async(queues=["floor"], concurrency=default_concurrency(), wait=False,
+                                   delete_jobs="successful", install_signal_handlers=False)
 
 
 def compare_functions(server: PostgresServer, folder: Path, count: int, rounds: int,

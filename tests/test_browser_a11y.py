@@ -2,7 +2,8 @@
 instructor uses, at a laptop's and at a phone's width; then what axe cannot judge: a focus ring
 that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
-scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region.
+scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region;
+on a phone, a gradebook's assignment title in view.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -26,7 +27,7 @@ from grader.service import db, derivations, practice, submissions, variants
 from grader.service.models import Assignment, Item, User
 from grader.service.queue import grading_queue
 from grader.web import create_app
-from tests.conftest import Builder
+from tests.conftest import Account, Builder
 from tests.test_browser import (
     LAPTOP,
     PASSWORD,
@@ -89,7 +90,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {
             "base": base, "app": app, "course": course_id, "assignment": assignment_id,
             "matrix_item": items[0], "code_item": items[1], "derivation": derivation_id,
-            "alice": alice.id, "bob": bob.id, "references": references,
+            "teacher": teacher.id, "alice": alice.id, "bob": bob.id, "references": references,
         }
     db.database(app).dispose()
 
@@ -393,3 +394,56 @@ def test_every_tab_stop_shows_its_focus_and_none_keeps_the_keyboard(
         raise AssertionError(f"Tab did not leave the page in {TAB_STOPS_AT_MOST} presses")
     assert len(seen) > 5
     assert not faint, "\n".join(faint)
+
+
+@pytest.fixture(scope="module")
+def wide_course(site: dict[str, Any]) -> dict[str, Any]:
+    """A second course, of Alice's, with one assignment of a long title over three items."""
+    app: Flask = site["app"]
+    build = Builder(app)
+    course_id = build.course(Account(site["teacher"], "teacher", ""), [Account(site["alice"], "alice", "")],
+                             code="ML202")
+    _, items = build.assignment(
+        course_id,
+        [{"kind": "layer_jacobian", "n": 3, "K": 8}, {"kind": "softmax_jacobian", "K": 8},
+         {"kind": "softmax", "K": 3}],
+        title="Week 2: the Jacobian of a whole softmax layer",
+    )
+    db.database(app).dispose()
+    return {"course": course_id, "wide_item": items[0]}
+
+
+# The box of an element's text (its contents, whatever their markup) and of the scroll box around it.
+TEXT_AND_ITS_BOX = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const text = range.getBoundingClientRect(), box = element.closest(".table-wrap").getBoundingClientRect();
+  return {left: text.left, right: text.right, boxLeft: box.left, boxRight: box.right};
+}"""
+
+
+def test_on_a_phone_an_assignments_title_is_in_view_in_the_gradebook(
+    instructor: Any, site: dict[str, Any], wide_course: dict[str, Any]
+) -> None:
+    """The title spans its items' columns, which go on past the screen's edge: it is read in the
+    scroll box, and stays there while the box is scrolled through its columns; on a laptop, where
+    the table fits, it is centred over them as before."""
+    instructor.set_viewport_size(PHONE)
+    try:
+        instructor.goto(f"{site['base']}/courses/{wide_course['course']}/gradebook")
+        title = instructor.get_by_role("columnheader", name=re.compile("^Week 2: the Jacobian"))
+        wrap = instructor.locator(".table-wrap")
+        assert wrap.evaluate("box => box.scrollWidth > box.clientWidth")  # the columns do go past the edge
+        for scrolled in (0, 150, 300):
+            wrap.evaluate("(box, x) => { box.scrollLeft = x; }", scrolled)
+            seen = title.evaluate(TEXT_AND_ITS_BOX)
+            assert seen["boxLeft"] <= seen["left"] and seen["right"] <= seen["boxRight"], (scrolled, seen)
+            assert seen["left"] >= 0 and seen["right"] <= PHONE["width"], (scrolled, seen)
+        instructor.set_viewport_size(LAPTOP)
+        wrap.evaluate("box => { box.scrollLeft = 0; }")
+        seen, cell = title.evaluate(TEXT_AND_ITS_BOX), title.bounding_box()
+        middle = cell["x"] + cell["width"] / 2
+        assert abs((seen["left"] + seen["right"]) / 2 - middle) < 2, (seen, cell)
+    finally:
+        instructor.set_viewport_size(LAPTOP)
+

@@ -3,7 +3,8 @@ instructor uses, at a laptop's and at a phone's width; then what axe cannot judg
 that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
 scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region;
-on a phone, a gradebook's assignment title in view.
+on a phone, a gradebook's assignment title in view and a question's wide matrix in a box of its
+own.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -173,7 +174,7 @@ PAGES: dict[str, tuple[str, str, Callable[[Any], None] | None]] = {
 # as gradients: axe leaves the contrast of the text over them undecided. Without them, the text
 # is over the colours it is read on, which axe measures.
 WITHOUT_DRAWN_EDGES = """() => {
-  for (const box of document.querySelectorAll(".table-wrap, math mtable")) {
+  for (const box of document.querySelectorAll(".table-wrap, .math-wrap, math mtable")) {
     box.style.backgroundImage = "none";
   }
 }"""
@@ -398,7 +399,8 @@ def test_every_tab_stop_shows_its_focus_and_none_keeps_the_keyboard(
 
 @pytest.fixture(scope="module")
 def wide_course(site: dict[str, Any]) -> dict[str, Any]:
-    """A second course, of Alice's, with one assignment of a long title over three items."""
+    """A second course, of Alice's, with one assignment of a long title over three items, the
+    first of which gives a weight matrix wider than a phone (n = 3, K = 8)."""
     app: Flask = site["app"]
     build = Builder(app)
     course_id = build.course(Account(site["teacher"], "teacher", ""), [Account(site["alice"], "alice", "")],
@@ -446,4 +448,31 @@ def test_on_a_phone_an_assignments_title_is_in_view_in_the_gradebook(
         assert abs((seen["left"] + seen["right"]) / 2 - middle) < 2, (seen, cell)
     finally:
         instructor.set_viewport_size(LAPTOP)
+
+
+def test_on_a_phone_a_wide_matrix_in_the_question_scrolls_in_its_own_box(
+    student: Any, site: dict[str, Any], wide_course: dict[str, Any]
+) -> None:
+    """W, 3 × 8, is wider than a phone: the page does not scroll sideways, the matrix's box does,
+    and the box can be reached and scrolled from the keyboard."""
+    student.set_viewport_size(PHONE)
+    try:
+        student.goto(f"{site['base']}/items/{wide_course['wide_item']}")
+        student.wait_for_function("() => new Promise(requestAnimationFrame)")
+        assert student.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        matrix = student.locator(".statement math").filter(has=student.locator("mtable")).filter(
+            has_text=re.compile("^W"))
+        box = matrix.locator("xpath=..")
+        assert box.evaluate("box => box.scrollWidth > box.clientWidth + 1")
+        expect(box).to_have_attribute("tabindex", "0")
+        expect(box).to_have_attribute("role", "region")
+        expect(box).to_have_attribute("aria-label", "W in the question, scrolls sideways")
+        box.focus()
+        student.keyboard.press("ArrowRight")
+        student.wait_for_function("box => box.scrollLeft > 0", arg=box.element_handle())
+        failing, others = axe(student)
+        assert failing == [], failing
+        assert not [line for line in others if line.startswith("scrollable-region-focusable")], others
+    finally:
+        student.set_viewport_size(LAPTOP)
 

@@ -4,7 +4,7 @@ that can be seen at every stop of the Tab key, and no stop that keeps the keyboa
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
 scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region;
 on a phone, a gradebook's assignment title in view and a question's wide matrix in a box of its
-own.
+own; the assignment form's errors each at its field.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -476,3 +476,29 @@ def test_on_a_phone_a_wide_matrix_in_the_question_scrolls_in_its_own_box(
     finally:
         student.set_viewport_size(LAPTOP)
 
+
+def test_the_assignment_forms_errors_are_each_at_their_field(instructor: Any, site: dict[str, Any]) -> None:
+    """A title taken already and an item that lets students answer in no form: each message is
+    at its field and describes it, the field is marked invalid, and the first has the focus."""
+    instructor.goto(f"{site['base']}/courses/{site['course']}/assignments/new")
+    instructor.get_by_label("Title").fill("Homework 1")
+    for form in ("a matrix", "a formula", "Python code"):
+        instructor.get_by_label(form).uncheck()
+    instructor.get_by_role("button", name="Save the assignment").click()
+    expect(instructor.get_by_role("alert")).to_contain_text("Nothing was saved")
+
+    title = instructor.get_by_label("Title")
+    expect(title).to_be_focused()
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(title).to_have_accessible_description("ML101 already has an assignment named “Homework 1”.")
+    forms = instructor.get_by_role("group", name="Students may answer with")
+    expect(forms).to_have_accessible_description(re.compile("choose one at least"))
+    for form in ("a matrix", "a formula", "Python code"):
+        expect(instructor.get_by_label(form)).to_have_attribute("aria-invalid", "true")
+    expect(instructor.get_by_label("K", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    assert axe(instructor)[0] == []
+
+    instructor.get_by_label("Title").fill("Homework 2")  # the form came back as it was sent
+    instructor.get_by_role("button", name="Save the assignment").click()
+    expect(instructor.get_by_label("a matrix")).to_be_focused()
+    expect(instructor.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")

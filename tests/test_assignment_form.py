@@ -97,6 +97,53 @@ def test_messages_in_plain_words(
         assert jargon not in page.split('id="form-errors"')[1].split("</div>")[0]
 
 
+@pytest.mark.parametrize(
+    ("changes", "input_id"),
+    [
+        ({"title": " "}, "title"),
+        ({"due_at": "soon"}, "due_at"),
+        ({"kind-0": "nonsense"}, "kind-0"),
+        ({"kind-0": "", "kind-1": ""}, "kind-0"),  # no item at all
+        ({"K-0": "1"}, "K-0"),
+        ({"n-1": "99"}, "n-1"),
+        ({"layout-0": "denominator"}, "layout-0"),
+        ({"points-1": "0"}, "points-1"),
+        ({"max_attempts-0": "0"}, "max_attempts-0"),
+    ],
+)
+def test_a_message_is_at_its_input_which_it_describes_and_which_has_the_focus(
+    client: FlaskClient, new_path: str, changes: dict[str, str], input_id: str
+) -> None:
+    page = post(client, new_path, {**form(**changes), "action": "save"}, new_path).get_data(as_text=True)
+    tag = re.search(rf'<(?:input|select)\b[^>]*\bid="{input_id}"[^>]*>', page, flags=re.S).group(0)
+    assert re.search(rf'aria-describedby="([\w-]+ )?{input_id}-error"', tag)
+    assert 'aria-invalid="true"' in tag and " autofocus" in tag
+    assert page.count(f'id="{input_id}-error"') == 1 and page.count(" autofocus") == 1
+    assert page.count('aria-invalid="true"') == 1
+    assert f'<a href="#{input_id}">' in page.split('id="form-errors"')[1].split("</div>")[0]
+
+
+def test_an_item_with_no_answer_form_marks_its_boxes_and_their_group(
+    client: FlaskClient, new_path: str
+) -> None:
+    page = post(client, new_path, {**form(), "forms-shown-1": "1", "title": "Quiz 2", "action": "save"},
+                new_path).get_data(as_text=True)
+    assert "Item 2: the forms students may answer in: choose one at least" in page
+    assert 'role="group" aria-labelledby="forms-label-1" aria-describedby="forms-1-matrix-error"' in page
+    boxes = re.findall(r'<input type="checkbox" id="forms-1-[^>]*>', page)
+    assert len(boxes) == 3 and all('aria-invalid="true"' in box for box in boxes)
+    assert " autofocus" in boxes[0] and page.count(" autofocus") == 1
+
+
+def test_every_message_is_said_at_once(client: FlaskClient, new_path: str) -> None:
+    """A title taken is said with an item's mistakes, not only once they are mended."""
+    page = post(client, new_path, {**form(**{"K-0": "1"}), "title": "Homework 1", "action": "save"},
+                new_path).get_data(as_text=True)
+    summary = page.split('id="form-errors"')[1].split("</div>")[0]
+    assert summary.index("already has an assignment named “Homework 1”") < summary.index("Item 1: K")
+    assert re.search(r'<input type="text" id="title"[^>]*autofocus', page)
+
+
 def test_a_row_answered_by_students_cannot_be_removed(
     client: FlaskClient,
     school: dict[str, Any],  # noqa: F811

@@ -2,7 +2,9 @@
 instructor uses, at a laptop's and at a phone's width; then what axe cannot judge: a focus ring
 that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
-scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region.
+scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region;
+on a phone, a gradebook's assignment title in view and a question's wide matrix in a box of its
+own; the assignment form's errors each at its field.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -26,7 +28,7 @@ from grader.service import db, derivations, practice, submissions, variants
 from grader.service.models import Assignment, Item, User
 from grader.service.queue import grading_queue
 from grader.web import create_app
-from tests.conftest import Builder
+from tests.conftest import Account, Builder
 from tests.test_browser import (
     LAPTOP,
     PASSWORD,
@@ -89,7 +91,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {
             "base": base, "app": app, "course": course_id, "assignment": assignment_id,
             "matrix_item": items[0], "code_item": items[1], "derivation": derivation_id,
-            "alice": alice.id, "bob": bob.id, "references": references,
+            "teacher": teacher.id, "alice": alice.id, "bob": bob.id, "references": references,
         }
     db.database(app).dispose()
 
@@ -172,7 +174,7 @@ PAGES: dict[str, tuple[str, str, Callable[[Any], None] | None]] = {
 # as gradients: axe leaves the contrast of the text over them undecided. Without them, the text
 # is over the colours it is read on, which axe measures.
 WITHOUT_DRAWN_EDGES = """() => {
-  for (const box of document.querySelectorAll(".table-wrap, math mtable")) {
+  for (const box of document.querySelectorAll(".table-wrap, .math-wrap, math mtable")) {
     box.style.backgroundImage = "none";
   }
 }"""
@@ -393,3 +395,110 @@ def test_every_tab_stop_shows_its_focus_and_none_keeps_the_keyboard(
         raise AssertionError(f"Tab did not leave the page in {TAB_STOPS_AT_MOST} presses")
     assert len(seen) > 5
     assert not faint, "\n".join(faint)
+
+
+@pytest.fixture(scope="module")
+def wide_course(site: dict[str, Any]) -> dict[str, Any]:
+    """A second course, of Alice's, with one assignment of a long title over three items, the
+    first of which gives a weight matrix wider than a phone (n = 3, K = 8)."""
+    app: Flask = site["app"]
+    build = Builder(app)
+    course_id = build.course(Account(site["teacher"], "teacher", ""), [Account(site["alice"], "alice", "")],
+                             code="ML202")
+    _, items = build.assignment(
+        course_id,
+        [{"kind": "layer_jacobian", "n": 3, "K": 8}, {"kind": "softmax_jacobian", "K": 8},
+         {"kind": "softmax", "K": 3}],
+        title="Week 2: the Jacobian of a whole softmax layer",
+    )
+    db.database(app).dispose()
+    return {"course": course_id, "wide_item": items[0]}
+
+
+# The box of an element's text (its contents, whatever their markup) and of the scroll box around it.
+TEXT_AND_ITS_BOX = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const text = range.getBoundingClientRect(), box = element.closest(".table-wrap").getBoundingClientRect();
+  return {left: text.left, right: text.right, boxLeft: box.left, boxRight: box.right};
+}"""
+
+
+def test_on_a_phone_an_assignments_title_is_in_view_in_the_gradebook(
+    instructor: Any, site: dict[str, Any], wide_course: dict[str, Any]
+) -> None:
+    """The title spans its items' columns, which go on past the screen's edge: it is read in the
+    scroll box, and stays there while the box is scrolled through its columns; on a laptop, where
+    the table fits, it is centred over them as before."""
+    instructor.set_viewport_size(PHONE)
+    try:
+        instructor.goto(f"{site['base']}/courses/{wide_course['course']}/gradebook")
+        title = instructor.get_by_role("columnheader", name=re.compile("^Week 2: the Jacobian"))
+        wrap = instructor.locator(".table-wrap")
+        assert wrap.evaluate("box => box.scrollWidth > box.clientWidth")  # the columns do go past the edge
+        for scrolled in (0, 150, 300):
+            wrap.evaluate("(box, x) => { box.scrollLeft = x; }", scrolled)
+            seen = title.evaluate(TEXT_AND_ITS_BOX)
+            assert seen["boxLeft"] <= seen["left"] and seen["right"] <= seen["boxRight"], (scrolled, seen)
+            assert seen["left"] >= 0 and seen["right"] <= PHONE["width"], (scrolled, seen)
+        instructor.set_viewport_size(LAPTOP)
+        wrap.evaluate("box => { box.scrollLeft = 0; }")
+        seen, cell = title.evaluate(TEXT_AND_ITS_BOX), title.bounding_box()
+        middle = cell["x"] + cell["width"] / 2
+        assert abs((seen["left"] + seen["right"]) / 2 - middle) < 2, (seen, cell)
+    finally:
+        instructor.set_viewport_size(LAPTOP)
+
+
+def test_on_a_phone_a_wide_matrix_in_the_question_scrolls_in_its_own_box(
+    student: Any, site: dict[str, Any], wide_course: dict[str, Any]
+) -> None:
+    """W, 3 × 8, is wider than a phone: the page does not scroll sideways, the matrix's box does,
+    and the box can be reached and scrolled from the keyboard."""
+    student.set_viewport_size(PHONE)
+    try:
+        student.goto(f"{site['base']}/items/{wide_course['wide_item']}")
+        student.wait_for_function("() => new Promise(requestAnimationFrame)")
+        assert student.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        matrix = student.locator(".statement math").filter(has=student.locator("mtable")).filter(
+            has_text=re.compile("^W"))
+        box = matrix.locator("xpath=..")
+        assert box.evaluate("box => box.scrollWidth > box.clientWidth + 1")
+        expect(box).to_have_attribute("tabindex", "0")
+        expect(box).to_have_attribute("role", "region")
+        expect(box).to_have_attribute("aria-label", "W in the question, scrolls sideways")
+        box.focus()
+        student.keyboard.press("ArrowRight")
+        student.wait_for_function("box => box.scrollLeft > 0", arg=box.element_handle())
+        failing, others = axe(student)
+        assert failing == [], failing
+        assert not [line for line in others if line.startswith("scrollable-region-focusable")], others
+    finally:
+        student.set_viewport_size(LAPTOP)
+
+
+def test_the_assignment_forms_errors_are_each_at_their_field(instructor: Any, site: dict[str, Any]) -> None:
+    """A title taken already and an item that lets students answer in no form: each message is
+    at its field and describes it, the field is marked invalid, and the first has the focus."""
+    instructor.goto(f"{site['base']}/courses/{site['course']}/assignments/new")
+    instructor.get_by_label("Title").fill("Homework 1")
+    for form in ("a matrix", "a formula", "Python code"):
+        instructor.get_by_label(form).uncheck()
+    instructor.get_by_role("button", name="Save the assignment").click()
+    expect(instructor.get_by_role("alert")).to_contain_text("Nothing was saved")
+
+    title = instructor.get_by_label("Title")
+    expect(title).to_be_focused()
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(title).to_have_accessible_description("ML101 already has an assignment named “Homework 1”.")
+    forms = instructor.get_by_role("group", name="Students may answer with")
+    expect(forms).to_have_accessible_description(re.compile("choose one at least"))
+    for form in ("a matrix", "a formula", "Python code"):
+        expect(instructor.get_by_label(form)).to_have_attribute("aria-invalid", "true")
+    expect(instructor.get_by_label("K", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    assert axe(instructor)[0] == []
+
+    instructor.get_by_label("Title").fill("Homework 2")  # the form came back as it was sent
+    instructor.get_by_role("button", name="Save the assignment").click()
+    expect(instructor.get_by_label("a matrix")).to_be_focused()
+    expect(instructor.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")

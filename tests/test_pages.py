@@ -455,6 +455,12 @@ def test_statement_math_becomes_mathml_and_text_is_escaped() -> None:
     assert html.count("<math") == 2 and "<mfrac>" in html
 
 
+def test_only_a_formula_with_a_matrix_is_put_in_a_box_that_can_scroll() -> None:
+    html = str(render_statement(r"Let $W = \begin{bmatrix} 1 & 2 \end{bmatrix}$ and $K = 2$."))
+    assert html.count('<span class="math-wrap"><math') == 1 and html.count("<math") == 2
+    assert re.search(r'<span class="math-wrap"><math[^>]*><mrow><mi>W</mi>.*?</math></span>', html)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

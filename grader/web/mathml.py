@@ -42,14 +42,18 @@ def _bracketed_table(match: re.Match[str]) -> str:
     return f'<mtable class="pmatrix">{round_}</mtable>'
 
 
-
 def render_statement(latex_text: str) -> Markup:
-    """Text with inline ``$...$`` math as safe HTML."""
+    """Text with inline ``$...$`` math as safe HTML; a formula with a matrix in a box of its own."""
     parts: list[Markup] = []
     position = 0
     for match in MATH_SPAN.finditer(latex_text):
         parts.append(escape(latex_text[position : match.start()]))
-        parts.append(latex_to_mathml(match.group(1)))
+        mathml = latex_to_mathml(match.group(1))
+        # a matrix of a large instance is wider than a phone: it scrolls in its box (site.css),
+        # which the page's script lets the keyboard reach when it does, not the whole page
+        if "<mtable" in mathml:
+            mathml = Markup('<span class="math-wrap">{}</span>').format(mathml)
+        parts.append(mathml)
         position = match.end()
     parts.append(escape(latex_text[position:]))
     return Markup("").join(parts)

@@ -28,6 +28,35 @@ from grader.web.pages.instructor import instructed_course
 MAX_ROWS = 50
 MIN_CLASSES = 2  # softmax over a single class is the constant 1: nothing to compute
 PREVIEW_SEED = 20240601  # the same preview on every click, so edits can be compared
+#: the form's own fields, in the page's order, and the id of the input each message is put at (no
+#: item chosen: the first row's kind); any other message, such as a score policy no page sends, is
+#: said in the summary only
+FORM_INPUTS = {"title": "title", "due_at": "due_at", "items": "kind-0"}
+#: an item row's fields, in the page's order (its answer forms: their first box)
+ROW_FIELDS = ("kind", "n", "K", "layout", "points", "max_attempts", "answer_forms")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One of the form's messages: as its summary says it, as it is said at its input, and that
+    input's id (None: about the form as a whole, said in the summary only)."""
+
+    input_id: str | None
+    summary: str
+    at_input: str
+
+
+class FieldProblem(ValueError):
+    """A value of an item row that the form refuses, and the field it was typed in."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+
+
+def row_input_id(field_name: str, index: int) -> str:
+    """The id of the input of ``field_name`` in the form's row ``index``, as the template writes it."""
+    return f"forms-{index}-matrix" if field_name == "answer_forms" else f"{field_name}-{index}"
 
 
 @dataclass
@@ -43,6 +72,7 @@ class ItemRow:
     item_id: int | None = None
     locked: bool = False  # answered already: only points and attempts may change
     answer_forms: list[str] = field(default_factory=lambda: list(ANSWER_FORMS))
+    errors: dict[str, str] = field(default_factory=dict)  # what is wrong, by field (ROW_FIELDS)
 
 
 @dataclass
@@ -52,30 +82,54 @@ class AssignmentForm:
     score_policy: str = "best"
     feedback_before_due: bool = True
     rows: list[ItemRow] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    # what is wrong with the form's own fields (FORM_INPUTS), or, under "", with the whole form
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or any(row.errors for row in self.rows)
+
+    def problems(self) -> list[FieldError]:
+        """Every message, in the order of the fields on the page, each with its input's id."""
+        said = [FieldError(input_id, self.errors[name], self.errors[name])
+                for name, input_id in FORM_INPUTS.items() if name in self.errors]
+        for index, row in enumerate(self.rows):
+            for name in ROW_FIELDS:
+                if name in row.errors:
+                    message = row.errors[name]
+                    summary = f"Item {index + 1}: {message}"
+                    said.append(FieldError(row_input_id(name, index), summary, message))
+        said += [FieldError(None, message, message)
+                 for name, message in self.errors.items() if name not in FORM_INPUTS]
+        return said
 
     def spec(self) -> AssignmentIn | None:
-        """The form as the API's validated model, or None with ``errors`` filled in."""
+        """The form as the API's validated model, or None with the errors of the form and of its
+        rows filled in."""
         items = []
         for position, row in enumerate(self.rows):
             if not row.kind:
                 continue
             try:
                 items.append(_item_spec(row))
+            except FieldProblem as problem:
+                row.errors[problem.field_name] = str(problem)
+                continue
+            except ValidationError as error:
+                row.errors.update(said_of(error))
+                continue
+            try:
                 check_item(items[-1], position)
-            except ValueError as error:
-                message = plain_words(error) if isinstance(error, ValidationError) else str(error)
-                self.errors.append(f"Item {position + 1}: {message}")
-            except ApiError as error:
-                self.errors.append(f"Item {position + 1}: {error.message.split(': ', 1)[-1]}")
+            except ApiError as error:  # the kind cannot be drawn at these sizes
+                row.errors["kind"] = error.message.split(": ", 1)[-1]
         try:
             due = _parse_due(self.due_at)
         except ValueError:
-            self.errors.append("The due date must be a date and time, e.g. 2026-12-01 23:59.")
+            self.errors["due_at"] = "The due date must be a date and time, e.g. 2026-12-01 23:59."
             due = None
-        if not items and not self.errors:
-            self.errors.append("Add at least one item: choose its kind.")
-        if self.errors:
+        if not items and not self.has_errors:
+            self.errors["items"] = "Add at least one item: choose its kind."
+        if self.has_errors:
             return None
         try:
             return AssignmentIn(
@@ -86,20 +140,24 @@ class AssignmentForm:
                 items=items,
             )
         except ValidationError as error:
-            self.errors.append(plain_words(error))
+            for name, message in said_of(error).items():
+                self.errors[name if name in FORM_INPUTS else ""] = message
             return None
 
 
 def _item_spec(row: ItemRow) -> ItemSpec:
-    """A row as the API's item, or a ValueError in the instructor's words."""
+    """A row as the API's item, or a FieldProblem (or pydantic's ValidationError) in the
+    instructor's words."""
     if row.kind not in exercises.KINDS:
-        raise ValueError("choose its kind from the list")
+        raise FieldProblem("kind", "choose its kind from the list")
     exercise = exercises.get(row.kind)
     if row.layout not in exercise.layouts:
-        raise ValueError(f"“{exercise.title}” is asked in {' or '.join(exercise.layouts)} layout only")
+        layouts = " or ".join(exercise.layouts)
+        raise FieldProblem("layout", f"“{exercise.title}” is asked in {layouts} layout only")
     K = _optional_int(row.K, "K")
     if K is not None and K < MIN_CLASSES:
-        raise ValueError(f"{FIELD_WORDS['K']} must be at least {MIN_CLASSES}: softmax over one class is 1")
+        raise FieldProblem("K", f"{FIELD_WORDS['K']} must be at least {MIN_CLASSES}: "
+                                "softmax over one class is 1")
     return ItemSpec(
         kind=row.kind,
         n=_optional_int(row.n, "n"),
@@ -118,30 +176,34 @@ FIELD_WORDS = {
     "K": "K (the number of classes)",
     "points": "the points",
     "max_attempts": "the number of attempts",
+    "answer_forms": "the forms students may answer in",
 }
 
 
-def plain_words(error: ValidationError) -> str:
-    """Pydantic's complaints about the form, said as the form's own words."""
-    said = []
+def said_of(error: ValidationError) -> dict[str, str]:
+    """Pydantic's complaints about the form, by the field each is about, in the form's own words."""
+    said: dict[str, list[str]] = {}
     for problem in error.errors():
-        field_name = str(problem["loc"][-1]) if problem["loc"] else ""
+        field_name = str(problem["loc"][0]) if problem["loc"] else ""
         what = FIELD_WORDS.get(field_name, field_name or "the form")
         limits = problem.get("ctx", {})
         if field_name == "title" and problem["type"] == "string_too_short":
-            said.append("Give the assignment a title")
+            message = "Give the assignment a title"
         elif problem["type"] == "string_too_long":
-            said.append(f"{what.capitalize()} is too long: at most {limits.get('max_length')} characters")
+            message = f"{what.capitalize()} is too long: at most {limits.get('max_length')} characters"
+        elif problem["type"] == "too_short":
+            message = f"{what}: choose one at least"
         elif "ge" in limits or "gt" in limits or "le" in limits:
             bound = (
                 f"at least {limits['ge']}" if "ge" in limits
                 else f"above {limits['gt']}" if "gt" in limits
                 else f"at most {limits['le']}"
             )
-            said.append(f"{what} must be {bound}")
+            message = f"{what} must be {bound}"
         else:
-            said.append(f"{what}: {problem['msg']}")
-    return "; ".join(said)
+            message = f"{what}: {problem['msg']}"
+        said.setdefault(field_name, []).append(message)
+    return {field_name: "; ".join(messages) for field_name, messages in said.items()}
 
 
 def _optional_int(text: str, field_name: str) -> int | None:
@@ -151,14 +213,14 @@ def _optional_int(text: str, field_name: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"{FIELD_WORDS[field_name]}: “{text}” is not a whole number") from None
+        raise FieldProblem(field_name, f"{FIELD_WORDS[field_name]}: “{text}” is not a whole number") from None
 
 
 def _points(text: str) -> float:
     try:
         return float(text or 1)
     except ValueError:
-        raise ValueError(f"the points: “{text}” is not a number (such as 1 or 2.5)") from None
+        raise FieldProblem("points", f"the points: “{text}” is not a number (such as 1 or 2.5)") from None
 
 
 def _parse_due(text: str) -> datetime | None:
@@ -269,10 +331,15 @@ def render_form(
 ) -> tuple[str, int]:
     form.rows = [row for row in form.rows if row.kind or row.item_id is not None]
     form.rows += [ItemRow() for _ in range(blank if form.rows else max(blank, 1))]
+    problems = form.problems()
     return render_template(
         "instructor/assignment_form.html",
         course=course,
         form=form,
+        problems=problems,
+        # each message is at its input and describes it; the first input with one has the focus
+        field_errors={problem.input_id: problem.at_input for problem in problems if problem.input_id},
+        first_invalid=next((problem.input_id for problem in problems if problem.input_id), None),
         assignment=assignment,
         preview=preview,
         kinds=[(kind, exercise.title, exercise.layouts) for kind, exercise in exercises.KINDS.items()],
@@ -315,8 +382,9 @@ def _save(course: Course, assignment: Assignment | None) -> Response | tuple[str
         return render_form(course, form, assignment)
     spec = form.spec()
     but = assignment.id if assignment else None
-    if spec is not None and title_taken(get_session(), course.id, spec.title, but):
-        form.errors.append(f"{course.code} already has an assignment named “{spec.title}”.")
+    title = form.title.strip()
+    if title and "title" not in form.errors and title_taken(get_session(), course.id, title, but):
+        form.errors["title"] = f"{course.code} already has an assignment named “{title}”."
         spec = None
     if spec is None:
         return render_form(course, form, assignment, status=422)

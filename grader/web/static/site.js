@@ -160,6 +160,7 @@
 (function () {
   "use strict";
   function markScrolling() {
+    markScrollingFormulas();
     document.querySelectorAll(".table-wrap").forEach(function (wrap) {
       const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
       let hint = wrap.previousElementSibling;
@@ -186,6 +187,29 @@
         wrap.setAttribute("role", "region");
         wrap.setAttribute("aria-label", (caption ? caption.textContent : "Table") + ", scrolls sideways");
       }
+    });
+  }
+  // A statement's formula with a matrix is in the line of its text: its box takes no hint above it,
+  // its shadows say that it goes on. It is named by what it defines ("W = ..."), and by its question.
+  function markScrollingFormulas() {
+    const names = new Set();
+    document.querySelectorAll(".math-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth <= wrap.clientWidth + 1) {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+        return;
+      }
+      const defined = wrap.textContent.split("=")[0].trim();
+      const statement = wrap.closest("[data-question]");
+      const what = (defined && defined.length <= 20 ? defined : "A formula") + " in " +
+        (statement ? statement.dataset.question : "the question");
+      let name = what, count = 1;
+      while (names.has(name)) { count += 1; name = what + " (" + count + ")"; }
+      names.add(name);
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", name + ", scrolls sideways");
     });
   }
   markScrolling();

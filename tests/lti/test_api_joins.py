@@ -3,6 +3,8 @@ answered a question, and the instructor's decision on it, with every refusal a c
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,8 +12,9 @@ from grader.service import db
 from grader.service.lti.models import JoinRequest
 from grader.service.models import Submission
 from tests.lti.test_ags import submit_right_answer
-from tests.lti.test_join_account import lms_launch, owner_of
+from tests.lti.test_join_account import PAGE, join, lms_launch, owner_of
 from tests.lti.test_lineitems import token_of
+from tests.test_pages import post
 
 JOIN = "/api/v1/lti/join"
 REQUESTS = "/api/v1/lti/join-requests"
@@ -198,3 +201,45 @@ def test_who_may_see_decide_and_withdraw_a_request(app, client, course, build, b
     assert client.get(f"{REQUESTS}/424242", headers=theirs).status_code == 404
     with db.database(app).sessionmaker() as session:
         assert session.get(JoinRequest, request_id).state == "withdrawn"
+
+
+FINGERPRINT = re.compile(r'name="fingerprint" value="([^"]*)"')
+
+
+def test_the_pages_ask_the_instructor_and_the_instructor_decides_there(app, client, course, both_answered):
+    alice, _ = both_answered
+    refused = join(client, "alice", "alices-password")
+    assert refused.status_code == 409
+    text = refused.get_data(as_text=True)
+    assert "Your instructor has been asked to choose" in text and 'id="join-waiting"' in text
+
+    teacher = app.test_client()
+    post(teacher, "/login", {"name": "teacher", "password": "teacher-password"}, "/login")
+    assert 'href="/lti/join-requests"' in teacher.get("/lti").get_data(as_text=True)
+    page = teacher.get("/lti/join-requests").get_data(as_text=True)
+    shown = FINGERPRINT.search(page).group(1)
+    field = f"counts-{course.item_ids[1]}"
+    assert f'name="{field}"' in page
+    target = f"/lti/join-requests/{_pending_id(app)}"
+    unclear = post(teacher, target, {"fingerprint": shown}, "/lti/join-requests")
+    assert unclear.status_code == 422
+    done = post(teacher, target, {"fingerprint": shown, field: "lms"}, "/lti/join-requests")
+    assert done.status_code == 302
+    assert owner_of(app, "student-1").id == alice.id
+    record = teacher.get(f"/courses/{course.id}/students/{alice.id}").get_data(as_text=True)
+    assert "Answers set apart by this join" in record and "the LMS account&#39;s record counts" in record
+
+
+def test_the_student_withdraws_on_the_page(app, client, course, both_answered):
+    join(client, "alice", "alices-password")
+    request_id = _pending_id(app)
+    withdrawn = post(client, f"/lti/join-requests/{request_id}/withdraw", {}, PAGE)
+    assert withdrawn.status_code == 302
+    assert 'id="join-waiting"' not in client.get(PAGE).get_data(as_text=True)
+    with db.database(app).sessionmaker() as session:
+        assert session.get(JoinRequest, request_id).state == "withdrawn"
+
+
+def _pending_id(app) -> int:
+    with db.database(app).sessionmaker() as session:
+        return session.scalar(sa.select(JoinRequest.id).where(JoinRequest.state == "pending"))

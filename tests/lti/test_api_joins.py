@@ -243,3 +243,16 @@ def test_the_student_withdraws_on_the_page(app, client, course, both_answered):
 def _pending_id(app) -> int:
     with db.database(app).sessionmaker() as session:
         return session.scalar(sa.select(JoinRequest.id).where(JoinRequest.state == "pending"))
+
+
+def test_the_closed_account_is_enrolled_nowhere_again_so_what_it_holds_stays_set_apart(
+    client, course, both_answered
+):
+    _, theirs = both_answered
+    request_id = api_join(client, theirs).get_json()["join_request"]["id"]
+    closed = client.get(f"{REQUESTS}/{request_id}", headers=theirs).get_json()["lms_account"]["name"]
+    decided = decide(client, course.teacher.headers, request_id, {course.item_ids[1]: "older"})
+    assert decided.status_code == 200
+    enrolled = client.post(f"/api/v1/courses/{course.id}/enrolments", headers=course.teacher.headers,
+                           json={"user": closed, "role": "student"})
+    assert enrolled.status_code == 409 and "joined into alice" in enrolled.get_json()["error"]["message"]

@@ -160,9 +160,10 @@ class AccountMerge(Base):
     """An account the LMS made, joined into the account its user had here before (see
     :mod:`grader.service.lti.merging`): who, when, and what moved, for the instructors.
 
-    The account merged away stays, empty and closed (no password, LMS identity, enrolment or
-    token, its sessions ended), so that its id is never another user's; ``from_user_id`` is
-    unique: an account is merged away once.
+    The account merged away stays, closed (no password, LMS identity, enrolment or token, its
+    sessions ended), so that its id is never another user's; it holds nothing but the records
+    an instructor's choice set apart (see :mod:`~grader.service.lti.join_requests`).
+    ``from_user_id`` is unique: an account is merged away once.
     """
 
     __tablename__ = "account_merges"

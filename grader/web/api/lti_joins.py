@@ -4,7 +4,7 @@ an instructor decides when both accounts answered the same questions (see
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -97,9 +97,20 @@ def _state(session: so.Session, request: JoinRequest) -> join_requests.RequestSt
     return join_requests.state_of(session, request) if request.state == join_requests.PENDING else None
 
 
-def _visible(session: so.Session, viewer: User, request_id: int) -> tuple[JoinRequest, set[int]]:
-    """A request the viewer may see (a party to it, or an instructor of one of its courses), and
-    the courses the viewer teaches."""
+@dataclass(frozen=True)
+class _Seen:
+    """A request as a viewer may see it: the courses they teach, and its state while pending."""
+
+    request: JoinRequest
+    taught: set[int]
+    state: join_requests.RequestState | None
+
+    def out(self) -> JoinRequestOut:
+        return request_out(self.request, self.taught, self.state)
+
+
+def _visible(session: so.Session, viewer: User, request_id: int) -> _Seen:
+    """A request the viewer may see: a party to it, or an instructor of one of its courses."""
     request = load(session, JoinRequest, request_id, "join request")
     taught = join_requests.taught_courses(session, viewer)
     own = viewer.id in (request.lms_user_id, request.target_user_id)
@@ -107,7 +118,7 @@ def _visible(session: so.Session, viewer: User, request_id: int) -> tuple[JoinRe
     courses = state.course_ids if state is not None else {int(c["course_id"]) for c in request.conflicts}
     if not own and not courses & taught:
         raise not_found(f"join request {request_id}")
-    return request, taught
+    return _Seen(request, taught, state)
 
 
 @bp.get("/lti/join")
@@ -194,9 +205,7 @@ def list_join_requests() -> JoinRequestsOut:
 @spec.validate(resp=Response(HTTP_200=JoinRequestOut, **ERRORS), tags=["lti"])
 def get_join_request(request_id: int) -> JoinRequestOut:
     """A join request: to the student (either account) and to the instructors of its courses."""
-    session = get_session()
-    request, taught = _visible(session, session.get_one(User, current_user().id), request_id)
-    return request_out(request, taught, _state(session, request))
+    return _visible(get_session(), get_session().get_one(User, current_user().id), request_id).out()
 
 
 @bp.post("/lti/join-requests/<int:request_id>/resolve")
@@ -215,12 +224,12 @@ def resolve_join_request(request_id: int, json: JoinDecisionIn) -> JoinOut | tup
     """
     session = get_session()
     viewer = session.get_one(User, current_user().id)
-    request, taught = _visible(session, viewer, request_id)
+    seen = _visible(session, viewer, request_id)
     keep = {choice.question_id: choice.counts for choice in json.choices}
     if len(keep) != len(json.choices):
         raise invalid("choices: each question is named once")
     try:
-        record = join_requests.resolve(session, request, viewer, keep, json.fingerprint)
+        record = join_requests.resolve(session, seen.request, viewer, keep, json.fingerprint)
     except join_requests.NotTaught as not_taught:
         raise forbidden(str(not_taught)) from None
     except join_requests.NotPending as done:
@@ -228,9 +237,9 @@ def resolve_join_request(request_id: int, json: JoinDecisionIn) -> JoinOut | tup
     except merging.HoldingsChanged:
         session.rollback()
         request = session.get_one(JoinRequest, request_id)
+        now = request_out(request, seen.taught, join_requests.state_of(session, request))
         return refused("changed", "not joined: the accounts' answers changed since the request was "
-                       "shown; choose again on the request as it is now",
-                       join_request=request_out(request, taught, join_requests.state_of(session, request)))
+                       "shown; choose again on the request as it is now", join_request=now)
     except merging.ChoicesUnclear as unclear:
         session.rollback()
         raise invalid(f"choices: {unclear}") from None
@@ -247,12 +256,12 @@ def withdraw_join_request(request_id: int) -> JoinRequestOut:
     """The student takes back their pending request (from either account)."""
     session = get_session()
     viewer = session.get_one(User, current_user().id)
-    request, taught = _visible(session, viewer, request_id)
-    if viewer.id not in (request.lms_user_id, request.target_user_id):
+    seen = _visible(session, viewer, request_id)
+    if viewer.id not in (seen.request.lms_user_id, seen.request.target_user_id):
         raise forbidden("only the student who asked withdraws a join request")
     try:
-        join_requests.withdraw(session, request)
+        join_requests.withdraw(session, seen.request)
     except join_requests.NotPending as done:
         raise ApiError(409, "not_pending", str(done)) from None
     session.commit()
-    return request_out(request, taught)
+    return request_out(seen.request, seen.taught)

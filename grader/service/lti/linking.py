@@ -9,7 +9,8 @@ LMS's courses with the roles the LMS gives.
 
 Only an account the LMS made, which has no password, is joined. Everything it holds moves
 with it, answers and instances included, and it is left empty and closed: see
-:mod:`merging` for what moves, and for the one refusal, an item both accounts answered.
+:mod:`merging` for what moves, and for the one refusal, an item both accounts answered,
+which an instructor decides (:mod:`join_requests`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ class CannotLink(ValueError):
     """Why the two accounts are not joined, in the user's words."""
 
 
+class BothAnswered(CannotLink):
+    """Both accounts answered the same assignment items (``conflicts``): an instructor chooses."""
+
+    def __init__(self, refused: merging.ItemsBothAnswered) -> None:
+        super().__init__(str(refused))
+        self.conflicts = refused.conflicts
+
+
 def identities(session: so.Session, user: User) -> list[LtiIdentity]:
     return list(session.scalars(sa.select(LtiIdentity).where(LtiIdentity.user_id == user.id)))
 
@@ -36,11 +45,15 @@ def may_link(session: so.Session, user: User) -> bool:
     return user.password_hash is None and bool(identities(session, user))
 
 
-def link(session: so.Session, lms_user: User, target: User, confirmed: str | None = None) -> AccountMerge:
+def link(
+    session: so.Session, lms_user: User, target: User, confirmed: str | None = None,
+    decision: merging.Decision | None = None,
+) -> AccountMerge:
     """Merge ``lms_user`` and all it holds into ``target`` (whose password the caller has
-    checked); the caller commits, or rolls back on any error. Raises :class:`CannotLink`,
-    and :class:`merging.HoldingsChanged` when what it holds is no longer the ``confirmed``
-    fingerprint, before anything is written."""
+    checked), items both answered as an instructor's ``decision`` says; the caller commits, or
+    rolls back on any error. Raises :class:`CannotLink` (:class:`BothAnswered` for items both
+    answered and not decided), and :class:`merging.HoldingsChanged` when what it holds is no
+    longer the ``confirmed`` fingerprint (or the decision's), before anything is written."""
     moving = identities(session, lms_user)
     if not moving or lms_user.password_hash is not None:
         raise CannotLink("this account was not made by an LMS launch: there is nothing to join")
@@ -52,6 +65,6 @@ def link(session: so.Session, lms_user: User, target: User, confirmed: str | Non
     )) is not None:
         raise CannotLink(f"{target.name} is joined to another user of this LMS already")
     try:
-        return merging.merge(session, lms_user, target, confirmed)
+        return merging.merge(session, lms_user, target, confirmed, decision)
     except merging.ItemsBothAnswered as refused:
-        raise CannotLink(str(refused)) from refused
+        raise BothAnswered(refused) from refused

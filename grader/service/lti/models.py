@@ -2,7 +2,8 @@
 LMS's users, courses and resource links and ours, and the scores waiting to be sent back.
 
 The tables are built by the migration ``0004_lti``, like every other (``0009`` adds a
-link's line item claim, ``0014`` the record of accounts joined).
+link's line item claim, ``0014`` the record of accounts joined, ``0015`` the
+join requests an instructor decides).
 """
 
 from __future__ import annotations
@@ -159,9 +160,10 @@ class AccountMerge(Base):
     """An account the LMS made, joined into the account its user had here before (see
     :mod:`grader.service.lti.merging`): who, when, and what moved, for the instructors.
 
-    The account merged away stays, empty and closed (no password, LMS identity, enrolment or
-    token, its sessions ended), so that its id is never another user's; ``from_user_id`` is
-    unique: an account is merged away once.
+    The account merged away stays, closed (no password, LMS identity, enrolment or token, its
+    sessions ended), so that its id is never another user's; it holds nothing but the records
+    an instructor's choice set apart (see :mod:`~grader.service.lti.join_requests`).
+    ``from_user_id`` is unique: an account is merged away once.
     """
 
     __tablename__ = "account_merges"
@@ -182,3 +184,41 @@ class AccountMerge(Base):
     moved: so.Mapped[dict[str, Any]]
 
     into_user: so.Mapped[User] = so.relationship(foreign_keys=[into_user_id])
+
+
+JOIN_REQUEST_STATES = ("pending", "joined", "withdrawn")
+
+
+class JoinRequest(Base):
+    """A join refused because both accounts answered the same assignment questions: the student
+    proved both accounts theirs (the LMS launch, the older account's password), and asks an
+    instructor of those questions' courses to choose, for each, whose record counts (see
+    :mod:`grader.service.lti.join_requests`).
+
+    At most one is pending per LMS account; a join, however it comes, closes it.
+    """
+
+    __tablename__ = "join_requests"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: the account the LMS made, to be merged away
+    lms_user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: the older account, whose password the student gave
+    target_user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    requested_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: the questions both accounts had answered when it was asked: name, item ids, course id
+    conflicts: so.Mapped[list[Any]]
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), index=True, default="pending")
+    resolved_at: so.Mapped[datetime | None]
+    #: the instructor who confirmed the join (None: the student joined, or withdrew)
+    resolved_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: the instructor's choices, by question (its first item's id): "lms" or "older"
+    choices: so.Mapped[dict[str, Any] | None]
+    merge_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("account_merges.id", ondelete="SET NULL")
+    )
+
+    lms_user: so.Mapped[User] = so.relationship(foreign_keys=[lms_user_id])
+    target_user: so.Mapped[User] = so.relationship(foreign_keys=[target_user_id])

@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
         health,
         items,
         lti,
+        lti_joins,
         other_instances,
         practice,
         queue,

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from spectree import Response
 
 from grader.service.db import get_session
+from grader.service.lti.models import AccountMerge
 from grader.service.models import Course, Enrolment, User
 from grader.web.api import bp
 from grader.web.api.access import instructed_course, member_course
@@ -95,6 +96,13 @@ def enrol(course_id: int, json: EnrolmentIn) -> tuple[EnrolmentOut, int]:
         raise not_found(f"user {json.user!r}")
     if json.role == "instructor" and not user.is_instructor:
         raise ApiError(422, "invalid", f"{user.name} is a student and cannot teach a course")
+    joined_into = session.scalar(
+        sa.select(User.name).join(AccountMerge, AccountMerge.into_user_id == User.id)
+        .where(AccountMerge.from_user_id == user.id)
+    )
+    if joined_into is not None:  # enrolled, the answers a join set apart on it would count again
+        raise ApiError(409, "conflict", f"{user.name} was joined into {joined_into} and is closed: "
+                       f"enrol {joined_into}")
     exists = session.scalar(
         sa.select(Enrolment.id).where(Enrolment.course_id == course.id, Enrolment.user_id == user.id)
     )

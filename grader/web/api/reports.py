@@ -125,7 +125,12 @@ def get_timeline(course_id: int, user_id: int) -> TimelineOut:
             submission_out(s, viewer) for s in gradebook.timeline(session, course.id, student.id)
         ],
         joined_accounts=[
-            JoinedAccountOut(from_name=m.from_name, merged_at=m.merged_at, moved=m.moved)
+            JoinedAccountOut(
+                from_name=m.from_name, merged_at=m.merged_at, moved=m.moved,
+                set_apart=[
+                    submission_out(s, viewer) for s in merging.set_apart_answers(session, m, course.id)
+                ],
+            )
             for m in merging.merges_of(session, student.id, course.id)
         ],
     )

@@ -1,5 +1,6 @@
 """The LTI 1.3 tool's pages: login initiation, launch, deep linking, the key set, and the
-instructors' page for platforms, connected courses and the scores waiting for the LMS."""
+instructors' pages for platforms, connected courses, the scores waiting for the LMS and the
+students' join requests."""
 
 from __future__ import annotations
 
@@ -35,6 +36,6 @@ def _login_required(error: LoginRequired) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from grader.web.lti import launch, linking, manage  # noqa: F401  (each adds routes to bp)
+    from grader.web.lti import launch, linking, manage, requests  # noqa: F401  (each adds routes to bp)
 
     app.register_blueprint(bp)

@@ -8,7 +8,8 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 
 from grader.service import accounts
 from grader.service.db import get_session
-from grader.service.lti import linking, merging
+from grader.service.lti import join_requests, linking, merging
+from grader.service.lti.models import JoinRequest
 from grader.web.auth import login_user
 from grader.web.limits import login_per_account, login_per_address
 from grader.web.lti import bp
@@ -34,7 +35,7 @@ def join_account() -> Response | str | tuple[str, int]:
         abort(403, "Only an account your LMS made is joined to another one.")
     held = merging.holdings(session, user)
     if request.method == "GET":
-        return render_template("lti/join_account.html", held=held)
+        return _page(held)
     name = request.form.get("name", "").strip()[:MAX_NAME]
     password = request.form.get("password", "")[:MAX_PASSWORD]
     target = accounts.authenticate(session, name, password) if name and password else None
@@ -44,7 +45,7 @@ def join_account() -> Response | str | tuple[str, int]:
             if not name or not password
             else "That user name and password do not match. Check them and try again."
         )
-        return render_template("lti/join_account.html", held=held, error=error, name=name), 401
+        return _page(held, error=error, name=name), 401
     try:
         # compared under the accounts' locks: an answer from another tab may come between
         linking.link(session, user, target, confirmed=request.form.get("holdings", ""))
@@ -52,14 +53,43 @@ def join_account() -> Response | str | tuple[str, int]:
         session.rollback()
         error = ("Not joined: what this account holds changed since the page was shown (an answer "
                  "from another tab?). Check what will move below, then confirm again.")
-        return render_template("lti/join_account.html", held=changed.held, error=error, name=name), 409
+        return _page(changed.held, error=error, name=name), 409
+    except linking.BothAnswered as both:
+        join_requests.ask(session, user, target, both.conflicts)
+        session.commit()
+        error = (f"Not joined yet: {both}. Your instructor has been asked to choose, for each, whose "
+                 "answers count; the join is done when they have. Until then you may withdraw the request.")
+        return _page(held, error=error, name=name), 409
     except linking.CannotLink as refused:
         session.rollback()
-        return render_template("lti/join_account.html", held=held, error=f"Not joined: {refused}.",
-                               name=name), 409
+        return _page(held, error=f"Not joined: {refused}.", name=name), 409
     session.commit()
     login_user(target)
     moved = f" with {held.answers} answer{'' if held.answers == 1 else 's'}" if held.answers else ""
     flash(f"Joined{moved}: your LMS opens {target.name} from now on, in every course it sends you to.",
           "success")
     return redirect(url_for("pages.index"))  # type: ignore[return-value]
+
+
+def _page(held: merging.Holdings, **shown: str) -> str:
+    """The join page, with the account's pending request (if any) and the form."""
+    waiting = join_requests.pending_of(get_session(), page_user().id)
+    return render_template("lti/join_account.html", held=held, waiting=waiting, **shown)
+
+
+@bp.post("/lti/join-requests/<int:request_id>/withdraw")
+def withdraw_join_request(request_id: int) -> Response:
+    """The student takes back the request their join made for an instructor."""
+    user = page_user()
+    session = get_session()
+    asked = session.get(JoinRequest, request_id)
+    if asked is None or user.id not in (asked.lms_user_id, asked.target_user_id):
+        abort(404)
+    try:
+        join_requests.withdraw(session, asked)
+    except join_requests.NotPending as done:
+        flash(f"Nothing to withdraw: {done}.", "error")
+    else:
+        session.commit()
+        flash("Withdrawn: your instructor will not be asked to choose. Your accounts stay apart.", "success")
+    return redirect(url_for("lti.join_account" if user.password_hash is None else "pages.index"))  # type: ignore[return-value]

@@ -8,7 +8,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from pydantic import ValidationError
 
 from grader.service.db import database, get_session
-from grader.service.lti import ags, nrps, platforms
+from grader.service.lti import ags, join_requests, nrps, platforms
 from grader.service.lti.models import LtiContext, LtiGradeSync, LtiPlatform
 from grader.service.models import Course, Enrolment
 from grader.web.api.spec import describe_validation_error
@@ -55,6 +55,7 @@ def overview() -> str:
         courses=courses,
         contexts=contexts,
         syncs=syncs,
+        join_requests=len(join_requests.pending_for(db_session, user)),
     )
 
 

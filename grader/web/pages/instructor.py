@@ -214,7 +214,9 @@ def timeline(course_id: int, user_id: int) -> str:
             (record, items[record.item_id], None if record.by_id is None else by.get(record.by_id))
             for record in redrawn
         ],
-        joined=merging.merges_of(session, student.id, course.id),
+        joined=[(m, merging.set_apart_answers(session, m, course.id)) for m in merging.merges_of(
+            session, student.id, course.id
+        )],
         item_title=item_title,
     )
 

@@ -8,8 +8,9 @@ One module per area the bodies serve: ``base`` (what every request model shares)
 the catalog), ``auth`` (sessions and tokens), ``courses``, ``assignments`` (and their
 items), ``derivations``, ``practice``, ``submissions``, ``reports`` (the instructors'
 views), ``instructor_tools`` (regrading, extensions, verdict history, item analysis,
-answers right for another student's instance) and ``lti`` (registered platforms and the
-scores waiting for them). Every name is exported here, and the views import them from here.
+answers right for another student's instance) and ``lti`` (registered platforms, the
+scores waiting for them, joins of accounts and the requests an instructor decides). Every
+name is exported here, and the views import them from here.
 """
 
 from __future__ import annotations
@@ -73,7 +74,22 @@ from grader.web.api.schemas.instructor_tools import (
     StudentChangeOut,
     StudentRefOut,
 )
-from grader.web.api.schemas.lti import GradeSyncOut, GradeSyncsOut, PlatformOut, PlatformsOut
+from grader.web.api.schemas.lti import (
+    ConflictOut,
+    GradeSyncOut,
+    GradeSyncsOut,
+    HoldingsOut,
+    JoinChoiceIn,
+    JoinDecisionIn,
+    JoinIn,
+    JoinOut,
+    JoinRefusedOut,
+    JoinRequestOut,
+    JoinRequestsOut,
+    PlatformOut,
+    PlatformsOut,
+    SideOut,
+)
 from grader.web.api.schemas.practice import (
     PracticeIn,
     PracticeOut,
@@ -107,6 +123,7 @@ __all__ = [
     "CellOut",
     "ChangedSubmissionOut",
     "CheckIn",
+    "ConflictOut",
     "CourseIn",
     "CourseOut",
     "CoursesOut",
@@ -132,6 +149,7 @@ __all__ = [
     "GroupOut",
     "HealthOut",
     "HistoryOut",
+    "HoldingsOut",
     "Id",
     "InputOut",
     "ItemAnalysisOut",
@@ -139,6 +157,13 @@ __all__ = [
     "ItemOut",
     "ItemSpec",
     "ItemStatsOut",
+    "JoinChoiceIn",
+    "JoinDecisionIn",
+    "JoinIn",
+    "JoinOut",
+    "JoinRefusedOut",
+    "JoinRequestOut",
+    "JoinRequestsOut",
     "JoinedAccountOut",
     "KindOut",
     "KindsOut",
@@ -167,6 +192,7 @@ __all__ = [
     "RequestModel",
     "Role",
     "SessionOut",
+    "SideOut",
     "StudentChangeOut",
     "StudentRefOut",
     "StudentRowOut",

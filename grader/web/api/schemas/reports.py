@@ -85,7 +85,13 @@ class JoinedAccountOut(BaseModel):
     moved: dict[str, Any] = Field(
         description="counts of what moved (answers, practice sets, instances, extensions, re-draws, "
         "enrolments, LMS scores), the items whose unanswered instance was left out, "
-        "and the merged scores sent to the LMS"
+        "and the merged scores sent to the LMS; under set_apart, the questions both accounts answered, "
+        "whose record counts (lms or older) and how many answers of the other were set apart"
+    )
+    set_apart: list[SubmissionOut] = Field(
+        default=[],
+        description="the answers to this course's questions set apart by the join (the record not chosen "
+        "where both accounts answered): kept, and counted for nothing",
     )
 
 

@@ -144,6 +144,25 @@ def test_every_message_is_said_at_once(client: FlaskClient, new_path: str) -> No
     assert re.search(r'<input type="text" id="title"[^>]*autofocus', page)
 
 
+@pytest.mark.parametrize(
+    ("title", "message"),
+    [(" ", "Give the assignment a title"), ("x" * 201, "The title is too long: at most 200 characters")],
+)
+def test_a_titles_own_problem_is_said_with_the_items_mistakes(
+    client: FlaskClient, new_path: str, title: str, message: str
+) -> None:
+    """A blank or too long title is said in the same round as an item's mistakes, at the title."""
+    response = post(client, new_path, {**form(**{"K-0": "1", "points-1": "0"}), "title": title,
+                                       "action": "save"}, new_path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = page.split('id="form-errors"')[1].split("</div>")[0]
+    assert summary.index(message) < summary.index("Item 1: K") < summary.index("Item 2: the points")
+    assert re.search(r'<input type="text" id="title"[^>]*aria-invalid="true"[^>]*autofocus', page, flags=re.S)
+    assert re.search(rf'id="title-error"[^>]*>{re.escape(message)}', page)
+    assert page.count(" autofocus") == 1
+
+
 def test_a_row_answered_by_students_cannot_be_removed(
     client: FlaskClient,
     school: dict[str, Any],  # noqa: F811

@@ -3,8 +3,8 @@ instructor uses, at a laptop's and at a phone's width; then what axe cannot judg
 that can be seen at every stop of the Tab key, and no stop that keeps the keyboard; an answer
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
 scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region;
-on a phone, a gradebook's assignment title in view and a question's wide matrix in a box of its
-own; the assignment form's errors each at its field.
+on a phone, a gradebook's assignment title in view, and a question's wide matrix and a long
+formula's "read as" each in a box of its own; the assignment form's errors each at its field.
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -412,7 +412,7 @@ def wide_course(site: dict[str, Any]) -> dict[str, Any]:
         title="Week 2: the Jacobian of a whole softmax layer",
     )
     db.database(app).dispose()
-    return {"course": course_id, "wide_item": items[0]}
+    return {"course": course_id, "wide_item": items[0], "formula_item": items[1]}
 
 
 # The box of an element's text (its contents, whatever their markup) and of the scroll box around it.
@@ -467,6 +467,50 @@ def test_on_a_phone_a_wide_matrix_in_the_question_scrolls_in_its_own_box(
         expect(box).to_have_attribute("tabindex", "0")
         expect(box).to_have_attribute("role", "region")
         expect(box).to_have_attribute("aria-label", "W in the question, scrolls sideways")
+        box.focus()
+        student.keyboard.press("ArrowRight")
+        student.wait_for_function("box => box.scrollLeft > 0", arg=box.element_handle())
+        failing, others = axe(student)
+        assert failing == [], failing
+        assert not [line for line in others if line.startswith("scrollable-region-focusable")], others
+    finally:
+        student.set_viewport_size(LAPTOP)
+
+
+#: dS/dz as a sum of seven sevenths: right, and read as a formula far wider than a phone
+LONG_FORMULA = " + ".join(["S_i (delta_ij - S_j) / 7"] * 7)
+SCROLLS_SIDEWAYS = "box => box.scrollWidth > box.clientWidth + 1"
+PAGE_SCROLLS_SIDEWAYS = "document.documentElement.scrollWidth > window.innerWidth"
+
+
+def test_on_a_phone_a_long_formula_is_read_as_in_a_box_of_its_own(
+    student: Any, site: dict[str, Any], wide_course: dict[str, Any]
+) -> None:
+    """The preview of a long formula as it is typed, and its verdict's "read as", each scroll in
+    a box of their own, which the keyboard reaches and which is named, not the page."""
+    student.set_viewport_size(PHONE)
+    try:
+        student.goto(f"{site['base']}/items/{wide_course['formula_item']}")
+        student.get_by_role("textbox", name=re.compile("^Your formula")).fill(LONG_FORMULA)
+        preview = student.locator("#formula-preview-out")
+        preview.get_by_text("no attempt was used").wait_for()
+        assert not student.evaluate(PAGE_SCROLLS_SIDEWAYS)
+        box = preview.locator(".math-wrap")
+        expect(box).to_have_attribute("role", "region")
+        expect(box).to_have_attribute("tabindex", "0")
+        expect(box).to_have_attribute("aria-label", "The preview of your formula, scrolls sideways")
+        assert box.evaluate(SCROLLS_SIDEWAYS)
+        assert axe(student)[0] == []
+
+        student.get_by_role("button", name="Submit formula for grading").click()
+        verdict = student.locator("#verdict")
+        expect(verdict.get_by_role("heading")).to_have_text("Your last answer: correct, full marks (100%)")
+        student.wait_for_function("() => new Promise(requestAnimationFrame)")
+        assert not student.evaluate(PAGE_SCROLLS_SIDEWAYS)
+        box = verdict.locator(".math-wrap")
+        expect(box).to_have_attribute("aria-label",
+                                      "Your last answer: your formula as read, scrolls sideways")
+        assert box.evaluate(SCROLLS_SIDEWAYS)
         box.focus()
         student.keyboard.press("ArrowRight")
         student.wait_for_function("box => box.scrollLeft > 0", arg=box.element_handle())

@@ -101,6 +101,21 @@ def test_a_view_reads_the_students_answers_once(client, layer_steps, build, pres
     assert len(reads) == 1, reads
 
 
+@pytest.mark.parametrize("answered", ["abc", ""])
+def test_a_view_reads_the_students_variants_once(client, layer_steps, build, answered):
+    """One read of the variants table gives every part its numbers, the draw its form sends and
+    which draw each answer was to, answered or not yet (then the numbers are drawn, not stored)."""
+    did = layer_steps["id"]
+    log_in(client, "alice")
+    for letter in answered:
+        assert submit(client, did, letter, "[[1, 2], [3, 4]]", "text").status_code == 302
+    with statements(build.engine) as sent:
+        response = client.get(f"/derivations/{did}")
+    assert response.status_code == 200
+    reads = [statement for statement in sent if "FROM variants" in statement]
+    assert len(reads) == 1, reads
+
+
 def test_a_part_page_links_to_its_derivation(client, layer_steps, build):
     log_in(client, "alice")
     with build.sessionmaker() as session:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,10 @@ STORED_INSTANCE = sa.select(VARIANTS.c.instance).where(
 STORED_DRAW = sa.select(VARIANTS.c.instance, VARIANTS.c.draw_number).where(
     VARIANTS.c.item_id == sa.bindparam("item_id"), VARIANTS.c.user_id == sa.bindparam("user_id")
 )
+STORED_DRAWS = sa.select(VARIANTS.c.item_id, VARIANTS.c.instance, VARIANTS.c.draw_number).where(
+    VARIANTS.c.item_id.in_(sa.bindparam("item_ids", expanding=True)),
+    VARIANTS.c.user_id == sa.bindparam("user_id"),
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Drawn:
 
     instance: dict[str, Any]
     draw_number: int
+    stored: bool = True  # False: an assignment item's first draw, shown before it is stored
 
     @property
     def digest(self) -> str:
@@ -100,12 +106,26 @@ def instance_for(session: so.Session, item: Item, user_id: int) -> dict[str, Any
 def drawn_for(session: so.Session, item: Item, user_id: int) -> Drawn:
     """The student's instance and its draw number, from one row (an assignment item's first
     draw, not yet stored, is draw 0); writes nothing."""
+    return stored_draw(session, item, user_id) or _not_stored(item, user_id)
+
+
+def drawn_for_each(session: so.Session, items: Sequence[Item], user_id: int) -> dict[int, Drawn]:
+    """:func:`drawn_for` of each of ``items`` (a derivation's parts), by item id, from one read."""
+    rows = session.execute(STORED_DRAWS, {"item_ids": [item.id for item in items], "user_id": user_id})
+    stored = {row.item_id: Drawn(row.instance, row.draw_number) for row in rows}
+    return {item.id: stored.get(item.id) or _not_stored(item, user_id) for item in items}
+
+
+def stored_draw(session: so.Session, item: Item, user_id: int) -> Drawn | None:
+    """The student's stored instance and its draw number; None when none is stored yet."""
     row = session.execute(STORED_DRAW, {"item_id": item.id, "user_id": user_id}).one_or_none()
-    if row is not None:
-        return Drawn(row.instance, row.draw_number)
+    return None if row is None else Drawn(row.instance, row.draw_number)
+
+
+def _not_stored(item: Item, user_id: int) -> Drawn:
     if item.assignment is None:
         raise LookupError(f"practice item {item.id} has no instance for user {user_id}")
-    return Drawn(draw(item, seed_for(item, user_id, 0)), 0)
+    return Drawn(draw(item, seed_for(item, user_id, 0)), 0, stored=False)
 
 
 def first_draw(item: Item, user_id: int) -> Variant:
@@ -158,17 +178,20 @@ def redraw(session: so.Session, item: Item, user_id: int) -> Variant:
     return current[item.id]
 
 
-def draws_of(item: Item, variant: Variant | None, instances: list[dict[str, Any]]) -> list[int | None]:
-    """Which draw each of ``instances`` (those a student's submissions answered) is.
+def draws_of(
+    item: Item, user_id: int, current: Drawn | None, instances: list[dict[str, Any]]
+) -> list[int | None]:
+    """Which draw each of ``instances`` (those the student's submissions answered) is, given
+    the student's ``current`` draw (None, or not stored: none is known).
 
     Draws are reproducible, so the earlier ones are drawn again and compared; an instance
     that is none of them (the item's sizes changed since) is None.
     """
-    if variant is None:
+    if current is None or not current.stored:
         return [None] * len(instances)
-    known = {_key(variant.instance): variant.draw_number}
-    for number in range(variant.draw_number):
-        known.setdefault(_key(draw(item, seed_for(item, variant.user_id, number))), number)
+    known = {_key(current.instance): current.draw_number}
+    for number in range(current.draw_number):
+        known.setdefault(_key(draw(item, seed_for(item, user_id, number))), number)
     return [known.get(_key(instance)) for instance in instances]
 
 

@@ -49,11 +49,25 @@ def render_statement(latex_text: str) -> Markup:
     for match in MATH_SPAN.finditer(latex_text):
         parts.append(escape(latex_text[position : match.start()]))
         mathml = latex_to_mathml(match.group(1))
-        # a matrix of a large instance is wider than a phone: it scrolls in its box (site.css),
-        # which the page's script lets the keyboard reach when it does, not the whole page
-        if "<mtable" in mathml:
-            mathml = Markup('<span class="math-wrap">{}</span>').format(mathml)
-        parts.append(mathml)
+        # a matrix of a large instance is wider than a phone: it scrolls in its box, not the page
+        parts.append(scroll_box(mathml) if "<mtable" in mathml else mathml)
         position = match.end()
     parts.append(escape(latex_text[position:]))
     return Markup("").join(parts)
+
+
+def scroll_box(mathml: Markup, name: str | None = None) -> Markup:
+    """MathML in an inline box that scrolls sideways when it is wider than its line (site.css).
+
+    The page's script lets the keyboard reach the box when it does scroll, and names it then:
+    ``name``, or (a statement's formula) what the formula defines and in which question.
+    """
+    if name is None:
+        return Markup('<span class="math-wrap">{}</span>').format(mathml)
+    return Markup('<span class="math-wrap" data-name="{}">{}</span>').format(name, mathml)
+
+
+def formula_box(latex: str, name: str) -> Markup:
+    """One formula (a student's, as it was read) as MathML in a box of its own named ``name``:
+    a long one scrolls sideways in it rather than widen the page."""
+    return scroll_box(latex_to_mathml(latex), name)

@@ -129,10 +129,10 @@ class AssignmentForm:
             due = None
         if not items and not self.has_errors:
             self.errors["items"] = "Add at least one item: choose its kind."
-        if self.has_errors:
-            return None
+        rows_wrong = any(row.errors for row in self.rows)
+        # checked whatever the rows hold, so that a title's own problems are said with theirs
         try:
-            return AssignmentIn(
+            spec = AssignmentIn(
                 title=self.title.strip(),
                 due_at=due,
                 score_policy=self.score_policy,  # type: ignore[arg-type]
@@ -141,8 +141,11 @@ class AssignmentForm:
             )
         except ValidationError as error:
             for name, message in said_of(error).items():
-                self.errors[name if name in FORM_INPUTS else ""] = message
+                if name == "items" and (rows_wrong or "items" in self.errors):
+                    continue  # the rows refused are not in ``items``: their own messages say why
+                self.errors.setdefault(name if name in FORM_INPUTS else "", message)
             return None
+        return None if self.has_errors else spec
 
 
 def _item_spec(row: ItemRow) -> ItemSpec:

@@ -16,7 +16,7 @@ from grader.service.db import get_session
 from grader.service.models import User
 from grader.web.api import access
 from grader.web.errors import ApiError, rollback
-from grader.web.mathml import latex_to_mathml
+from grader.web.mathml import formula_box
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +138,11 @@ def code_label(code: str) -> str:
     return labels.label(code)
 
 
-@bp.app_template_filter("mathml")
-def mathml(latex: str) -> Markup:
-    """One LaTeX formula (a verdict's read_as_latex) as MathML, rendered on the server."""
-    return latex_to_mathml(latex)
+@bp.app_template_filter("formula_box")
+def formula_box_filter(latex: str, name: str) -> Markup:
+    """One LaTeX formula (a verdict's read_as_latex) as MathML, rendered on the server, in a box
+    that scrolls sideways when the formula is wider than the page, named ``name`` then."""
+    return formula_box(latex, name)
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

@@ -55,12 +55,12 @@ def derivation_page(derivation_id: int) -> tuple[str, int]:
 def _page(derivation: Derivation, user: User, status: int = 200, **form: Any) -> tuple[str, int]:
     session = get_session()
     # each part's numbers and the draw its form sends, read together
-    drawn = {item.id: variants.drawn_for(session, item, user.id) for item in derivation.parts}
+    drawn = variants.drawn_for_each(session, derivation.parts, user.id)
     instances = {item_id: part.instance for item_id, part in drawn.items()}
     parts = []
     for view in derivations.parts_of(session, derivation, user.id, instances):
         exercise = exercises.get(view.item.kind)
-        answered = draws.answered(session, view.item, user, view.answers)
+        answered = draws.answered(session, view.item, user, view.answers, drawn[view.item.id])
         parts.append({
             "letter": view.letter,
             "item": view.item,

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import sqlalchemy.orm as so
 
 from grader.service import variants
-from grader.service.models import Item, Submission, User, Variant
+from grader.service.models import Item, Submission, User
+from grader.service.variants import Drawn
 
 #: what a page says when its form answered values that have since been re-drawn
 STALE_ANSWER = (
@@ -64,21 +65,26 @@ class Answered:
         return len(self.labels) - len(self.current)
 
 
-def answered(session: so.Session, item: Item, user: User, past: list[Submission]) -> Answered:
-    variant = variants.find(session, item, user.id)
-    numbers = variants.draws_of(item, variant, [s.instance for s in past])
-    if variant is None:
+def answered(
+    session: so.Session, item: Item, user: User, past: list[Submission], drawn: Drawn | None = None
+) -> Answered:
+    """``past`` seen against the student's draw of ``item``: ``drawn``, as the page has read it
+    already (:func:`grader.service.variants.drawn_for`), or else the one stored, read here."""
+    if drawn is None:
+        drawn = variants.stored_draw(session, item, user.id)
+    if drawn is None or not drawn.stored:
         return Answered(list(past), [None] * len(past), False)
-    current = [s for s, number in zip(past, numbers, strict=True) if number == variant.draw_number]
-    labels = [draw_label(number, variant) for number in numbers]
-    return Answered(current, labels, variant.draw_number > 0)
+    numbers = variants.draws_of(item, user.id, drawn, [s.instance for s in past])
+    current = [s for s, number in zip(past, numbers, strict=True) if number == drawn.draw_number]
+    labels = [draw_label(number, drawn) for number in numbers]
+    return Answered(current, labels, drawn.draw_number > 0)
 
 
-def draw_label(number: int | None, variant: Variant | None) -> str | None:
+def draw_label(number: int | None, drawn: Drawn | None) -> str | None:
     """Which question an attempt answered, said only once the item was re-drawn."""
-    if variant is None or variant.draw_number == 0:
+    if drawn is None or drawn.draw_number == 0:
         return None
-    if number == variant.draw_number:
+    if number == drawn.draw_number:
         return f"answered the current question (draw {number})"
     if number is None:
         return "answered a question since changed"

@@ -180,7 +180,7 @@ def _exercise_page(
     drawn = variants.drawn_for(session, item, user.id)  # the numbers shown and the draw the forms send
     past = item_submissions(item, user)
     score = attempts_and_scores([item], user)[item.id].score  # the limit is read once, below
-    answered = draws.answered(session, item, user, past)
+    answered = draws.answered(session, item, user, past, drawn)
     allowed = extensions.allowance(session, item, user.id)  # their own, extended or not
     used = sum(submissions.is_attempt(s) for s in past)
     if answered.current and not any(k in form for k in ("answer_text", "formula_text", "code_text")):

@@ -189,8 +189,9 @@
       }
     });
   }
-  // A statement's formula with a matrix is in the line of its text: its box takes no hint above it,
-  // its shadows say that it goes on. It is named by what it defines ("W = ..."), and by its question.
+  // A formula's box is in the line of its text: it takes no hint above it, its shadows say that it
+  // goes on. A statement's formula with a matrix is named by what it defines ("W = ...") and by its
+  // question; a student's formula as it was read, by the name the server gave it (data-name).
   function markScrollingFormulas() {
     const names = new Set();
     document.querySelectorAll(".math-wrap").forEach(function (wrap) {
@@ -202,8 +203,8 @@
       }
       const defined = wrap.textContent.split("=")[0].trim();
       const statement = wrap.closest("[data-question]");
-      const what = (defined && defined.length <= 20 ? defined : "A formula") + " in " +
-        (statement ? statement.dataset.question : "the question");
+      const what = wrap.dataset.name || ((defined && defined.length <= 20 ? defined : "A formula") + " in " +
+        (statement ? statement.dataset.question : "the question"));
       let name = what, count = 1;
       while (names.has(name)) { count += 1; name = what + " (" + count + ")"; }
       names.add(name);

@@ -92,6 +92,21 @@ def test_an_items_own_extension_wins_over_the_assignments(build, people, homewor
     assert allowed[people["bob"].id, first].due_at == DUE
 
 
+def test_an_items_own_extension_keeps_the_assignments_where_it_sets_nothing(build, people, homework, queue):
+    assignment_id, (first, second) = homework
+    grant(build, assignment_id, people["alice"], due_at=DUE + timedelta(days=1), extra_attempts=2)
+    grant(build, assignment_id, people["alice"], item_id=first, due_at=DUE + timedelta(days=5))
+    grant(build, assignment_id, people["alice"], item_id=second, extra_attempts=1)
+    with build.sessionmaker() as session:
+        assignment = session.get(Assignment, assignment_id)
+        allowed = extensions.allowances(session, assignment, [people["alice"].id])
+        one = extensions.allowance(session, session.get(Item, first), people["alice"].id)
+    dates_only, attempts_only = allowed[people["alice"].id, first], allowed[people["alice"].id, second]
+    assert (dates_only.due_at, dates_only.extra_attempts) == (DUE + timedelta(days=5), 2)
+    assert (attempts_only.due_at, attempts_only.extra_attempts) == (DUE + timedelta(days=1), 1)
+    assert one == dates_only
+
+
 def test_extra_attempts_are_the_students_alone(build, people, homework, queue):
     assignment_id, (limited, _) = homework
     grant(build, assignment_id, people["alice"], item_id=limited, extra_attempts=2)

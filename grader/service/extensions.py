@@ -60,12 +60,15 @@ def _combine(
     own = next((e for e in found if e.item_id == item.id), None)
     due_at = assignment.due_at
     extra = 0
-    for extension in (whole, own):  # the item's own extension, read last, wins
+    # the item's own extension, read last, wins where it says something: one that only moves
+    # the item's date keeps the assignment's extra attempts, as one giving attempts keeps its date
+    for extension in (whole, own):
         if extension is None:
             continue
         if extension.due_at is not None:
             due_at = extension.due_at
-        extra = extension.extra_attempts
+        if extension.extra_attempts:
+            extra = extension.extra_attempts
     limit = None if item.max_attempts is None else item.max_attempts + extra + given_back
     return Allowance(due_at, limit, whole is not None or own is not None, extra, given_back)
 

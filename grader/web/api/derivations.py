@@ -135,7 +135,7 @@ def derivation_out(session: so.Session, derivation: Derivation, user: User, role
             PartOut(letter=derivations.part_letter(item), item=item_out(item)) for item in derivation.parts
         ]
     else:
-        drawn = {item.id: variants.drawn_for(session, item, user.id) for item in derivation.parts}
+        drawn = variants.drawn_for_each(session, derivation.parts, user.id)
         instances = {item_id: part.instance for item_id, part in drawn.items()}
         cells = standing(session, derivation, user)
         allowed = (

@@ -42,7 +42,7 @@ NOT_PRACTICE = ("only a practice item is drawn again at its student's asking: an
 def practice_out(practice_set: PracticeSet, owner: User) -> PracticeOut:
     session = get_session()
     items = practice_set.single_items
-    drawn = {item.id: variants.drawn_for(session, item, practice_set.user_id) for item in items}
+    drawn = variants.drawn_for_each(session, items, practice_set.user_id)
     return PracticeOut(
         id=practice_set.id,
         created_at=practice_set.created_at,

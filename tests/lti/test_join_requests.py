@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import exercises
-from grader.service import analysis, db, gradebook, other_instance, submissions, variants
+from grader.service import analysis, db, gradebook, other_instance, regrade, submissions, variants
 from grader.service.lti import ags, join_requests, linking, merging
 from grader.service.lti.models import AccountMerge, JoinRequest
 from grader.service.models import Assignment, Item, Submission, User
@@ -357,3 +357,18 @@ def test_an_instance_set_apart_is_no_other_students_instance(app, course, accoun
         found = other_instance.matches(session, session.get_one(Assignment, course.assignment_id).items)
         assert [(m.submission.id, [u.id for u in m.owners]) for m in found] == [(olders.id, [])]
 
+
+def test_a_regrade_leaves_the_answers_set_apart_alone_and_out_of_its_counts(app, client, course, accounts):
+    lms_id, older_id = accounts
+    answered(app, course, lms_id, older_id, [([0.0, 1.0], [0.5]), ([1.0], [])])
+    resolve(app, request_join(app, lms_id, older_id), course.teacher.id, {course.item_ids[FIRST]: "older"})
+    with db.database(app).sessionmaker() as session:
+        counted = set(session.scalars(sa.select(Submission.id).where(Submission.user_id == older_id)))
+        assert count_of(session, [lms_id]) == 2  # set apart
+        plan = regrade.plan(session, session.get_one(Assignment, course.assignment_id))
+    assert {r.submission_id for r in plan.regraded} == counted
+    assert {r.user_id for r in plan.regraded} == {older_id}
+    shown = client.post(f"/api/v1/assignments/{course.assignment_id}/regrade", json={},
+                        headers=course.teacher.headers)
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    assert shown.get_json()["regraded"] == len(counted)

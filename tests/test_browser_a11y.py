@@ -645,3 +645,45 @@ def test_each_choice_of_a_join_request_is_reached_and_named_from_the_keyboard(
     instructor.keyboard.press("Tab")
     expect(request.get_by_role("button", name="Join with these choices for dana")).to_be_focused()
 
+
+def test_a_join_request_answered_since_it_was_shown_says_so_at_its_choices(
+    instructor: Any, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    """The instructor chose, but the older account answered again meanwhile: the request is shown
+    again as it is now, its message at its choices, describing them, and the first has the focus."""
+    instructor.goto(f"{site['base']}/lti/join-requests")
+    instructor.get_by_role("region", name=re.compile("^Dana Older")).get_by_role("radio").first.check()
+    app: Flask = site["app"]
+    with db.database(app).sessionmaker.begin() as session:
+        answer(session, session.get_one(Item, site["matrix_item"]), joins["dana"], 1.0)
+    db.database(app).dispose()
+    instructor.get_by_role("button", name="Join with these choices for dana").click()
+
+    request = instructor.get_by_role("region", name=re.compile("^Dana Older"))
+    expect(request.get_by_role("alert")).to_contain_text("answers changed since the page was shown")
+    group = request.get_by_role("group").first
+    expect(group).to_have_accessible_description(re.compile("answers changed since the page was shown"))
+    expect(group.get_by_role("radio", name=re.compile("^the older account's: 2 answers"))).to_be_visible()
+    expect(group.get_by_role("radio").first).to_be_focused()
+    failing, others = axe(instructor)
+    assert failing == [] and others == [], (failing, others)
+
+
+def test_a_join_refused_for_its_password_says_so_at_both_fields(
+    lms_student: Any, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    lms_student.goto(f"{site['base']}/lti/join-account")
+    lms_student.get_by_label("User name of your other account").fill("dana")
+    lms_student.get_by_label("Its password").fill("not the password")
+    lms_student.get_by_role("button", name="Join and move all of the above").click()
+
+    expect(lms_student.get_by_role("alert")).to_contain_text("do not match")
+    name, password = lms_student.get_by_label("User name of your other account"), lms_student.get_by_label(
+        "Its password")
+    expect(name).to_be_focused()
+    for field in (name, password):
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_accessible_description(re.compile("do not match"))
+    expect(lms_student.get_by_role("button", name="Withdraw the request")).to_be_visible()
+    failing, others = axe(lms_student)
+    assert failing == [] and others == [], (failing, others)

@@ -4,7 +4,9 @@ that can be seen at every stop of the Tab key, and no stop that keeps the keyboa
 given with the keyboard alone and its verdict focused; a preview read out and a wide one that
 scrolls from the keyboard; an answer's "grading…" and its verdict announced in one live region;
 on a phone, a gradebook's assignment title in view, and a question's wide matrix and a long
-formula's "read as" each in a box of its own; the assignment form's errors each at its field.
+formula's "read as" each in a box of its own; the assignment form's errors each at its field;
+the pages of a join of two accounts (the student's, waiting for a choice, the instructors' join
+requests, the answers a join set apart).
 
 axe-core is the copy that the PyPI package axe-playwright-python ships (its ``axe.min.js``),
 installed with the test dependencies. A page fails on a serious or critical violation of the
@@ -25,10 +27,13 @@ from flask import Flask
 
 import exercises
 from grader.service import db, derivations, practice, submissions, variants
-from grader.service.models import Assignment, Item, User
+from grader.service.lti import join_requests, linking, platforms
+from grader.service.models import Assignment, Course, Item, User
 from grader.service.queue import grading_queue
 from grader.web import create_app
 from tests.conftest import Account, Builder
+from tests.lti.fake_platform import AGS_CLAIM, CLAIM, CONTEXT_ID, LEARNER, NRPS_CLAIM, FakePlatform
+from tests.lti.test_merging import answer, made_by_lms
 from tests.test_browser import (
     LAPTOP,
     PASSWORD,
@@ -188,6 +193,13 @@ def test_axe_finds_nothing_serious(name: str, request: pytest.FixtureRequest, si
     page.goto(site["base"] + path.format(**site))
     if before:
         before(page)
+    failing, others = axe_at_both_widths(page)
+    assert not failing, json.dumps({"failing": failing, "also": others}, indent=1, ensure_ascii=False)
+
+
+def axe_at_both_widths(page: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """axe's violations on the page at a laptop's and a phone's width, and the contrast of the text
+    in tables and matrices: the serious or critical ones, and the others, by where found."""
     found = {}
     try:
         for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
@@ -200,7 +212,7 @@ def test_axe_finds_nothing_serious(name: str, request: pytest.FixtureRequest, si
         page.set_viewport_size(LAPTOP)
     failing = {where: lines for where, (lines, _) in found.items() if lines}
     others = {where: lines for where, (_, lines) in found.items() if lines}
-    assert not failing, json.dumps({"failing": failing, "also": others}, indent=1, ensure_ascii=False)
+    return failing, others
 
 
 def test_the_login_page_and_its_error(browser: Any, site: dict[str, Any]) -> None:
@@ -377,6 +389,11 @@ def test_every_tab_stop_shows_its_focus_and_none_keeps_the_keyboard(
     3:1 against what is under it, and none is reached twice (the code box lets go after Escape)."""
     page = request.getfixturevalue(who)
     page.goto(site["base"] + path.format(**site))
+    tab_through(page)
+
+
+def tab_through(page: Any) -> list[str]:
+    """Tab through the page from its top (see above) and check each stop; the stops."""
     seen: list[str] = []
     faint: list[str] = []
     for _ in range(TAB_STOPS_AT_MOST):
@@ -395,6 +412,7 @@ def test_every_tab_stop_shows_its_focus_and_none_keeps_the_keyboard(
         raise AssertionError(f"Tab did not leave the page in {TAB_STOPS_AT_MOST} presses")
     assert len(seen) > 5
     assert not faint, "\n".join(faint)
+    return seen
 
 
 @pytest.fixture(scope="module")
@@ -546,3 +564,171 @@ def test_the_assignment_forms_errors_are_each_at_their_field(instructor: Any, si
     instructor.get_by_role("button", name="Save the assignment").click()
     expect(instructor.get_by_label("a matrix")).to_be_focused()
     expect(instructor.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")
+
+
+@pytest.fixture(scope="module")
+def lms() -> Iterator[FakePlatform]:
+    platform = FakePlatform().start()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture(scope="module")
+def joins(site: dict[str, Any], lms: FakePlatform) -> dict[str, Any]:
+    """The course linked to a local LMS. Dana's LMS account and her older account both answered
+    question 1: her join waits for the instructor's choice. Carol's did too, and the instructor
+    chose her older account's record: the LMS account's answers are set apart."""
+    app: Flask = site["app"]
+    build = Builder(app)
+    with build.sessionmaker.begin() as session:
+        platform = platforms.register(session, platforms.PlatformIn(**lms.registration()))
+        platforms.link_context(session, platform, CONTEXT_ID, session.get_one(Course, site["course"]))
+        platform_id = platform.id
+    people = {}
+    for name in ("dana", "carol"):
+        older = build.user(name, password=PASSWORD, full_name=f"{name.title()} Older")
+        build.enrol(site["course"], older)
+        with build.sessionmaker.begin() as session:
+            made = made_by_lms(session, platform_id, site["course"])
+            item = session.get_one(Item, site["matrix_item"])
+            answer(session, item, made.id, 0.0)
+            answer(session, item, older.id, 0.5)
+            [identity] = linking.identities(session, made)
+            people[name] = (made.id, older.id, identity.sub)
+    with build.sessionmaker.begin() as session:
+        for name in ("dana", "carol"):
+            made, older = (session.get_one(User, user_id) for user_id in people[name][:2])
+            with pytest.raises(linking.BothAnswered) as refused:
+                linking.link(session, made, older)
+            people[name] = (*people[name], join_requests.ask(session, made, older, refused.value.conflicts))
+        _, _, _, carols = people["carol"]
+        decided_on = join_requests.state_of(session, carols).fingerprint
+        join_requests.resolve(session, carols, session.get_one(User, site["teacher"]),
+                              {site["matrix_item"]: "older"}, decided_on)
+    db.database(app).dispose()
+    return {"dana_sub": people["dana"][2], "dana": people["dana"][1], "carol": people["carol"][1],
+            "platform": lms}
+
+
+@pytest.fixture(scope="module")
+def lms_student(browser: Any, site: dict[str, Any], joins: dict[str, Any]) -> Iterator[Any]:
+    """Dana's LMS account, logged in by a launch from the LMS."""
+    lms: FakePlatform = joins["platform"]
+    started = requests.post(f"{site['base']}/lti/login", allow_redirects=False, timeout=30, data={
+        "iss": lms.issuer, "login_hint": "hint-1", "client_id": "grader-tool-client",
+        "target_link_uri": f"{site['base']}/lti/launch",
+    })
+    assert started.status_code == 302, started.text
+    claims = lms.launch_claims(joins["dana_sub"], [LEARNER],
+                               **{CLAIM + "custom": {"assignment_id": str(site["assignment"])}})
+    for service in (AGS_CLAIM, NRPS_CLAIM):  # no scores or roster: the pages are what is checked
+        del claims[service]
+    lms.next_launch = claims
+    form = requests.get(started.headers["Location"], timeout=30).json()
+    context = browser.new_context(viewport=LAPTOP)
+    launched = context.request.post(f"{site['base']}/lti/launch", form=form, max_redirects=0)
+    assert launched.status == 302, launched.text()
+    yield context.new_page()
+    context.close()
+
+
+JOIN_PAGES = {
+    "join-account-waiting": ("lms_student", "/lti/join-account"),
+    "join-requests": ("instructor", "/lti/join-requests"),
+    "timeline-set-apart": ("instructor", "/courses/{course}/students/{carol}"),
+}
+
+
+@pytest.mark.parametrize("name", list(JOIN_PAGES))
+def test_axe_finds_nothing_on_the_pages_of_a_join(
+    name: str, request: pytest.FixtureRequest, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    """The pages of a join have no violation at all, of any impact."""
+    who, path = JOIN_PAGES[name]
+    page = request.getfixturevalue(who)
+    page.set_viewport_size(LAPTOP)
+    page.goto(site["base"] + path.format(**site, **joins))
+    shown = {"join-account-waiting": page.get_by_role("button", name="Withdraw the request"),
+             "join-requests": page.get_by_role("radio").first,
+             "timeline-set-apart": page.get_by_role("table", name="Answers set apart by this join")}[name]
+    expect(shown).to_be_visible()
+    failing, others = axe_at_both_widths(page)
+    assert not failing and not others, json.dumps({"failing": failing, "also": others}, indent=1,
+                                                  ensure_ascii=False)
+
+
+@pytest.mark.parametrize("name", list(JOIN_PAGES))
+def test_every_tab_stop_of_the_pages_of_a_join_shows_its_focus(
+    name: str, request: pytest.FixtureRequest, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    who, path = JOIN_PAGES[name]
+    page = request.getfixturevalue(who)
+    page.goto(site["base"] + path.format(**site, **joins))
+    seen = tab_through(page)
+    wanted = {"join-account-waiting": "Withdraw the request", "join-requests": 'type="radio"',
+              "timeline-set-apart": "<summary"}[name]
+    assert any(wanted in stop for stop in seen), seen
+
+
+def test_each_choice_of_a_join_request_is_reached_and_named_from_the_keyboard(
+    instructor: Any, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    """A question's two choices are a group named by the question, each radio by whose record it
+    is; Tab reaches the group, the arrows the other choice, and Tab again the button that joins."""
+    instructor.goto(f"{site['base']}/lti/join-requests")
+    request = instructor.get_by_role("region", name=re.compile("^Dana Older"))
+    group = request.get_by_role("group", name=re.compile(r"question 1 \(.*\): whose record counts\?$"))
+    theirs = group.get_by_role("radio", name="the LMS account's: 1 answer, best score 0.00")
+    olders = group.get_by_role("radio", name="the older account's: 1 answer, best score 0.50")
+    tab_to(instructor, "section.join-request input[type=radio]")
+    expect(theirs).to_be_focused()
+    instructor.keyboard.press("Space")
+    expect(theirs).to_be_checked()
+    instructor.keyboard.press("ArrowDown")
+    expect(olders).to_be_focused()
+    expect(olders).to_be_checked()
+    instructor.keyboard.press("Tab")
+    expect(request.get_by_role("button", name="Join with these choices for dana")).to_be_focused()
+
+
+def test_a_join_request_answered_since_it_was_shown_says_so_at_its_choices(
+    instructor: Any, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    """The instructor chose, but the older account answered again meanwhile: the request is shown
+    again as it is now, its message at its choices, describing them, and the first has the focus."""
+    instructor.goto(f"{site['base']}/lti/join-requests")
+    instructor.get_by_role("region", name=re.compile("^Dana Older")).get_by_role("radio").first.check()
+    app: Flask = site["app"]
+    with db.database(app).sessionmaker.begin() as session:
+        answer(session, session.get_one(Item, site["matrix_item"]), joins["dana"], 1.0)
+    db.database(app).dispose()
+    instructor.get_by_role("button", name="Join with these choices for dana").click()
+
+    request = instructor.get_by_role("region", name=re.compile("^Dana Older"))
+    expect(request.get_by_role("alert")).to_contain_text("answers changed since the page was shown")
+    group = request.get_by_role("group").first
+    expect(group).to_have_accessible_description(re.compile("answers changed since the page was shown"))
+    expect(group.get_by_role("radio", name=re.compile("^the older account's: 2 answers"))).to_be_visible()
+    expect(group.get_by_role("radio").first).to_be_focused()
+    failing, others = axe(instructor)
+    assert failing == [] and others == [], (failing, others)
+
+
+def test_a_join_refused_for_its_password_says_so_at_both_fields(
+    lms_student: Any, site: dict[str, Any], joins: dict[str, Any]
+) -> None:
+    lms_student.goto(f"{site['base']}/lti/join-account")
+    lms_student.get_by_label("User name of your other account").fill("dana")
+    lms_student.get_by_label("Its password").fill("not the password")
+    lms_student.get_by_role("button", name="Join and move all of the above").click()
+
+    expect(lms_student.get_by_role("alert")).to_contain_text("do not match")
+    name, password = lms_student.get_by_label("User name of your other account"), lms_student.get_by_label(
+        "Its password")
+    expect(name).to_be_focused()
+    for field in (name, password):
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_accessible_description(re.compile("do not match"))
+    expect(lms_student.get_by_role("button", name="Withdraw the request")).to_be_visible()
+    failing, others = axe(lms_student)
+    assert failing == [] and others == [], (failing, others)

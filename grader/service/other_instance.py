@@ -22,7 +22,7 @@ from grader.judge.answers import ParseError, read_answer
 from grader.judge.compare import ABSOLUTE_FLOOR, TYPED
 from grader.judge.formulas.grading import formula_answer
 from grader.judge.verdict import Feedback, Verdict
-from grader.service.models import Item, Submission, User, Variant
+from grader.service.models import Enrolment, Item, PracticeSet, Submission, User, Variant
 
 CODE = "other_instance"
 MESSAGE = (
@@ -47,9 +47,12 @@ class VariantIndex:
     def of(cls, session: so.Session, item_id: int) -> VariantIndex:
         grouped: dict[tuple[int, ...], tuple[list[int], list[Array]]] = {}
         layout = "numerator"
-        rows = session.execute(
-            sa.select(Variant.user_id, Variant.instance).where(Variant.item_id == item_id)
-        )
+        drawn = sa.select(Variant.user_id, Variant.instance).where(Variant.item_id == item_id)
+        item = session.get(Item, item_id)
+        if item is not None:
+            # an account a join closed is enrolled nowhere: the instances set apart on it are no one's
+            drawn = drawn.where(Variant.user_id.in_(_members(item)))
+        rows = session.execute(drawn)
         for user_id, instance in rows:
             exercise, normal = exercises.validate(dict(instance))
             layout = normal.get("layout", layout)
@@ -75,6 +78,14 @@ class VariantIndex:
         allowed = np.maximum(TYPED.rtol * magnitude, TYPED.negligible * largest) + ABSOLUTE_FLOOR
         agrees = (np.abs(answers - received) <= allowed).all(axis=axes)
         return [int(owner) for owner in owners[agrees] if owner != but]
+
+
+def _members(item: Item) -> sa.Select[tuple[int]]:
+    """Who answers ``item`` and counts: its course's students and instructors (a practice item's
+    owner, whose set it is)."""
+    if item.assignment is not None:
+        return sa.select(Enrolment.user_id).where(Enrolment.course_id == item.assignment.course_id)
+    return sa.select(PracticeSet.user_id).where(PracticeSet.id == item.practice_set_id)
 
 
 def function_array(verdict: Verdict, layout: str) -> Array | None:
@@ -148,7 +159,8 @@ def matches(session: so.Session, items: Sequence[Item]) -> list[Match]:
         flagged = [
             s for s in session.scalars(
                 sa.select(Submission)
-                .where(Submission.item_id == item.id, Submission.correct.is_(False))
+                .where(Submission.item_id == item.id, Submission.correct.is_(False),
+                       Submission.user_id.in_(_members(item)))
                 .order_by(Submission.submitted_at, Submission.id)
             )
             if CODE in (s.codes or [])  # codes are a JSON list: filtered here, alike on every database

@@ -143,6 +143,10 @@ def _regrade_one(row: Any) -> tuple[Verdict | None, str | None]:
 
 
 def _graded_rows(session: so.Session, assignment: Assignment) -> list[Any]:
+    """The graded submissions of the course's members (students, and instructors trying it)."""
+    # an account enrolled nowhere (one a join closed) holds only answers set apart, counted for
+    # nothing: graded again, they would only swell the counts
+    members = sa.select(Enrolment.user_id).where(Enrolment.course_id == assignment.course_id)
     return list(
         session.execute(
             sa.select(
@@ -151,7 +155,8 @@ def _graded_rows(session: so.Session, assignment: Assignment) -> list[Any]:
                 Submission.correct, Submission.codes, Submission.verdict, Submission.earlier,
             )
             .join(Item, Item.id == Submission.item_id)
-            .where(Item.assignment_id == assignment.id, Submission.verdict.is_not(None))
+            .where(Item.assignment_id == assignment.id, Submission.verdict.is_not(None),
+                   Submission.user_id.in_(members))
             .order_by(Submission.submitted_at, Submission.id)
         )
     )

@@ -220,9 +220,14 @@ def test_the_pages_ask_the_instructor_and_the_instructor_decides_there(app, clie
     shown = FINGERPRINT.search(page).group(1)
     field = f"counts-{course.item_ids[1]}"
     assert f'name="{field}"' in page
-    target = f"/lti/join-requests/{_pending_id(app)}"
+    request_id = _pending_id(app)
+    target = f"/lti/join-requests/{request_id}"
     unclear = post(teacher, target, {"fingerprint": shown}, "/lti/join-requests")
     assert unclear.status_code == 422
+    at_request = unclear.get_data(as_text=True)  # the message at the request's choices, the first focused
+    assert f'role="alert" id="request-{request_id}-error"' in at_request
+    assert f'<fieldset aria-describedby="request-{request_id}-error">' in at_request
+    assert at_request.count(" autofocus") == 1 and 'id="requests-error"' not in at_request
     done = post(teacher, target, {"fingerprint": shown, field: "lms"}, "/lti/join-requests")
     assert done.status_code == 302
     assert owner_of(app, "student-1").id == alice.id

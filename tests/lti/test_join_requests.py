@@ -3,6 +3,7 @@ respected, the records not chosen are set apart where nothing counts them, and n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -10,10 +11,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.service import analysis, db, gradebook, submissions, variants
+import exercises
+from grader.service import analysis, db, gradebook, other_instance, regrade, submissions, variants
 from grader.service.lti import ags, join_requests, linking, merging
 from grader.service.lti.models import AccountMerge, JoinRequest
 from grader.service.models import Assignment, Item, Submission, User
+from grader.service.queue import GradingQueue
 from tests.conftest import Account
 from tests.lti.test_merging import PASSWORD, answer, made_by_lms, snapshot, subs
 
@@ -311,3 +314,61 @@ def test_a_derivation_both_answered_keeps_each_records_one_instance_for_all_its_
         assert now[older_id] == drawn[counts] and now[lms_id] == drawn[other]
         [aside] = session.scalars(sa.select(Submission).where(Submission.user_id == lms_id)).all()
         assert aside.item_id == part_ids[0 if other == "lms" else 1]
+
+
+def right_answer_of(app, item_id: int, user_id: int) -> str:
+    """The right answer to the user's stored instance of the item, typed as JSON."""
+    with db.database(app).sessionmaker() as session:
+        exercise, normal = exercises.validate(dict(variants.find(session, session.get_one(Item, item_id),
+                                                                 user_id).instance))
+        return json.dumps(exercise.reference(normal).tolist())
+
+
+def graded(app, user_id: int, item_id: int, text: str) -> Submission:
+    """An answer submitted and graded as every answer is."""
+    sessionmaker = db.database(app).sessionmaker
+    queue = GradingQueue(sessionmaker)
+    with sessionmaker() as session:
+        user, item = session.get_one(User, user_id), session.get_one(Item, item_id)
+        submission = submissions.submit(session, user, item, text, "json", queue=queue, per_minute=100)
+        queue.grade_now(submission.job)
+        session.expunge(submission)
+        return submission
+
+
+def test_an_instance_set_apart_is_no_other_students_instance(app, course, accounts):
+    """Before the join each answered the other's numbers (both flagged); once the LMS account's
+    record is set apart, its instance answers for no one and its flagged answer is reported no more."""
+    lms_id, older_id = accounts
+    first = course.item_ids[FIRST]
+    with db.database(app).sessionmaker.begin() as session:
+        for user_id in (lms_id, older_id):
+            variants.ensure(session, session.get_one(Item, first), user_id)
+    lms_numbers, older_numbers = right_answer_of(app, first, lms_id), right_answer_of(app, first, older_id)
+    theirs = graded(app, lms_id, first, older_numbers)
+    olders = graded(app, older_id, first, lms_numbers)
+    assert other_instance.CODE in theirs.codes and other_instance.CODE in olders.codes
+    resolve(app, request_join(app, lms_id, older_id), course.teacher.id, {first: "older"})
+
+    later = graded(app, older_id, first, lms_numbers)  # the numbers set apart, remembered
+    assert later.correct is False
+    assert other_instance.CODE not in later.codes
+    with db.database(app).sessionmaker() as session:
+        found = other_instance.matches(session, session.get_one(Assignment, course.assignment_id).items)
+        assert [(m.submission.id, [u.id for u in m.owners]) for m in found] == [(olders.id, [])]
+
+
+def test_a_regrade_leaves_the_answers_set_apart_alone_and_out_of_its_counts(app, client, course, accounts):
+    lms_id, older_id = accounts
+    answered(app, course, lms_id, older_id, [([0.0, 1.0], [0.5]), ([1.0], [])])
+    resolve(app, request_join(app, lms_id, older_id), course.teacher.id, {course.item_ids[FIRST]: "older"})
+    with db.database(app).sessionmaker() as session:
+        counted = set(session.scalars(sa.select(Submission.id).where(Submission.user_id == older_id)))
+        assert count_of(session, [lms_id]) == 2  # set apart
+        plan = regrade.plan(session, session.get_one(Assignment, course.assignment_id))
+    assert {r.submission_id for r in plan.regraded} == counted
+    assert {r.user_id for r in plan.regraded} == {older_id}
+    shown = client.post(f"/api/v1/assignments/{course.assignment_id}/regrade", json={},
+                        headers=course.teacher.headers)
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    assert shown.get_json()["regraded"] == len(counted)

@@ -19,9 +19,9 @@ by its parts, which move together and are one item here):
   item, whose record counts, the LMS account's or the older account's. The other record
   (its answers, its instance, its re-draws) is set apart: it stays on, or goes to, the
   account merged away. That account is in no course, so its answers count for nothing
-  (no attempt, no grade, in no gradebook, statistics, analysis or LMS score, as every
-  answer of an account not enrolled), and none is deleted: the record of the join lists
-  them for the instructors.
+  (no attempt, no grade, in no gradebook, statistics, analysis, regrade or LMS score, and
+  its instances are no other answer's, as every account not enrolled), and none is
+  deleted: the record of the join lists them for the instructors.
 - one account answered it, and the other holds only an instance it never answered (an
   instructor re-drew it before any answer): the answered instance is kept with its answers,
   and the unanswered one is left out (recorded). No score or attempt is on the one left out.

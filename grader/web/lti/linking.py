@@ -16,6 +16,9 @@ from grader.web.lti import bp
 from grader.web.pages.auth import MAX_NAME, MAX_PASSWORD
 from grader.web.pages.base import page_user
 
+#: the fields a user name and password that do not match are about
+CREDENTIALS = ("name", "password")
+
 
 @bp.app_template_global("account_to_join")
 def account_to_join() -> bool:
@@ -45,7 +48,7 @@ def join_account() -> Response | str | tuple[str, int]:
             if not name or not password
             else "That user name and password do not match. Check them and try again."
         )
-        return _page(held, error=error, name=name), 401
+        return _page(held, error=error, name=name, invalid=CREDENTIALS), 401
     try:
         # compared under the accounts' locks: an answer from another tab may come between
         linking.link(session, user, target, confirmed=request.form.get("holdings", ""))
@@ -62,7 +65,7 @@ def join_account() -> Response | str | tuple[str, int]:
         return _page(held, error=error, name=name), 409
     except linking.CannotLink as refused:
         session.rollback()
-        return _page(held, error=f"Not joined: {refused}.", name=name), 409
+        return _page(held, error=f"Not joined: {refused}.", name=name, invalid=("name",)), 409
     session.commit()
     login_user(target)
     moved = f" with {held.answers} answer{'' if held.answers == 1 else 's'}" if held.answers else ""
@@ -71,10 +74,11 @@ def join_account() -> Response | str | tuple[str, int]:
     return redirect(url_for("pages.index"))  # type: ignore[return-value]
 
 
-def _page(held: merging.Holdings, **shown: str) -> str:
-    """The join page, with the account's pending request (if any) and the form."""
+def _page(held: merging.Holdings, invalid: tuple[str, ...] = (), **shown: str) -> str:
+    """The join page, with the account's pending request (if any) and the form; the fields
+    ``invalid`` are marked so, described by the error, and the first has the focus."""
     waiting = join_requests.pending_of(get_session(), page_user().id)
-    return render_template("lti/join_account.html", held=held, waiting=waiting, **shown)
+    return render_template("lti/join_account.html", held=held, waiting=waiting, invalid=invalid, **shown)
 
 
 @bp.post("/lti/join-requests/<int:request_id>/withdraw")

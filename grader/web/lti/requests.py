@@ -15,7 +15,9 @@ from grader.web.pages.base import not_found, page_instructor
 CHOICE_FIELD = "counts-{}"
 
 
-def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _page(error: str | None = None, status: int = 200, about: int | None = None) -> tuple[str, int]:
+    """The page; ``error`` at the request ``about`` (at its choices, the first focused) while it
+    is still pending, else at the top."""
     session = get_session()
     instructor = page_instructor()
     taught = join_requests.taught_courses(session, instructor)
@@ -25,6 +27,7 @@ def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
         states=[(state, join_requests.may_resolve(state, taught)) for state in states],
         choice_field=CHOICE_FIELD,
         error=error,
+        error_at=about if any(state.request.id == about for state in states) else None,
     )
     return page, status
 
@@ -52,19 +55,20 @@ def resolve_join_request(request_id: int) -> Response | tuple[str, int]:
     try:
         record = join_requests.resolve(session, asked, instructor, keep, request.form.get("fingerprint", ""))
     except join_requests.NotTaught as not_taught:
-        return _page(f"Not joined: {not_taught}.", 403)
+        return _page(f"Not joined: {not_taught}.", 403, request_id)
     except join_requests.NotPending as done:
         return _page(f"Not joined: {done}.", 409)
     except merging.HoldingsChanged:
         session.rollback()
         return _page("Not joined: the student's answers changed since the page was shown. Check the "
-                     "questions below as they are now, and choose again.", 409)
+                     "questions below as they are now, and choose again.", 409, request_id)
     except merging.ChoicesUnclear as unclear:
         session.rollback()
-        return _page(f"Not joined: choose whose record counts for every question ({unclear}).", 422)
+        return _page(f"Not joined: choose whose record counts for every question ({unclear}).", 422,
+                     request_id)
     except linking.CannotLink as cannot:
         session.rollback()
-        return _page(f"Not joined: {cannot}.", 409)
+        return _page(f"Not joined: {cannot}.", 409, request_id)
     session.commit()
     flash(f"Joined: {record.from_name} into {record.into_user.name}; the answers not chosen are set apart, "
           "and listed on the student's record.", "success")

@@ -132,6 +132,9 @@ def test_a_formula_of_anothers_numbers_is_named(build, people, queue):
     submission = answer(build, queue, people["alice"], item_id, formula, "formula")
     assert submission.verdict["correct"] is False
     assert submission.verdict["feedback"][0]["code"] == "other_instance"
+    with build.sessionmaker() as session:  # the instructor's report names whose numbers they were
+        found = other_instance.matches(session, [session.get(Item, item_id)])
+        assert [(m.submission.id, [u.name for u in m.owners]) for m in found] == [(submission.id, ["bob"])]
     general = r"\begin{bmatrix} e^{x_1} & e^{x_2} \\ e^{x_1} x_2 & e^{x_1} \\ 4 & 9 x_2^2 \end{bmatrix}"
     right = answer(build, queue, people["alice"], item_id, general, "formula")
     assert right.verdict["correct"] is True

@@ -120,16 +120,21 @@ def typed_array(answer: str, fmt: str) -> Array | None:
         return None
 
 
+def received_array(verdict: Verdict, answer: str, fmt: str, layout: str) -> Array | None:
+    """The numbers an answer gave for the student's own instance, in any format; None when it
+    gave none that can be compared."""
+    if fmt == "python":
+        return function_array(verdict, layout)
+    if fmt == "formula":
+        return formula_array(verdict, answer)
+    return typed_array(answer, fmt)
+
+
 def mark(verdict: Verdict, index: VariantIndex, user_id: int, answer: str, fmt: str) -> Verdict:
     """The verdict with ``other_instance`` first when a wrong answer is another variant's."""
     if verdict.correct or CODE in verdict.codes:
         return verdict
-    if fmt == "python":
-        received = function_array(verdict, index.layout)
-    elif fmt == "formula":
-        received = formula_array(verdict, answer)
-    else:
-        received = typed_array(answer, fmt)
+    received = received_array(verdict, answer, fmt, index.layout)
     if received is None or not index.owners_of(received, user_id):
         return verdict
     return verdict.model_copy(update={"feedback": [Feedback(code=CODE, message=MESSAGE),
@@ -169,11 +174,8 @@ def matches(session: so.Session, items: Sequence[Item]) -> list[Match]:
             continue
         index = VariantIndex.of(session, item.id)
         for submission in flagged:
-            received = (
-                function_array(Verdict.model_validate(submission.verdict), index.layout)
-                if submission.format == "python"
-                else typed_array(submission.answer, submission.format)
-            )
+            received = received_array(Verdict.model_validate(submission.verdict), submission.answer,
+                                      submission.format, index.layout)
             owner_ids = [] if received is None else index.owners_of(received, submission.user_id)
             owners = list(session.scalars(sa.select(User).where(User.id.in_(owner_ids)))) if owner_ids else []
             found.append(Match(submission, owners))

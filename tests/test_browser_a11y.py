@@ -226,6 +226,11 @@ def test_the_login_page_and_its_error(browser: Any, site: dict[str, Any]) -> Non
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("alert").wait_for()
         assert axe(page)[0] == []
+        for field in ("User name", "Password"):  # either may be the wrong one: both are marked
+            box = page.get_by_label(field)
+            assert box.get_attribute("aria-invalid") == "true"
+            assert box.get_attribute("aria-describedby") == "login-error"
+        assert page.evaluate("document.activeElement.id") == "name"
     finally:
         context.close()
 

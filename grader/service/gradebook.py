@@ -52,6 +52,12 @@ class Gradebook:
     rows: list[Row]
 
 
+def members(course_id: int) -> sa.Select[tuple[int]]:
+    """The ids of a course's members, in any role: those whose answers count somewhere. An
+    account a join closed is enrolled nowhere, so the answers set apart on it count for nothing."""
+    return sa.select(Enrolment.user_id).where(Enrolment.course_id == course_id)
+
+
 def students(session: so.Session, course_id: int) -> list[tuple[User, str]]:
     """The course's students and their sections, by name."""
     rows = session.execute(

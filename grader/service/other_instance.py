@@ -22,7 +22,8 @@ from grader.judge.answers import ParseError, read_answer
 from grader.judge.compare import ABSOLUTE_FLOOR, TYPED
 from grader.judge.formulas.grading import formula_answer
 from grader.judge.verdict import Feedback, Verdict
-from grader.service.models import Enrolment, Item, PracticeSet, Submission, User, Variant
+from grader.service import gradebook
+from grader.service.models import Item, PracticeSet, Submission, User, Variant
 
 CODE = "other_instance"
 MESSAGE = (
@@ -84,7 +85,7 @@ def _members(item: Item) -> sa.Select[tuple[int]]:
     """Who answers ``item`` and counts: its course's students and instructors (a practice item's
     owner, whose set it is)."""
     if item.assignment is not None:
-        return sa.select(Enrolment.user_id).where(Enrolment.course_id == item.assignment.course_id)
+        return gradebook.members(item.assignment.course_id)
     return sa.select(PracticeSet.user_id).where(PracticeSet.id == item.practice_set_id)
 
 

@@ -26,7 +26,7 @@ from grader import __version__
 from grader.judge.grading import grade
 from grader.judge.verdict import Verdict
 from grader.sandbox.pool import default_size
-from grader.service import derivations, extensions, lti, other_instance
+from grader.service import derivations, extensions, gradebook, lti, other_instance
 from grader.service.instructor_models import PastVerdict
 from grader.service.jobs import NOT_A_JUDGEMENT, verdict_columns
 from grader.service.models import Assignment, Enrolment, Item, Submission, User, utcnow
@@ -146,7 +146,7 @@ def _graded_rows(session: so.Session, assignment: Assignment) -> list[Any]:
     """The graded submissions of the course's members (students, and instructors trying it)."""
     # an account enrolled nowhere (one a join closed) holds only answers set apart, counted for
     # nothing: graded again, they would only swell the counts
-    members = sa.select(Enrolment.user_id).where(Enrolment.course_id == assignment.course_id)
+    members = gradebook.members(assignment.course_id)
     return list(
         session.execute(
             sa.select(

@@ -19,6 +19,7 @@ from grader.service.models import Assignment, Item, Submission, User
 from grader.service.queue import GradingQueue
 from tests.conftest import Account
 from tests.lti.test_merging import PASSWORD, answer, made_by_lms, snapshot, subs
+from tests.test_pages import post
 
 FIRST, SECOND = 0, 1
 
@@ -356,6 +357,27 @@ def test_an_instance_set_apart_is_no_other_students_instance(app, course, accoun
     with db.database(app).sessionmaker() as session:
         found = other_instance.matches(session, session.get_one(Assignment, course.assignment_id).items)
         assert [(m.submission.id, [u.id for u in m.owners]) for m in found] == [(olders.id, [])]
+
+
+def test_the_item_reports_wrong_answers_leave_out_the_answers_set_apart(app, course, accounts):
+    lms_id, older_id = accounts
+    first = course.item_ids[FIRST]
+    with db.database(app).sessionmaker.begin() as session:
+        for user_id in (lms_id, older_id):
+            variants.ensure(session, session.get_one(Item, first), user_id)
+    theirs = graded(app, lms_id, first, right_answer_of(app, first, older_id))
+    olders = graded(app, older_id, first, right_answer_of(app, first, lms_id))
+    teacher = app.test_client()
+    post(teacher, "/login", {"name": "teacher", "password": "teacher-password"}, "/login")
+
+    def shown() -> str:
+        return teacher.get(f"/items/{first}/report").get_data(as_text=True)
+
+    assert theirs.answer in shown() and olders.answer in shown()
+    resolve(app, request_join(app, lms_id, older_id), course.teacher.id, {first: "older"})
+    page = shown()
+    assert olders.answer in page
+    assert theirs.answer not in page  # on the closed account, counted for nothing: shown as nothing
 
 
 def test_a_regrade_leaves_the_answers_set_apart_alone_and_out_of_its_counts(app, client, course, accounts):

@@ -151,10 +151,13 @@ def _share_chart(stats: gradebook.ItemStats, codes: list[str], title: str, chart
 
 
 def _wrong_answers(item: Item, code: str) -> list[Submission]:
-    """The latest wrong answers that showed ``code``."""
+    """The latest wrong answers that showed ``code``, of the course's members (students, and
+    instructors trying it): the answers a join set apart count for nothing, and show nowhere."""
+    assert item.assignment is not None
     candidates = get_session().scalars(
         sa.select(Submission)
-        .where(Submission.item_id == item.id, Submission.correct.is_(False))
+        .where(Submission.item_id == item.id, Submission.correct.is_(False),
+               Submission.user_id.in_(gradebook.members(item.assignment.course_id)))
         .order_by(Submission.submitted_at.desc(), Submission.id.desc())
     )
     found = []

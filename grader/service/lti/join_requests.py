@@ -120,16 +120,20 @@ def pending_for(session: so.Session, instructor: User) -> list[RequestState]:
 
 
 def resolve(
-    session: so.Session, request: JoinRequest, instructor: User, keep: dict[int, str], fingerprint: str
+    session: so.Session, request: JoinRequest, instructor: User, keep: dict[int, str], fingerprint: str,
+    state: RequestState | None = None,
 ) -> AccountMerge:
     """Join the request's accounts with ``instructor``'s choices (by question id, see
     :data:`merging.KEEP_CHOICES`), made on the state ``fingerprint`` they were shown; flushes, the
-    caller commits. Raises :class:`NotPending`, :class:`NotTaught`, and what :func:`linking.link`
-    raises (:class:`merging.HoldingsChanged` when the state is another, checked under both
-    accounts' locks; :class:`merging.ChoicesUnclear`), before anything is written."""
+    caller commits. ``state``: the request's, as the caller has read it already (else read here),
+    for whose courses it concerns; the join checks it again under both accounts' locks.
+    Raises :class:`NotPending`, :class:`NotTaught`, and what :func:`linking.link` raises
+    (:class:`merging.HoldingsChanged` when the state is another by then;
+    :class:`merging.ChoicesUnclear`), before anything is written."""
     if request.state != PENDING:
         raise NotPending(f"this request was {request.state} already")
-    state = state_of(session, request)
+    if state is None:
+        state = state_of(session, request)
     missing = state.course_ids - taught_courses(session, instructor)
     if missing:
         codes = sorted(session.scalars(sa.select(Course.code).where(Course.id.in_(missing))))

@@ -229,7 +229,7 @@ def resolve_join_request(request_id: int, json: JoinDecisionIn) -> JoinOut | tup
     if len(keep) != len(json.choices):
         raise invalid("choices: each question is named once")
     try:
-        record = join_requests.resolve(session, seen.request, viewer, keep, json.fingerprint)
+        record = join_requests.resolve(session, seen.request, viewer, keep, json.fingerprint, seen.state)
     except join_requests.NotTaught as not_taught:
         raise forbidden(str(not_taught)) from None
     except join_requests.NotPending as done:

@@ -43,9 +43,8 @@ def resolve_join_request(request_id: int) -> Response | tuple[str, int]:
     instructor = page_instructor()
     session = get_session()
     asked = session.get(JoinRequest, request_id)
-    if asked is None or not join_requests.concerns(
-        join_requests.state_of(session, asked), join_requests.taught_courses(session, instructor)
-    ):
+    state = None if asked is None else join_requests.state_of(session, asked)
+    if state is None or not join_requests.concerns(state, join_requests.taught_courses(session, instructor)):
         not_found("This join request")
     keep = {}
     for field, chosen in request.form.items():
@@ -53,7 +52,8 @@ def resolve_join_request(request_id: int) -> Response | tuple[str, int]:
         if question != field and question.isdigit() and len(question) < 10:
             keep[int(question)] = chosen
     try:
-        record = join_requests.resolve(session, asked, instructor, keep, request.form.get("fingerprint", ""))
+        record = join_requests.resolve(session, state.request, instructor, keep,
+                                       request.form.get("fingerprint", ""), state)
     except join_requests.NotTaught as not_taught:
         return _page(f"Not joined: {not_taught}.", 403, request_id)
     except join_requests.NotPending as done:

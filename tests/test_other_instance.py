@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import exercises
-from grader.service import other_instance, regrade, submissions, variants
+from grader.service import jobs, other_instance, regrade, submissions, variants
 from grader.service.models import Assignment, Item, Submission, User
 from grader.service.queue import GradingQueue
 
@@ -138,3 +138,23 @@ def test_a_formula_of_anothers_numbers_is_named(build, people, queue):
     general = r"\begin{bmatrix} e^{x_1} & e^{x_2} \\ e^{x_1} x_2 & e^{x_1} \\ 4 & 9 x_2^2 \end{bmatrix}"
     right = answer(build, queue, people["alice"], item_id, general, "formula")
     assert right.verdict["correct"] is True
+
+
+def test_only_an_answer_that_may_be_anothers_reads_the_variants(build, people, homework):
+    _, (item_id, _) = homework
+    instance = {"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3]}
+    exercise, normal = exercises.validate(instance)
+    opened = []
+
+    def sessionmaker():
+        opened.append(True)
+        return build.sessionmaker()
+
+    def held(answer: np.ndarray) -> jobs.Lease:
+        return jobs.Lease(1, "w", 1, 1, instance, json.dumps(answer.tolist()), "json", item_id,
+                          people["alice"].id)
+
+    assert jobs.judge(held(exercise.reference(normal)), sessionmaker).correct
+    assert not opened  # a right answer: no session, no connection from the pool
+    assert not jobs.judge(held(2 * exercise.reference(normal)), sessionmaker).correct
+    assert opened == [True]

@@ -139,6 +139,8 @@ def grade(held: Lease) -> Verdict:
 def judge(held: Lease, sessionmaker: so.sessionmaker[so.Session]) -> Verdict:
     """The verdict on a leased submission, marked where it answers another student's variant."""
     verdict = grade(held)
+    if not other_instance.may_be_anothers(verdict, held.format):
+        return verdict  # most answers: no session, no connection taken from the pool
     with sessionmaker() as session:
         return other_instance.mark_stored(
             session, held.item_id, held.user_id, held.answer, held.format, verdict

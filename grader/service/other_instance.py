@@ -142,10 +142,16 @@ def mark(verdict: Verdict, index: VariantIndex, user_id: int, answer: str, fmt: 
                                                    *verdict.feedback]})
 
 
+def may_be_anothers(verdict: Verdict, fmt: str) -> bool:
+    """Whether a verdict may be right for another variant: a wrong answer, which gave numbers
+    where it is a function's. Only these need the item's variants read."""
+    return not verdict.correct and (fmt != "python" or function_array(verdict, "numerator") is not None)
+
+
 def mark_stored(session: so.Session, item_id: int, user_id: int, answer: str, fmt: str,
                 verdict: Verdict) -> Verdict:
     """:func:`mark` for one submission being graded (only wrong answers read the variants)."""
-    if verdict.correct or (fmt == "python" and function_array(verdict, "numerator") is None):
+    if not may_be_anothers(verdict, fmt):
         return verdict
     return mark(verdict, VariantIndex.of(session, item_id), user_id, answer, fmt)
 

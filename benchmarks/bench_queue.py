@@ -21,6 +21,7 @@ and 30% function answers. Figures:
 
     .venv/bin/python benchmarks/bench_queue.py [--submissions 300] [--rounds 3] [--backlog 2000]
     .venv/bin/python benchmarks/bench_queue.py --floor-only [--backlog 2000]
+    .venv/bin/python benchmarks/bench_queue.py --overhead-only [--backlog 2000]
 """
 
 from __future__ import annotations
@@ -308,6 +309,72 @@ async def _floor_worker(app: procrastinate.App, url: str) -> None:
                                    delete_jobs="successful", install_signal_handlers=False)
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds process ``pid`` has spent, all its threads."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def server_cpu(server: PostgresServer) -> float:
+    """CPU seconds the server's live processes have spent: the postmaster and its backends."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            if int(entry) == postmaster or parent == postmaster:
+                total += process_cpu(int(entry))
+    return total
+
+
+@dataclass(frozen=True)
+class Overhead:
+    per_second: float
+    worker_ms: float  # the worker's process, per answer
+    database_ms: float  # PostgreSQL's processes
+    machine_ms: float  # the whole machine's busy CPU
+
+
+def queue_overhead(server: PostgresServer, folder: Path, count: int) -> Overhead:
+    """One worker whose grading is instant (``instant_worker.py``) on ``count`` function answers:
+    the CPU per answer, between 10% and 90% graded, that the queue and the worker's own steps
+    take, which a direct call of the pool does not."""
+    server.admin("CREATE DATABASE bench_overhead")
+    url = server.url("bench_overhead")
+    db.upgrade_database(url)
+    ensure_schema(url)
+    database = db.Database(url)
+    env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_QUEUE": "procrastinate",
+           "GRADER_INSTANCE_PATH": str(folder)}
+    try:
+        queue = RemoteQueue(database.sessionmaker, url, wait_seconds=0)
+        students, item_id = course(database.sessionmaker, 50)
+        store(database.sessionmaker, queue, students, item_id, count, function_share=1.0)
+        with open(folder / "instant_worker.log", "wb") as log:
+            worker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("instant_worker.py"))],
+                                      env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            marks = []
+            for share in (0.1, 0.9):
+                while graded_count(database.sessionmaker) < count * share:
+                    time.sleep(0.05)
+                marks.append((graded_count(database.sessionmaker), time.perf_counter(),
+                              process_cpu(worker.pid), server_cpu(server), machine_busy()))
+        finally:
+            stop([worker])
+    finally:
+        database.dispose()
+    (n0, t0, *before), (n1, t1, *after) = marks
+    worker_ms, database_ms, machine_ms = (
+        (b - a) * 1000 / (n1 - n0) for a, b in zip(before, after, strict=True)
+    )
+    return Overhead((n1 - n0) / (t1 - t0), worker_ms, database_ms, machine_ms)
+
+
 def compare_functions(server: PostgresServer, folder: Path, count: int, rounds: int,
                       worker_cores: set[int] | None = None,
                       database_cores: set[int] | None = None) -> tuple[list[Drain], list[Drain]]:
@@ -337,6 +404,8 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=2000, help="submissions waiting at a deadline")
     parser.add_argument("--floor-only", action="store_true",
                         help="procrastinate's own floor alone, on --backlog tasks (seconds, not minutes)")
+    parser.add_argument("--overhead-only", action="store_true",
+                        help="the queue's own cost per function answer alone, on --backlog answers")
     args = parser.parse_args()
     bin_dir = binaries()
     if bin_dir is None:
@@ -345,6 +414,13 @@ def main() -> int:
     server = PostgresServer(bin_dir)
     server.start()
     try:
+        if args.overhead_only:
+            overhead = queue_overhead(server, Path(tempfile.mkdtemp(prefix="grader-bench-queue-")),
+                                      args.backlog)
+            print(f"the queue's own cost per function answer, graded instantly by one worker "
+                  f"({overhead.per_second:.0f}/s): the worker {overhead.worker_ms:.2f} ms of CPU, "
+                  f"PostgreSQL {overhead.database_ms:.2f} ms, the machine {overhead.machine_ms:.2f} ms")
+            return 0
         if args.floor_only:
             floor = procrastinate_floor(server, args.backlog)
             print(f"procrastinate alone, {args.backlog} tasks that do nothing: {floor.per_second:.0f}/s, "
@@ -376,6 +452,12 @@ def main() -> int:
               f"{floor.cpu_ms:.2f} ms of the machine's CPU each; with {direct_ms:.1f} ms an answer "
               f"directly, one task per answer keeps at most "
               f"{direct_ms / (direct_ms + floor.cpu_ms):.0%} of the direct throughput", flush=True)
+        overhead = queue_overhead(server, folder, args.backlog)
+        print(f"  the queue's own cost per function answer, graded instantly by one worker "
+              f"({overhead.per_second:.0f}/s): the worker {overhead.worker_ms:.2f} ms of CPU, "
+              f"PostgreSQL {overhead.database_ms:.2f} ms, the machine {overhead.machine_ms:.2f} ms; "
+              f"keeping 80% of {direct_ms:.1f} ms an answer directly allows {direct_ms / 4:.1f} ms",
+              flush=True)
         cores = sorted(os.sched_getaffinity(0))
         if len(cores) >= 2:
             database_core, worker_cores = {cores[-1]}, set(cores[:-1])

@@ -15,6 +15,8 @@ and 30% function answers. Figures:
 - procrastinate's own floor: a worker of the same concurrency and pool running tasks that do
   nothing, and the machine's CPU each costs; with the direct answer's CPU, the
   highest share of the direct throughput any worker of one task per answer can keep.
+- the queue's own cost per function answer: one worker whose grading is instant
+  (``instant_worker.py``), the CPU its process, PostgreSQL and the machine spend per answer;
 - function answers again with PostgreSQL on a core of its own and the worker (or the
   direct pool) on the others, as with the database on a host of its own: what a
   worker keeps of its own cores, with the database's work off them.
@@ -72,6 +74,7 @@ def softmax_jacobian(z):
     return np.diag(s) - np.outer(s, s)
 """
 FUNCTION_SHARE = 0.3
+INSTANT_WORKER = Path(__file__).with_name("instant_worker.py")  # its grading replaced (queue_overhead)
 # procrastinate's line when a worker starts a task (the CLI's log format: local time, ms)
 STARTED = re.compile(r"^(\S+ \S+) .*Starting job grade_submission\[\d+\]\(submission_id=(\d+)\)")
 
@@ -126,8 +129,8 @@ def graded_count(sessionmaker: so.sessionmaker[so.Session]) -> int:
         return session.scalar(done) or 0
 
 
-def start_workers(url: str, folder: Path, count: int, tag: str = "",
-                  cores: set[int] | None = None) -> list[subprocess.Popen[bytes]]:
+def start_workers(url: str, folder: Path, count: int, tag: str = "", cores: set[int] | None = None,
+                  command: tuple[str, ...] = ("-m", "grader.cli", "worker")) -> list[subprocess.Popen[bytes]]:
     """``count`` workers, on ``cores`` only when given (as ``taskset`` would start them)."""
     env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_QUEUE": "procrastinate",
            "GRADER_INSTANCE_PATH": str(folder)}
@@ -135,7 +138,7 @@ def start_workers(url: str, folder: Path, count: int, tag: str = "",
     for n in range(count):
         with open(folder / f"worker{tag}{n}.log", "wb") as log:
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "grader.cli", "worker"],
+                [sys.executable, *command],
                 env=env, stdout=log, stderr=subprocess.STDOUT,
                 preexec_fn=None if cores is None else lambda: os.sched_setaffinity(0, cores)))
     return workers
@@ -348,15 +351,11 @@ def queue_overhead(server: PostgresServer, folder: Path, count: int) -> Overhead
     db.upgrade_database(url)
     ensure_schema(url)
     database = db.Database(url)
-    env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_QUEUE": "procrastinate",
-           "GRADER_INSTANCE_PATH": str(folder)}
     try:
         queue = RemoteQueue(database.sessionmaker, url, wait_seconds=0)
         students, item_id = course(database.sessionmaker, 50)
         store(database.sessionmaker, queue, students, item_id, count, function_share=1.0)
-        with open(folder / "instant_worker.log", "wb") as log:
-            worker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("instant_worker.py"))],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = start_workers(url, folder, 1, tag="instant", command=(str(INSTANT_WORKER),))[0]
         try:
             marks = []
             for share in (0.1, 0.9):
@@ -373,6 +372,12 @@ def queue_overhead(server: PostgresServer, folder: Path, count: int) -> Overhead
         (b - a) * 1000 / (n1 - n0) for a, b in zip(before, after, strict=True)
     )
     return Overhead((n1 - n0) / (t1 - t0), worker_ms, database_ms, machine_ms)
+
+
+def said(overhead: Overhead) -> str:
+    return (f"the queue's own cost per function answer, graded instantly by one worker "
+            f"({overhead.per_second:.0f}/s): the worker {overhead.worker_ms:.2f} ms of CPU, "
+            f"PostgreSQL {overhead.database_ms:.2f} ms, the machine {overhead.machine_ms:.2f} ms")
 
 
 def compare_functions(server: PostgresServer, folder: Path, count: int, rounds: int,
@@ -417,9 +422,7 @@ def main() -> int:
         if args.overhead_only:
             overhead = queue_overhead(server, Path(tempfile.mkdtemp(prefix="grader-bench-queue-")),
                                       args.backlog)
-            print(f"the queue's own cost per function answer, graded instantly by one worker "
-                  f"({overhead.per_second:.0f}/s): the worker {overhead.worker_ms:.2f} ms of CPU, "
-                  f"PostgreSQL {overhead.database_ms:.2f} ms, the machine {overhead.machine_ms:.2f} ms")
+            print(said(overhead))
             return 0
         if args.floor_only:
             floor = procrastinate_floor(server, args.backlog)
@@ -453,11 +456,8 @@ def main() -> int:
               f"directly, one task per answer keeps at most "
               f"{direct_ms / (direct_ms + floor.cpu_ms):.0%} of the direct throughput", flush=True)
         overhead = queue_overhead(server, folder, args.backlog)
-        print(f"  the queue's own cost per function answer, graded instantly by one worker "
-              f"({overhead.per_second:.0f}/s): the worker {overhead.worker_ms:.2f} ms of CPU, "
-              f"PostgreSQL {overhead.database_ms:.2f} ms, the machine {overhead.machine_ms:.2f} ms; "
-              f"keeping 80% of {direct_ms:.1f} ms an answer directly allows {direct_ms / 4:.1f} ms",
-              flush=True)
+        print(f"  {said(overhead)}; keeping 80% of {direct_ms:.1f} ms an answer directly allows "
+              f"{direct_ms / 4:.1f} ms", flush=True)
         cores = sorted(os.sched_getaffinity(0))
         if len(cores) >= 2:
             database_core, worker_cores = {cores[-1]}, set(cores[:-1])

@@ -12,19 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_queue import FUNCTION_SOURCE
+
 from grader.cli import main
 from grader.judge.grading import grade
 from grader.service import jobs
 
 # a function answer's verdict, of the size a worker stores
-VERDICT = grade({"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3, 0.4]}, """
-import numpy as np
-
-def softmax_jacobian(z):
-    s = np.exp(z - z.max())
-    s = s / s.sum()
-    return np.diag(s) - np.outer(s, s)
-""", "python", seed=1)
+VERDICT = grade({"kind": "softmax_jacobian", "z": [0.1, 0.2, 0.3, 0.4]}, FUNCTION_SOURCE, "python", seed=1)
 
 if __name__ == "__main__":
     jobs.grade = lambda held: VERDICT

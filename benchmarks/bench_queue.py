@@ -200,15 +200,20 @@ def cpu_per_submission(samples: list[tuple[int, float]], count: int) -> float:
     return (last[1] - first[1]) * 1000 / max(1, last[0] - first[0])
 
 
-def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
-               function_share: float = FUNCTION_SHARE, tag: str = "",
-               cores: set[int] | None = None) -> Drain:
-    name = f"bench_{workers}_{int(function_share * 100)}{tag}"
+def fresh_database(server: PostgresServer, name: str) -> tuple[str, db.Database]:
+    """A new database ``name`` on ``server``, migrated and with procrastinate's schema: its URL
+    and the service's handle on it."""
     server.admin(f"CREATE DATABASE {name}")
     url = server.url(name)
     db.upgrade_database(url)
     ensure_schema(url)
-    database = db.Database(url)
+    return url, db.Database(url)
+
+
+def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
+               function_share: float = FUNCTION_SHARE, tag: str = "",
+               cores: set[int] | None = None) -> Drain:
+    url, database = fresh_database(server, f"bench_{workers}_{int(function_share * 100)}{tag}")
     try:
         queue = RemoteQueue(database.sessionmaker, url, wait_seconds=0)
         students, item_id = course(database.sessionmaker, 50)
@@ -227,11 +232,7 @@ def drain_rate(server: PostgresServer, folder: Path, workers: int, count: int,
 
 def queue_cost(server: PostgresServer, folder: Path, count: int = 60) -> list[float]:
     """ms from each submission's commit to its worker starting the task, one at a time."""
-    server.admin("CREATE DATABASE bench_cost")
-    url = server.url("bench_cost")
-    db.upgrade_database(url)
-    ensure_schema(url)
-    database = db.Database(url)
+    url, database = fresh_database(server, "bench_cost")
     running = start_workers(url, folder, 1, tag="cost")
     committed: dict[int, float] = {}
     try:
@@ -346,11 +347,7 @@ def queue_overhead(server: PostgresServer, folder: Path, count: int) -> Overhead
     """One worker whose grading is instant (``instant_worker.py``) on ``count`` function answers:
     the CPU per answer, between 10% and 90% graded, that the queue and the worker's own steps
     take, which a direct call of the pool does not."""
-    server.admin("CREATE DATABASE bench_overhead")
-    url = server.url("bench_overhead")
-    db.upgrade_database(url)
-    ensure_schema(url)
-    database = db.Database(url)
+    url, database = fresh_database(server, "bench_overhead")
     try:
         queue = RemoteQueue(database.sessionmaker, url, wait_seconds=0)
         students, item_id = course(database.sessionmaker, 50)
